@@ -1,0 +1,96 @@
+"""``create``, ``list_metrics``, ``get_spec`` and ``as_loss``."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import torch
+from torch import nn
+
+import iqa.metrics  # noqa: F401  (fills the registry)
+from iqa.errors import InputError, UnknownOptionError
+from iqa.metrics.base import FRMetric, Metric, NRMetric
+from iqa.registry import MetricSpec, get_metric_class, registered_names
+
+
+def list_metrics(kind: str | None = None, pattern: str | None = None) -> list[str]:
+    """Registered metric names, naturally sorted.
+
+    Args:
+        kind: ``"fr"``, ``"nr"`` or ``"dist"`` to filter, None for all.
+        pattern: fnmatch pattern such as ``"ssim*"``.
+    """
+    return registered_names(kind=kind, pattern=pattern)
+
+
+def get_spec(name: str) -> MetricSpec:
+    """The frozen :class:`MetricSpec` of a metric (unknown names suggest close matches)."""
+    return get_metric_class(name).spec
+
+
+def create(name: str, **options: Any) -> Metric:
+    """Build a metric by name with keyword options, e.g. ``create("ssim", data_range=255)``.
+
+    Raises:
+        UnknownMetricError: unknown name (with suggestions).
+        UnknownOptionError: an option the metric does not take (lists the valid ones).
+    """
+    cls = get_metric_class(name)
+    valid = cls.option_names()
+    bad = [k for k in options if k not in valid]
+    if bad:
+        hints = []
+        for k in bad:
+            close = difflib.get_close_matches(k, valid, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise UnknownOptionError(
+            f"{cls.spec.name} does not accept option(s) {', '.join(hints)}; valid options: {', '.join(valid)}"
+        )
+    return cls(**options)
+
+
+class MetricLoss(nn.Module):
+    """A differentiable metric as a loss: lower is better, whatever the metric's direction.
+
+    ``loss = -score`` for higher-is-better metrics and ``score`` otherwise, reduced by
+    ``reduction`` ("mean", "sum" or "none").
+    """
+
+    def __init__(self, metric: Metric, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise InputError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.metric = metric
+        self.reduction = reduction
+        self.sign = -1.0 if metric.spec.higher_is_better else 1.0
+
+    def forward(self, img: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
+        if isinstance(self.metric, FRMetric):
+            if ref is None:
+                raise InputError(f"{self.metric.spec.name} is full-reference: call loss(img, ref)")
+            s = self.metric(img, ref)
+        elif isinstance(self.metric, NRMetric):
+            if ref is not None:
+                raise InputError(f"{self.metric.spec.name} is no-reference: call loss(img)")
+            s = self.metric(img)
+        else:
+            raise InputError(f"{self.metric.spec.name} is a distribution metric and cannot be a per-image loss")
+        s = self.sign * s
+        if self.reduction == "mean":
+            return s.mean()
+        return s.sum() if self.reduction == "sum" else s
+
+
+def as_loss(metric: str | Metric, reduction: str = "mean", **options: Any) -> MetricLoss:
+    """Wrap a differentiable metric (instance or name plus options) as a loss to minimise.
+
+    Raises:
+        InputError: the metric is not differentiable.
+    """
+    m = create(metric, **options) if isinstance(metric, str) else metric
+    if not isinstance(m, Metric):
+        raise InputError(f"as_loss needs a metric name or an iqa metric, got {type(m).__name__}")
+    if not m.spec.differentiable:
+        raise InputError(f"{m.spec.name} is not differentiable, so it cannot be used as a loss")
+    return MetricLoss(m, reduction)

@@ -1,0 +1,48 @@
+"""``iqa`` command group. Subcommands live in sibling modules and are attached here."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from iqa import __version__
+from iqa.errors import IQAError
+
+
+class IQAGroup(click.Group):
+    """Turn deliberate iqa errors into one-line messages (exit 2) instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except IQAError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=IQAGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="iqa")
+def cli() -> None:
+    """Image-quality metrics: score folders, inspect the registry, manage weights."""
+
+
+def _attach() -> None:
+    from iqa.cli.demo import demo
+    from iqa.cli.registry_cmds import info, list_cmd
+    from iqa.cli.score_cmds import merge, score
+    from iqa.cli.weights_cmds import weights
+
+    for cmd in (score, merge, list_cmd, info, weights, demo):
+        cli.add_command(cmd)
+
+
+_attach()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""``iqa list`` and ``iqa info``: the registry as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+
+def _range(spec) -> str:  # noqa: ANN001
+    lo, hi = spec.value_range
+    f = lambda v: ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"  # noqa: E731
+    return f"[{f(lo)}, {f(hi)}]"
+
+
+@click.command("list")
+@click.option("--kind", type=click.Choice(["fr", "nr", "dist"]), help="Only this kind of metric.")
+@click.option("--pattern", help="fnmatch pattern on the name, e.g. 'ssim*'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per metric).")
+def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
+    """List registered metrics."""
+    import iqa
+
+    specs = [iqa.get_spec(n) for n in iqa.list_metrics(kind=kind, pattern=pattern)]
+    if as_json:
+        click.echo(json.dumps([s.to_dict() for s in specs], indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("name", "kind", "better", "range", "grad", "colour", "summary")
+    for s in specs:
+        t.add_row(s.name, s.kind, "higher" if s.higher_is_better else "lower", _range(s),
+                  "yes" if s.differentiable else "no", s.color, s.summary)
+    Console().print(t)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(name: str, as_json: bool) -> None:
+    """Show the full spec and options of metric NAME."""
+    import inspect
+
+    import iqa.api  # fills the registry
+    from iqa.registry import get_metric_class
+
+    cls = get_metric_class(name)
+    spec = cls.spec
+    params = inspect.signature(cls.__init__).parameters
+    options = {k: repr(params[k].default) for k in cls.option_names()}
+    if as_json:
+        click.echo(json.dumps({**spec.to_dict(), "options": options}, indent=1))
+        return
+    for k, v in spec.to_dict().items():
+        if k != "extra" or v:
+            click.echo(f"{k:>16}: {v}")
+    click.echo(f"{'options':>16}: " + ", ".join(f"{k}={v}" for k, v in options.items()))
+    doc = (inspect.getdoc(cls) or "").splitlines()
+    if doc:
+        click.echo(f"{'doc':>16}: {doc[0]}")

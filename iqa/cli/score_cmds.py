@@ -1,0 +1,102 @@
+"""``iqa score`` (folders -> table, resumable, shardable) and ``iqa merge``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from iqa.cli.options import check_device, parse_metric_options, parse_shard
+from iqa.cli.progress import ProgressReporter
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--ref", "ref", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Reference folder (full-reference metrics); files are paired by name.")
+@click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric name; repeat for several.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output .csv, .json or .parquet (default: CSV on stdout).")
+@click.option("--opt", "opts", multiple=True, help="Metric option METRIC.KEY=VALUE (or KEY=VALUE for all), e.g. ssim.downsample=false.")
+@click.option("--batch-size", default=8, show_default=True, help="Images per batch.")
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, mps.")
+@click.option("--workers", default=2, show_default=True, help="Decoding threads.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run into the same output.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("--shard", help="Score only part K of N (e.g. 2/4); join outputs with `iqa merge`.")
+@click.option("--recursive", is_flag=True, help="Include subfolders.")
+@click.option("--ref-pattern", help="Regex mapping a file's stem to its reference stem, e.g. '(?P<ref>I\\d+)_\\d+_\\d+'.")
+@click.option("--max-pixels", type=int, help="Decompression-bomb limit in pixels (default 89,478,485).")
+@click.option("--alpha", type=click.Choice(["drop", "white", "black"]), default="drop", show_default=True, help="How transparent images are flattened.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def score(folder: Path, ref: Path | None, metrics: tuple[str, ...], output: Path | None, opts: tuple[str, ...],
+          batch_size: int, device: str, workers: int, resume: bool, overwrite: bool, shard: str | None,
+          recursive: bool, ref_pattern: str | None, max_pixels: int | None, alpha: str, quiet: bool) -> None:
+    """Score every image in FOLDER with each metric; exit 1 if any file failed."""
+    import iqa
+    from iqa.cli.runtime import tune_allocator
+
+    tune_allocator()
+    from iqa.api.jobs import ScoreJob, plan_items, run_job
+    from iqa.api.results import ResultStore
+    from iqa.errors import InputError
+
+    if len(set(metrics)) != len(metrics):
+        raise InputError(f"a metric is repeated in {list(metrics)}")
+    if output is None and (resume or shard):
+        raise InputError("--resume and --shard need an output file (-o out.csv)")
+    per_metric = parse_metric_options(opts, list(metrics))
+    built = {name: iqa.create(name, **per_metric[name]) for name in metrics}
+    job = ScoreJob(root=folder, ref_root=ref, metrics=built, batch_size=batch_size, workers=workers,
+                   device=check_device(device), recursive=recursive, ref_pattern=ref_pattern,
+                   shard=parse_shard(shard), max_pixels=max_pixels, alpha=alpha)
+    items = plan_items(job)
+    rows: list[dict] = []
+    store = ResultStore(output, job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
+    done = store.done() if store else set()
+    progress = ProgressReporter(len(items), "scoring", quiet)
+    try:
+        for n in run_job(job, items, done, store.append if store else rows.extend):
+            progress.update(n)
+    finally:
+        progress.close()
+    if store is not None:
+        keys = {it.file for it in items}
+        final = [r for r in store.finalize() if r["file"] in keys]
+    else:
+        final = rows
+        write_table_stdout(final, job.columns)
+    _summary(final, output, quiet)
+    if any(r["error"] for r in final):
+        sys.exit(1)
+
+
+def write_table_stdout(rows: list[dict], columns: list[str]) -> None:
+    import csv
+    import math
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow(["" if isinstance(r.get(c), float) and math.isnan(r[c]) else r.get(c) for c in columns])
+
+
+def _summary(rows: list[dict], output: Path | None, quiet: bool) -> None:
+    failed = [r for r in rows if r["error"]]
+    where = f" -> {output}" if output else ""
+    if not quiet or failed:
+        click.echo(f"scored {len(rows) - len(failed)} of {len(rows)} files{where}; {len(failed)} failed", err=True)
+    for r in failed[:20]:
+        click.echo(f"  {r['file']}: {r['error']}", err=True)
+    if len(failed) > 20:
+        click.echo(f"  ... and {len(failed) - 20} more (see the error column)", err=True)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Merged table (.csv, .json, .parquet).")
+def merge(inputs: tuple[Path, ...], output: Path) -> None:
+    """Join the outputs of `iqa score --shard K/N` runs into one table, in file order."""
+    from iqa.api.results import merge_tables
+
+    rows = merge_tables(list(inputs), output)
+    click.echo(f"merged {len(inputs)} tables, {len(rows)} rows -> {output}", err=True)

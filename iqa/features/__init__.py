@@ -1,0 +1,1 @@
+"""Feature extractors (FID Inception, CLIP, ...): filled by the distribution-metrics work."""

@@ -1,0 +1,1 @@
+"""Full-reference metrics."""

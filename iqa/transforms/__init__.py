@@ -1,0 +1,1 @@
+"""Tensor transforms shared by metrics: colour conversions and filtering helpers."""

@@ -1,0 +1,80 @@
+"""Parse ``manifest.toml`` into frozen :class:`WeightSpec` records."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+
+from iqa.errors import InputError, WeightsError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One pretrained artifact: where it lives, how to check it, where it came from."""
+
+    id: str
+    filename: str
+    urls: tuple[str, ...]
+    license: str
+    paper: str
+    format: str
+    sha256: str = ""
+    sha256_prefix: str = ""
+    size: int | None = None
+    notes: str = ""
+
+    @property
+    def expected_hash(self) -> str:
+        """Full sha256 if known, else the upstream prefix."""
+        return self.sha256 or self.sha256_prefix
+
+    def hash_matches(self, digest: str) -> bool:
+        """True when ``digest`` (full sha256) equals the recorded hash or starts with the prefix."""
+        return digest == self.sha256 if self.sha256 else digest.startswith(self.sha256_prefix)
+
+
+def _parse(entry: dict) -> WeightSpec:
+    known = {f for f in WeightSpec.__dataclass_fields__}
+    unknown = set(entry) - known
+    if unknown:
+        raise WeightsError(f"manifest entry {entry.get('id')!r} has unknown keys {sorted(unknown)}")
+    spec = WeightSpec(**{**entry, "urls": tuple(entry.get("urls", ()))})
+    for h in (spec.sha256, spec.sha256_prefix):
+        if h and not _HEX.fullmatch(h):
+            raise WeightsError(f"manifest entry {spec.id!r}: hash {h!r} is not lower-case hex")
+    if not spec.expected_hash:
+        raise WeightsError(f"manifest entry {spec.id!r} has neither sha256 nor sha256_prefix")
+    if spec.filename.startswith("/") or ".." in spec.filename.split("/"):
+        raise WeightsError(f"manifest entry {spec.id!r}: filename must be a relative path inside the weights dir")
+    return spec
+
+
+@functools.lru_cache(maxsize=1)
+def load_manifest() -> dict[str, WeightSpec]:
+    """All weight specs by id, from the packaged ``manifest.toml``."""
+    text = resources.files("iqa.weights").joinpath("manifest.toml").read_text(encoding="utf-8")
+    specs: dict[str, WeightSpec] = {}
+    for entry in tomllib.loads(text).get("weights", []):
+        spec = _parse(entry)
+        if spec.id in specs:
+            raise WeightsError(f"manifest lists {spec.id!r} twice")
+        specs[spec.id] = spec
+    return specs
+
+
+def get_weight_spec(weight_id: str) -> WeightSpec:
+    """The spec of ``weight_id``; unknown ids raise with the list of known ones."""
+    specs = load_manifest()
+    if weight_id not in specs:
+        raise InputError(f"unknown weights id {weight_id!r}; known: {', '.join(sorted(specs))}")
+    return specs[weight_id]

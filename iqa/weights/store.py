@@ -1,0 +1,216 @@
+"""Locate, verify, download and import weight files (see :mod:`iqa.weights`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from iqa.errors import DownloadError, WeightsHashError, WeightsNotFoundError
+from iqa.weights.manifest import WeightSpec, get_weight_spec, load_manifest
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def cache_dir() -> Path:
+    """User cache for weights: ``$IQA_CACHE_DIR/weights`` or the platform cache dir."""
+    base = os.environ.get("IQA_CACHE_DIR")
+    if base:
+        return Path(base) / "weights"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("iqa")) / "weights"
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, memoised per (path, size, mtime) within the process."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
+def verify_file(path: Path, spec: WeightSpec) -> Path:
+    """Raise :class:`WeightsHashError` unless ``path`` has the recorded hash."""
+    digest = sha256_file(path)
+    if not spec.hash_matches(digest):
+        raise WeightsHashError(
+            f"{path}: sha256 {digest} does not match {spec.id!r} (expected {spec.expected_hash}); "
+            "the file is corrupt, truncated or a different version. Delete it and fetch again with "
+            f"`iqa weights fetch {spec.id}`"
+        )
+    return path
+
+
+def _candidates(spec: WeightSpec) -> list[Path]:
+    out = []
+    env = os.environ.get("IQA_WEIGHTS_DIR")
+    if env:
+        out += [Path(d) / spec.filename for d in env.split(os.pathsep) if d]
+    out.append(cache_dir() / spec.filename)
+    return out
+
+
+def locate(spec: WeightSpec) -> Path | None:
+    """First existing local copy (``$IQA_WEIGHTS_DIR`` then cache), verified; None if absent."""
+    for p in _candidates(spec):
+        if p.is_file():
+            return verify_file(p, spec)
+    return None
+
+
+def _offline() -> bool:
+    return os.environ.get("IQA_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
+    dest = cache_dir() / spec.filename
+    urls = " or ".join(spec.urls) or "(no public URL)"
+    return WeightsNotFoundError(
+        f"weights {spec.id!r} ({spec.filename}) not found: {reason}. Download {urls} "
+        f"(sha256 {spec.expected_hash}) and either put it at {dest}, set IQA_WEIGHTS_DIR to its folder, "
+        f"or run `iqa weights import FILE`"
+    )
+
+
+def resolve_weights(
+    weight_id: str, path: str | os.PathLike | None = None, *, progress: bool | None = None
+) -> Path:
+    """Return a verified local path for ``weight_id``, downloading it if allowed.
+
+    Raises:
+        WeightsHashError: a local copy exists but has another hash.
+        WeightsNotFoundError: absent locally and offline, or every download failed.
+    """
+    spec = get_weight_spec(weight_id)
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise WeightsNotFoundError(f"{p}: no such weights file (given explicitly for {spec.id!r})")
+        return verify_file(p, spec)
+    found = locate(spec)
+    if found is not None:
+        return found
+    if _offline():
+        raise _not_found(spec, "IQA_OFFLINE is set, so nothing is downloaded")
+    try:
+        return fetch(spec.id, progress=progress)
+    except DownloadError as e:
+        raise _not_found(spec, f"download failed ({e})") from e
+
+
+def _progress_cb(spec: WeightSpec, total: int | None, enabled: bool) -> tuple[Callable[[int], None], Callable[[], None]]:
+    if not enabled:
+        return (lambda n: None), (lambda: None)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    prog = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    prog.start()
+    task = prog.add_task(f"fetch {spec.id}", total=total)
+    return (lambda n: prog.advance(task, n)), prog.stop
+
+
+def _download_to(url: str, spec: WeightSpec, dest: Path, progress: bool) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    h = hashlib.sha256()
+    received = 0
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": "iqa-weights"})
+        with urllib.request.urlopen(req, timeout=60) as resp, os.fdopen(fd, "wb") as out:
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            advance, stop = _progress_cb(spec, total, progress)
+            try:
+                for block in iter(lambda: resp.read(1 << 16), b""):
+                    out.write(block)
+                    h.update(block)
+                    received += len(block)
+                    advance(len(block))
+            finally:
+                stop()
+            out.flush()
+            os.fsync(out.fileno())
+        if total is not None and received != total:
+            raise DownloadError(f"{url}: truncated transfer, got {received} of {total} bytes")
+        digest = h.hexdigest()
+        if not spec.hash_matches(digest):
+            raise WeightsHashError(
+                f"{url}: downloaded file has sha256 {digest}, expected {spec.expected_hash}; not installed"
+            )
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        if isinstance(e, (DownloadError, WeightsHashError)):
+            raise
+        raise DownloadError(f"{url}: {e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch(weight_id: str, *, progress: bool | None = None, force: bool = False) -> Path:
+    """Download ``weight_id`` into the user cache (atomically, verified) and return its path."""
+    spec = get_weight_spec(weight_id)
+    dest = cache_dir() / spec.filename
+    if dest.is_file() and not force:
+        return verify_file(dest, spec)
+    if not spec.urls:
+        raise DownloadError(f"{spec.id!r} has no download URL")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    errors = []
+    for url in spec.urls:
+        try:
+            _download_to(url, spec, dest, progress)
+            return dest
+        except (DownloadError, WeightsHashError) as e:
+            errors.append(str(e))
+    raise DownloadError("; ".join(errors))
+
+
+def import_file(file: str | os.PathLike, weight_id: str | None = None) -> tuple[str, Path]:
+    """Copy a downloaded file into the cache under the id whose hash it matches.
+
+    Returns:
+        (weights id, installed path).
+
+    Raises:
+        WeightsHashError: the hash matches no manifest entry (or not the given id).
+    """
+    src = Path(file)
+    if not src.is_file():
+        raise WeightsNotFoundError(f"{src}: no such file to import")
+    digest = sha256_file(src)
+    specs = [get_weight_spec(weight_id)] if weight_id else list(load_manifest().values())
+    match = next((s for s in specs if s.hash_matches(digest)), None)
+    if match is None:
+        target = f"{weight_id!r}" if weight_id else "any manifest entry"
+        raise WeightsHashError(f"{src}: sha256 {digest} does not match {target}; see `iqa weights list`")
+    dest = cache_dir() / match.filename
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return match.id, dest
+
+
+def load_torch_state(path: Path) -> dict:
+    """Load a legacy ``.pth``/``.pt`` state dict safely (``weights_only=True``)."""
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)

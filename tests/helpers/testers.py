@@ -1,0 +1,132 @@
+"""Contract checks shared by every metric of a kind (driven by the registry in test_registry.py).
+
+Tolerances by dtype: a score must not depend on the rest of the batch beyond float rounding of
+the same operations (float32: 1e-5 absolute on scores of order 1; PSNR scales by ~1e1 so we use
+relative tolerances).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import iqa
+from iqa.errors import InputError, ShapeError
+from iqa.metrics.base import FRMetric
+from tests.helpers.distort import noisy
+
+RTOL = {torch.float32: 1e-5, torch.float64: 1e-10}
+ATOL = {torch.float32: 1e-5, torch.float64: 1e-10}
+
+
+def _call(m: iqa.api.core.Metric, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:  # type: ignore[name-defined]
+    return m(img, ref) if isinstance(m, FRMetric) else m(img)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> bool:
+    finite = torch.isfinite(a) & torch.isfinite(b)
+    same_inf = (a == b) | finite
+    return bool(same_inf.all()) and torch.allclose(a[finite], b[finite], rtol=RTOL[dtype], atol=ATOL[dtype])
+
+
+class PerImageContract:
+    """Checks for FR/NR metrics on real photos ``x`` (N, 3, H, W)."""
+
+    def __init__(self, name: str, x: torch.Tensor):
+        self.name = name
+        self.spec = iqa.get_spec(name)
+        self.m = iqa.create(name)
+        self.x = x
+        self.y = noisy(x, 0.05)
+
+    def shape_and_dtype(self) -> None:
+        for dtype in (torch.float32, torch.float64):
+            out = _call(self.m, self.y.to(dtype), self.x.to(dtype))
+            assert out.shape == (self.x.shape[0],)
+            assert out.dtype == dtype
+
+    def half_precision_accepted(self) -> None:
+        out = _call(self.m, self.y.half(), self.x.half())
+        ref = _call(self.m, self.y, self.x)
+        assert out.shape == ref.shape and torch.isfinite(out).all()
+        assert torch.allclose(out.float(), ref, rtol=2e-2, atol=2e-2)  # inputs rounded to fp16 (~5e-4)
+
+    def batch_independence(self) -> None:
+        whole = _call(self.m, self.y, self.x)
+        for i in range(self.x.shape[0]):
+            alone = _call(self.m, self.y[i : i + 1], self.x[i : i + 1])
+            assert _close(alone, whole[i : i + 1], torch.float32), (alone, whole[i])
+
+    def determinism(self) -> None:
+        a = _call(self.m, self.y, self.x)
+        b = _call(self.m, self.y, self.x)
+        assert torch.equal(a, b)
+
+    def float64_agrees(self) -> None:
+        a = _call(self.m, self.y, self.x).double()
+        b = _call(self.m, self.y.double(), self.x.double())
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
+
+    def value_range(self) -> None:
+        lo, hi = self.spec.value_range
+        out = _call(self.m, self.y, self.x)
+        assert bool(((out >= lo) & (out <= hi)).all()), out
+
+    def identity_is_best(self) -> None:
+        if self.spec.kind != "fr":
+            pytest.skip("identity applies to full-reference metrics")
+        out = _call(self.m, self.x, self.x)
+        best = self.spec.best_value
+        if math.isinf(best):
+            assert torch.isinf(out).all() and (out > 0).all() == (best > 0)
+        else:
+            assert torch.allclose(out, torch.full_like(out, best), atol=1e-6)
+
+    def direction(self) -> None:
+        """Scores get worse as noise grows, in the direction the spec declares."""
+        levels = [0.01, 0.03, 0.1, 0.3]
+        scores = torch.stack([_call(self.m, noisy(self.x, s), self.x) for s in levels])  # (L, N)
+        diffs = scores[1:] - scores[:-1]
+        worse = diffs < 0 if self.spec.higher_is_better else diffs > 0
+        assert bool(worse.all()), scores
+
+    def gradients(self) -> None:
+        if not self.spec.differentiable:
+            pytest.skip("not differentiable")
+        y = self.y.clone().requires_grad_(True)
+        iqa.as_loss(self.m)(y, self.x if self.spec.kind == "fr" else None).backward()
+        assert y.grad is not None and torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+
+    def data_range_scaling(self) -> None:
+        if "data_range" not in type(self.m).option_names():
+            pytest.skip("no data_range option")
+        a = _call(self.m, self.y.double(), self.x.double())
+        m255 = iqa.create(self.name, data_range=255)
+        b = _call(m255, self.y.double() * 255, self.x.double() * 255)
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-9)
+
+    def rejects_bad_input(self) -> None:
+        with pytest.raises(InputError, match=r"\[-1, 1\]"):
+            _call(self.m, self.y * 2 - 1, self.x * 2 - 1)
+        with pytest.raises(InputError, match="dtype"):
+            _call(self.m, (self.y * 255).to(torch.uint8), (self.x * 255).to(torch.uint8))
+        with pytest.raises(ShapeError, match="4 dimensions"):
+            _call(self.m, self.y[0], self.x[0])
+        if self.spec.kind == "fr":
+            with pytest.raises(ShapeError, match="same shape"):
+                self.m(self.y[:, :, :-2], self.x)
+
+    def too_small_is_clear(self) -> None:
+        tiny = self.x[:, :, : max(1, self.spec.min_size - 1), : max(1, self.spec.min_size - 1)]
+        if self.spec.min_size <= 1:
+            pytest.skip("no minimum size")
+        with pytest.raises(InputError, match="at least|needs"):
+            _call(self.m, tiny, tiny)
+
+    CHECKS = (
+        "shape_and_dtype", "half_precision_accepted", "batch_independence", "determinism", "float64_agrees",
+        "value_range", "identity_is_best", "direction", "gradients", "data_range_scaling", "rejects_bad_input",
+        "too_small_is_clear",
+    )

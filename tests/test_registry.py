@@ -1,0 +1,100 @@
+"""Registry contract: every registered metric passes the shared checks; names never vanish."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+
+import iqa
+from iqa.errors import DuplicateMetricError, UnknownMetricError, UnknownOptionError
+from iqa.registry import MetricSpec, register_metric
+from tests.helpers.testers import PerImageContract
+
+HERE = Path(__file__).parent
+SNAPSHOT = HERE / "registry_snapshot.json"
+PER_IMAGE = [n for n in iqa.list_metrics() if iqa.get_spec(n).kind in ("fr", "nr")]
+
+
+def current_snapshot() -> dict:
+    return {n: iqa.get_spec(n).to_dict() for n in iqa.list_metrics()}
+
+
+@pytest.mark.parametrize("check", PerImageContract.CHECKS)
+@pytest.mark.parametrize("name", PER_IMAGE)
+def test_per_image_contract(name: str, check: str, photos) -> None:  # noqa: ANN001
+    getattr(PerImageContract(name, photos), check)()
+
+
+def test_snapshot_keeps_every_name() -> None:
+    """Removing or renaming a metric (or changing its spec) must update the snapshot in the same change.
+
+    Regenerate with: python -m tests.update_registry_snapshot
+    """
+    old = json.loads(SNAPSHOT.read_text())
+    now = current_snapshot()
+    missing = sorted(set(old) - set(now))
+    assert not missing, f"metrics disappeared from the registry: {missing}"
+    new = sorted(set(now) - set(old))
+    assert not new, f"new metrics not in {SNAPSHOT.name}: {new}; regenerate it"
+    changed = [n for n in now if now[n] != old[n]]
+    assert not changed, f"specs changed for {changed}; regenerate {SNAPSHOT.name} if intended"
+
+
+@pytest.mark.parametrize("name", iqa.list_metrics())
+def test_metric_is_documented(name: str) -> None:
+    spec = iqa.get_spec(name)
+    cls = type(iqa.create(name))
+    module = inspect.getmodule(cls)
+    assert module.__doc__ and len(module.__doc__) > 100, "module docstring must name paper and reference"
+    assert spec.paper and spec.reference_impl and spec.tolerance and spec.summary
+    test_file = HERE / "metrics" / Path(*module.__name__.split(".")[2:-1]) / f"test_{module.__name__.split('.')[-1]}.py"
+    assert test_file.exists(), f"{module.__name__} has no test file {test_file}"
+
+
+def test_every_metric_module_is_imported() -> None:
+    pkg = Path(iqa.__file__).parent / "metrics"
+    listed = ast.parse((pkg / "__init__.py").read_text())
+    imported = {f"{n.module}.{a.name}" for n in ast.walk(listed) if isinstance(n, ast.ImportFrom) for a in n.names}
+    files = {
+        "iqa.metrics." + ".".join(p.relative_to(pkg).with_suffix("").parts)
+        for p in pkg.glob("*/*.py") if not p.name.startswith("_")
+    }
+    assert files <= imported, f"metric modules not imported in iqa/metrics/__init__.py: {sorted(files - imported)}"
+
+
+def test_unknown_name_suggests() -> None:
+    with pytest.raises(UnknownMetricError, match="ssim") as e:
+        iqa.create("ssmi")
+    assert isinstance(e.value, KeyError) and "ssim" in e.value.suggestions
+
+
+def test_unknown_option_rejected() -> None:
+    with pytest.raises(UnknownOptionError, match="did you mean 'sigma'"):
+        iqa.create("ssim", sigm=2.0)
+    with pytest.raises(TypeError):
+        iqa.create("psnr", kernel_size=3)
+
+
+def test_list_filters() -> None:
+    assert iqa.list_metrics(pattern="ssim*") == ["ssim", "ssim_rgb"]
+    assert set(iqa.list_metrics(kind="fr")) >= {"psnr", "psnr_y", "ssim", "ssim_rgb", "ms_ssim"}
+    assert iqa.list_metrics(kind="nr", pattern="psnr*") == []
+
+
+def test_duplicate_registration_raises() -> None:
+    spec = iqa.get_spec("psnr")
+    with pytest.raises(DuplicateMetricError):
+        register_metric(spec)(type("Other", (), {}))
+
+
+def test_spec_is_frozen_and_validated() -> None:
+    spec = iqa.get_spec("ssim")
+    with pytest.raises(AttributeError):
+        spec.name = "x"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="kind"):
+        MetricSpec(name="x", kind="bad", higher_is_better=True, value_range=(0, 1), differentiable=True,  # type: ignore[arg-type]
+                   color="y", paper="p", reference_impl="r", tolerance="t")
