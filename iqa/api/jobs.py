@@ -12,19 +12,17 @@ the rest of the batch is still scored.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 
 from iqa.errors import IQAError, InputError
 from iqa.io.folders import list_images, pair_files
-from iqa.io.images import decode_image
+from iqa.io.images import array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 
 
@@ -106,14 +104,7 @@ def plan_items(job: ScoreJob) -> list[Item]:
 def _decode(path: Path, job: ScoreJob) -> torch.Tensor | str:
     """Decode and convert to float32 (3, H, W) in the worker thread, so both run in parallel."""
     try:
-        arr = decode_image(path, max_pixels=job.max_pixels, alpha=job.alpha)  # type: ignore[arg-type]
-        scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-        with warnings.catch_warnings():  # decoded arrays are read-only; they are only read here
-            warnings.simplefilter("ignore", UserWarning)
-            src = torch.from_numpy(arr).permute(2, 0, 1)
-        out = torch.empty(src.shape, dtype=torch.float32)
-        out.copy_(src)  # dtype and HWC->CHW in one pass
-        return out.mul_(1.0 / scale)
+        return array_to_tensor(decode_image(path, max_pixels=job.max_pixels, alpha=job.alpha))  # type: ignore[arg-type]
     except (IQAError, OSError, ValueError, MemoryError) as e:
         return str(e)
 

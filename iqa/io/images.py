@@ -189,10 +189,14 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
 
 
 def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
-    """HxWx3 uint8/uint16 array -> float32 (3, H, W) tensor in [0, 1]."""
+    """HxWx3 uint8/uint16 array -> float32 (3, H, W) tensor in [0, 1], converted in one pass."""
     scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
-    return t.to(torch.float32).div_(scale)
+    with warnings.catch_warnings():  # decoded arrays are read-only; they are only read here
+        warnings.simplefilter("ignore", UserWarning)
+        src = torch.from_numpy(arr).permute(2, 0, 1)
+    out = torch.empty(src.shape, dtype=torch.float32)
+    out.copy_(src)  # dtype and HWC -> CHW together
+    return out.mul_(1.0 / scale)
 
 
 def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> torch.Tensor:
