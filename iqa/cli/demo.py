@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "retina.jpg")
+PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "ihc.png")
 
 
 def _distortions():  # noqa: ANN202

@@ -1,0 +1,24 @@
+"""Generated docs stay in sync with the code; the README's commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_metrics_page_is_current() -> None:
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "docs" / "generate_metrics_page.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)  # type: ignore[union-attr]
+    assert (ROOT / "docs" / "metrics.md").read_text() == gen.render(), "run python docs/generate_metrics_page.py"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    install, test = 'pip install -e ".[test]"', "pytest"
+    first_block = readme.split("```")[1]
+    assert install in first_block and test in first_block
+    assert install in ci and "\npytest" in ci and "IQA_REQUIRE_SHARED=1" in ci
