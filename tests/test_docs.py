@@ -19,6 +19,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     install, test = 'pip install -e ".[test]"', "pytest"
-    first_block = readme.split("```")[1]
-    assert install in first_block and test in first_block
+    blocks = readme.split("```")[1::2]
+    assert "iqa demo" in blocks[0] and "pip install ." in blocks[0]  # first: install and run
+    assert install in blocks[1] and blocks[1].strip().endswith(test)  # second: install and test
     assert install in ci and "\npytest" in ci and "IQA_REQUIRE_SHARED=1" in ci
