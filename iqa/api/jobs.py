@@ -21,18 +21,9 @@ from typing import Callable, Iterator
 import torch
 
 from iqa.errors import IQAError, InputError
-from iqa.io.folders import list_images, pair_files
+from iqa.io.folders import Pair, plan_pairs
 from iqa.io.images import array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
-
-
-@dataclass(frozen=True)
-class Item:
-    """One row to produce: a file, its reference (or None) and any pairing error."""
-
-    file: str
-    ref: str | None
-    error: str = ""
 
 
 @dataclass
@@ -57,9 +48,6 @@ class ScoreJob:
         self.ref_root = Path(self.ref_root) if self.ref_root is not None else None
         if self.batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {self.batch_size}")
-        k, n = self.shard
-        if not (n >= 1 and 1 <= k <= n):
-            raise InputError(f"shard must be K/N with 1 <= K <= N, got {k}/{n}")
         for name, m in self.metrics.items():
             if isinstance(m, FRMetric) and self.ref_root is None:
                 raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
@@ -87,18 +75,9 @@ def _jsonable(v: object) -> object:
     return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
 
 
-def plan_items(job: ScoreJob) -> list[Item]:
+def plan_items(job: ScoreJob) -> list[Pair]:
     """The job's items in natural order, restricted to its shard."""
-    files = list_images(job.root, recursive=job.recursive)
-    if not files:
-        raise InputError(f"{job.root}: no image files found (extensions: png, jpg, bmp, tif, webp...)")
-    if job.ref_root is not None:
-        refs = list_images(job.ref_root, recursive=job.recursive)
-        items = [Item(p.file, p.ref, p.error) for p in pair_files(files, refs, ref_pattern=job.ref_pattern)]
-    else:
-        items = [Item(f, None) for f in files]
-    k, n = job.shard
-    return [it for i, it in enumerate(items) if i % n == k - 1]
+    return plan_pairs(job.root, job.ref_root, recursive=job.recursive, ref_pattern=job.ref_pattern, shard=job.shard)
 
 
 def _decode(path: Path, job: ScoreJob) -> torch.Tensor | str:
@@ -112,7 +91,7 @@ def _decode(path: Path, job: ScoreJob) -> torch.Tensor | str:
 class _Decoded:
     """Futures of one chunk's decoded images; references are shared through a small cache."""
 
-    def __init__(self, items: list[Item], job: ScoreJob, pool: ThreadPoolExecutor):
+    def __init__(self, items: list[Pair], job: ScoreJob, pool: ThreadPoolExecutor):
         self.items = items
         self.img: list[Future] = [pool.submit(_decode, job.root / it.file, job) for it in items]
         self.ref: list[Future | None] = []
@@ -194,7 +173,7 @@ def _score_chunk(job: ScoreJob, dec: _Decoded) -> list[dict]:
 
 
 def run_job(
-    job: ScoreJob, items: list[Item], done: set[str], on_rows: Callable[[list[dict]], None]
+    job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[dict]], None]
 ) -> Iterator[int]:
     """Score every item not in ``done``; call ``on_rows`` per chunk; yield items finished so far."""
     for m in job.metrics.values():

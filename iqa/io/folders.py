@@ -105,3 +105,30 @@ def pair_files(files: list[str], ref_files: list[str], *, ref_pattern: str | Non
         ref = by_stem.get(stem)
         pairs.append(Pair(f, ref, "" if ref else f"no reference file named {stem}.* in the reference folder"))
     return pairs
+
+
+def plan_pairs(
+    root: str | os.PathLike,
+    ref_root: str | os.PathLike | None = None,
+    *,
+    recursive: bool = False,
+    ref_pattern: str | None = None,
+    shard: tuple[int, int] = (1, 1),
+) -> list[Pair]:
+    """The files of a scoring job in natural order, paired if ``ref_root`` is given, restricted
+    to shard ``K/N`` (every N-th file starting at the K-th, so shards are balanced).
+
+    Raises:
+        InputError: no image files, or an invalid shard.
+    """
+    k, n = shard
+    if not (n >= 1 and 1 <= k <= n):
+        raise InputError(f"shard must be K/N with 1 <= K <= N, got {k}/{n}")
+    files = list_images(root, recursive=recursive)
+    if not files:
+        raise InputError(f"{root}: no image files found (extensions: {', '.join(sorted(IMAGE_EXTENSIONS))})")
+    if ref_root is not None:
+        pairs = pair_files(files, list_images(ref_root, recursive=recursive), ref_pattern=ref_pattern)
+    else:
+        pairs = [Pair(f, None) for f in files]
+    return [p for i, p in enumerate(pairs) if i % n == k - 1]

@@ -21,13 +21,15 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from iqa.errors import ImageReadError, ImageTooLargeError, InputError
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_MAX_PIXELS = 89_478_485
 Alpha = Literal["drop", "white", "black"]
@@ -188,8 +190,10 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
     return arr
 
 
-def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
+def array_to_tensor(arr: np.ndarray) -> "torch.Tensor":
     """HxWx3 uint8/uint16 array -> float32 (3, H, W) tensor in [0, 1], converted in one pass."""
+    import torch  # imported here so that decoding alone (iqa.io.prefetch) does not load PyTorch
+
     scale = 65535.0 if arr.dtype == np.uint16 else 255.0
     with warnings.catch_warnings():  # decoded arrays are read-only; they are only read here
         warnings.simplefilter("ignore", UserWarning)
@@ -199,7 +203,7 @@ def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
     return out.mul_(1.0 / scale)
 
 
-def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> torch.Tensor:
+def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> "torch.Tensor":
     """Read an image file as a float32 (3, H, W) tensor in [0, 1] (see module rules).
 
     Example:
