@@ -1,1 +1,6 @@
-"""Feature extractors (FID Inception, CLIP, ...): filled by the distribution-metrics work."""
+"""Feature extractors for distribution metrics and attribution (FID Inception, CLIP, ...)."""
+
+from iqa.features.base import FeatureExtractor
+from iqa.features.registry import create_extractor, list_extractors, register_extractor
+
+__all__ = ["FeatureExtractor", "create_extractor", "list_extractors", "register_extractor"]

@@ -136,3 +136,43 @@ class PerImageContract:
         "value_range", "identity_is_best", "direction", "gradients", "data_range_scaling", "rejects_bad_input",
         "too_small_is_clear",
     )
+
+
+class DistributionContract:
+    """Checks for distribution metrics, with a small injected extractor (the real ones need weights)."""
+
+    def __init__(self, name: str, x: torch.Tensor):
+        from tests.helpers.fake_extractor import TinyExtractor
+
+        self.name = name
+        self.spec = iqa.get_spec(name)
+        self.make = lambda: iqa.create(name, extractor=TinyExtractor())
+        self.x = torch.cat([x, x.flip(-1), x.flip(-2), x.transpose(-1, -2)] * 6)  # 96 images, 16-d features
+        self.y = (self.x * 0.6 + 0.3).clamp(0, 1)
+
+    def _value(self, m, x, y, split: int | None = None) -> float:  # noqa: ANN001
+        step = split or len(x)
+        for i in range(0, len(x), step):
+            m.update(x[i : i + step], real=True)
+            m.update(y[i : i + step], real=False)
+        out = m.compute()
+        assert out.ndim == 0 and out.dtype == torch.float64
+        return out.item()
+
+    def batching_does_not_matter(self) -> None:
+        a = self._value(self.make(), self.x, self.y)
+        b = self._value(self.make(), self.x, self.y, split=13)
+        assert b == pytest.approx(a, rel=1e-6)
+
+    def reset_starts_over(self) -> None:
+        m = self.make()
+        first = self._value(m, self.x, self.y)
+        m.reset()
+        assert self._value(m, self.x, self.y) == pytest.approx(first, rel=1e-12)
+
+    def different_sets_score_worse(self) -> None:
+        same = self._value(self.make(), self.x, self.x.flip(0))
+        diff = self._value(self.make(), self.x, self.y)
+        assert (diff > same) if not self.spec.higher_is_better else (diff < same)
+
+    CHECKS = ("batching_does_not_matter", "reset_starts_over", "different_sets_score_worse")
