@@ -18,6 +18,7 @@ _API = {
     "list_metrics": "iqa.api",
     "get_spec": "iqa.api",
     "score": "iqa.api",
+    "compare": "iqa.api",
     "as_loss": "iqa.api",
     "MetricLoss": "iqa.api",
     "MetricSpec": "iqa.registry",

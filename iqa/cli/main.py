@@ -28,12 +28,13 @@ def cli() -> None:
 
 
 def _attach() -> None:
+    from iqa.cli.compare_cmd import compare
     from iqa.cli.demo import demo
     from iqa.cli.registry_cmds import info, list_cmd
     from iqa.cli.score_cmds import merge, score
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

@@ -14,6 +14,7 @@ _EXTRACTORS: dict[str, str] = {
     "inception_v3_fid": "iqa.features.inception:FIDInceptionPytorchFID",
     "inception_v3_fid_tf": "iqa.features.inception:FIDInceptionTF",
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
+    "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
 }
 
 

@@ -4,4 +4,4 @@
 """
 
 from iqa.metrics.fr import ms_ssim, psnr, ssim  # noqa: F401
-from iqa.metrics.gen import cmmd, fid, kid  # noqa: F401
+from iqa.metrics.gen import cmmd, feature_distances, fid, kid  # noqa: F401

@@ -73,11 +73,16 @@ class CMMD(FeatureDistributionMetric):
         self._real: list[torch.Tensor] = []
         self._fake: list[torch.Tensor] = []
 
+    normalize_features = False  # subclasses on extractors without unit-norm output set True
+
     def update(self, x: torch.Tensor, *, real: bool) -> None:
-        (self._real if real else self._fake).append(self.features(x).to("cpu", torch.float64))
+        self.update_features(self.features(x), real=real)
 
     def update_features(self, features: torch.Tensor, *, real: bool) -> None:
-        (self._real if real else self._fake).append(features.detach().to("cpu", torch.float64))
+        f = features.detach().to("cpu", torch.float64)
+        if self.normalize_features:
+            f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        (self._real if real else self._fake).append(f)
 
     def _set(self, parts: list[torch.Tensor], what: str) -> torch.Tensor:
         if not parts:

@@ -1,0 +1,62 @@
+"""Frechet and MMD distances over other feature extractors: ``fd_<extractor>``, ``mmd_<extractor>``.
+
+``fd_<x>`` is FID's pipeline (float64 statistics, Frechet distance) on extractor ``x``;
+``mmd_<x>`` is CMMD's formula (Gaussian RBF, sigma 10, x1000, biased by default) on
+L2-normalised features of ``x``. References: Heusel et al. 2017 (Frechet distance), Jayasumana et
+al. 2024 (CMMD), Kynkaanniemi et al., "The Role of ImageNet Classes in Frechet Inception
+Distance", ICLR 2023 (why a second feature space is worth having). ``fd_efficientnet_lite0`` runs
+offline with real ImageNet weights (a dependency of iqa).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from iqa.features import FeatureExtractor
+from iqa.metrics.gen.cmmd import CMMD
+from iqa.metrics.gen.fid import _FIDBase
+from iqa.registry import MetricSpec, register_metric
+
+EXTRACTORS = {
+    "efficientnet_lite0": ("efficientnet_lite0", "ImageNet EfficientNet-Lite0 pooled features (1280-d)"),
+    "clip_vit_l14_336": ("clip_vit_l14_336_cmmd", "CLIP ViT-L/14@336 embeddings with CMMD preprocessing (768-d)"),
+}
+
+
+def _make(short: str, extractor: str, what: str) -> None:
+    weights = {"efficientnet_lite0": ("efficientnet_lite0",), "clip_vit_l14_336_cmmd": ("clip_vit_l14_336_openai",)}[extractor]
+
+    @register_metric(MetricSpec(
+        name=f"fd_{short}", kind="dist", higher_is_better=False, value_range=(0.0, math.inf), differentiable=False,
+        color="rgb", paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017", weights=weights,
+        reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor",
+        tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route",
+        summary=f"Frechet distance on {what}",
+    ))
+    class FD(_FIDBase):
+        default_extractor = extractor
+
+    @register_metric(MetricSpec(
+        name=f"mmd_{short}", kind="dist", higher_is_better=False, value_range=(-math.inf, math.inf),
+        differentiable=False, color="rgb", paper="Jayasumana et al., CVPR 2024 (CMMD formula)", weights=weights,
+        reference_impl="cmmd/distance.py::mmd on L2-normalised features of another extractor",
+        tolerance="1e-6 relative to the direct formula (as cmmd)", summary=f"RBF MMD (x1000) on unit-norm {what}",
+    ))
+    class MMD(CMMD):
+        normalize_features = True  # features are L2-normalised before the kernel, as CLIP's are
+
+        def __init__(self, *, extractor: str | FeatureExtractor = extractor, weights: str | Path | None = None,
+                     estimator: str = "biased", reference_batch_size: int | None = None, data_range: float = 1.0) -> None:
+            super().__init__(extractor=extractor, weights=weights, estimator=estimator,
+                             reference_batch_size=reference_batch_size, data_range=data_range)
+
+    FD.__name__ = FD.__qualname__ = f"FD_{short}"
+    MMD.__name__ = MMD.__qualname__ = f"MMD_{short}"
+    FD.__doc__ = f"Frechet distance on {what}."
+    MMD.__doc__ = f"CMMD-style RBF MMD on unit-norm {what}."
+    globals()[FD.__name__], globals()[MMD.__name__] = FD, MMD
+
+
+for _short, (_ext, _what) in EXTRACTORS.items():
+    _make(_short, _ext, _what)

@@ -1,0 +1,39 @@
+"""fd_<extractor> / mmd_<extractor>: the FID and CMMD pipelines on other extractors, with real weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import iqa
+from iqa.metrics.gen._stats import GaussianStats, frechet_distance
+from iqa.metrics.gen.cmmd import cmmd_from_embeddings
+
+
+def test_efficientnet_lite0_is_a_real_imagenet_classifier() -> None:
+    import skimage.data
+
+    from iqa.features import create_extractor
+
+    ext = create_extractor("efficientnet_lite0")
+    x = torch.from_numpy(skimage.data.chelsea().copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        top = ext.logits(ext(x)).softmax(1).topk(3).indices[0].tolist()
+    assert set(top) & {281, 282, 285}  # tabby, tiger cat, Egyptian cat: Chelsea is a cat
+
+
+def test_fd_and_mmd_compose_the_pipeline(photos) -> None:  # noqa: ANN001
+    x = torch.cat([photos, photos.flip(-1)])
+    y = (x * 0.7 + 0.15).clamp(0, 1)
+    fd = iqa.create("fd_efficientnet_lite0")
+    mmd = iqa.create("mmd_efficientnet_lite0")
+    for m in (fd, mmd):
+        m.update(x, real=True)
+        m.update(y, real=False)
+    with torch.no_grad():
+        fx, fy = fd.extractor(x).double(), fd.extractor(y).double()
+    a, b = GaussianStats(1280).update(fx), GaussianStats(1280).update(fy)
+    with pytest.warns(UserWarning, match="strongly biased"):
+        assert fd.compute().item() == pytest.approx(frechet_distance(a.mean, a.cov, b.mean, b.cov).item(), rel=1e-9)
+    ux, uy = fx / fx.norm(dim=1, keepdim=True), fy / fy.norm(dim=1, keepdim=True)
+    assert mmd.compute().item() == pytest.approx(cmmd_from_embeddings(ux, uy).item(), rel=1e-6)
