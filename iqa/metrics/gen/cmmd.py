@@ -22,6 +22,7 @@ from iqa.errors import InputError
 from iqa.features import FeatureExtractor
 from iqa.metrics.gen._base import FeatureDistributionMetric
 from iqa.metrics.gen._stats import mmd2_rbf
+from iqa.metrics.gen._sync import gather_features
 from iqa.registry import MetricSpec, register_metric
 
 
@@ -87,7 +88,7 @@ class CMMD(FeatureDistributionMetric):
     def _set(self, parts: list[torch.Tensor], what: str) -> torch.Tensor:
         if not parts:
             raise InputError(f"CMMD has no {what} images: call update(x, real={what == 'real'})")
-        e = torch.cat(parts)
+        e = gather_features(torch.cat(parts))  # all ranks, in rank order, under torch.distributed
         if self.reference_batch_size:
             e = e[: len(e) // self.reference_batch_size * self.reference_batch_size]
             if len(e) == 0:

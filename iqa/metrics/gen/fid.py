@@ -21,6 +21,7 @@ from iqa.errors import InputError
 from iqa.features import FeatureExtractor
 from iqa.metrics.gen._base import FeatureDistributionMetric
 from iqa.metrics.gen._stats import GaussianStats, frechet_distance, warn_if_rank_deficient
+from iqa.metrics.gen._sync import gather_stats
 from iqa.registry import MetricSpec, register_metric
 
 _PAPER = "Heusel et al., 'GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium', NeurIPS 2017"
@@ -65,11 +66,13 @@ class _FIDBase(FeatureDistributionMetric):
 
     def compute(self) -> torch.Tensor:
         """FID between the accumulated real and generated sets (float64 scalar); lower is better."""
-        for stats, what in ((self.real, "real set"), (self.fake, "generated set")):
+        real = self.real if self._fixed_real else gather_stats(self.real)  # all ranks under torch.distributed
+        fake = gather_stats(self.fake)
+        for stats, what in ((real, "real set"), (fake, "generated set")):
             if stats.n < 2:
                 raise InputError(f"{what} has {stats.n} images; FID needs at least 2 per set (ideally >= 10k)")
             warn_if_rank_deficient(stats.n, stats.dim, f"FID {what}")
-        return frechet_distance(self.real.mean, self.real.cov, self.fake.mean, self.fake.cov, method=self.method)
+        return frechet_distance(real.mean, real.cov, fake.mean, fake.cov, method=self.method)
 
 
 _COMMON = dict(

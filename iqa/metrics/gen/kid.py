@@ -18,6 +18,7 @@ from iqa.errors import InputError
 from iqa.features import FeatureExtractor
 from iqa.metrics.gen._base import FeatureDistributionMetric
 from iqa.metrics.gen._stats import kid
+from iqa.metrics.gen._sync import gather_features
 from iqa.registry import MetricSpec, register_metric
 
 
@@ -70,8 +71,9 @@ class KID(FeatureDistributionMetric):
     def compute_with_std(self) -> tuple[float, float]:
         if not self._real or not self._fake:
             raise InputError("KID needs images of both sets: call update(x, real=True) and update(y, real=False)")
+        fake, real = gather_features(torch.cat(self._fake)), gather_features(torch.cat(self._real))
         # torch-fidelity draws input1 (generated) before input2 (real) in each subset
-        return kid(torch.cat(self._fake), torch.cat(self._real), subsets=self.subsets, subset_size=self.subset_size,
+        return kid(fake, real, subsets=self.subsets, subset_size=self.subset_size,
                    degree=self.degree, coef0=self.coef0, seed=self.seed)
 
     def compute(self) -> torch.Tensor:
