@@ -29,6 +29,22 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under IQA_REQUIRE_SHARED=1 (CI) any skip fails the run: a reference package or data file
+    that is missing there would otherwise hide a parity test."""
+    if os.environ.get("IQA_REQUIRE_SHARED") == "1" and _SKIPPED and exitstatus == 0:
+        print(f"\nIQA_REQUIRE_SHARED=1: {len(_SKIPPED)} test(s) skipped, which CI does not allow: {_SKIPPED[:5]}")
+        session.exitstatus = 1
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     return shared_path()

