@@ -37,3 +37,36 @@ class FeatureDistributionMetric(DistributionMetric):
         opts = super().options()
         opts["extractor"] = self.extractor.cache_key()
         return opts
+
+
+class FeatureSetMetric(FeatureDistributionMetric):
+    """Keeps every feature vector of both sets (for kernel metrics such as KID and CMMD)."""
+
+    normalize_features = False  # L2-normalise features before storing them
+
+    def reset(self) -> None:
+        self._real: list[torch.Tensor] = []
+        self._fake: list[torch.Tensor] = []
+
+    def update(self, x: torch.Tensor, *, real: bool) -> None:
+        """Add a batch of images (N, 3, H, W) in [0, data_range] to the real or generated set."""
+        self.update_features(self.features(x), real=real)
+
+    def update_features(self, features: torch.Tensor, *, real: bool) -> None:
+        """Add precomputed features (N, dim), e.g. from a cache."""
+        f = features.detach().to("cpu", torch.float64)
+        if self.normalize_features:
+            f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        (self._real if real else self._fake).append(f)
+
+    def gathered(self, real: bool) -> torch.Tensor:
+        """All features of one set, from every rank under torch.distributed, in rank order."""
+        from iqa.metrics.gen._sync import gather_features
+
+        parts = self._real if real else self._fake
+        if not parts:
+            raise InputError(
+                f"{type(self).__name__} has no {'real' if real else 'generated'} images: "
+                f"call update(x, real={real}) for both sets"
+            )
+        return gather_features(torch.cat(parts))

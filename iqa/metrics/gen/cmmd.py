@@ -20,9 +20,8 @@ import torch
 
 from iqa.errors import InputError
 from iqa.features import FeatureExtractor
-from iqa.metrics.gen._base import FeatureDistributionMetric
+from iqa.metrics.gen._base import FeatureSetMetric
 from iqa.metrics.gen._stats import mmd2_rbf
-from iqa.metrics.gen._sync import gather_features
 from iqa.registry import MetricSpec, register_metric
 
 
@@ -50,7 +49,7 @@ def cmmd_from_embeddings(
         summary="CLIP-embedding MMD (RBF sigma 10, x1000), CMMD reference preprocessing",
     )
 )
-class CMMD(FeatureDistributionMetric):
+class CMMD(FeatureSetMetric):
     """CMMD on CLIP ViT-L/14@336 embeddings (see module docstring)."""
 
     def __init__(
@@ -70,30 +69,13 @@ class CMMD(FeatureDistributionMetric):
         self.estimator, self.reference_batch_size = estimator, reference_batch_size
         self.reset()
 
-    def reset(self) -> None:
-        self._real: list[torch.Tensor] = []
-        self._fake: list[torch.Tensor] = []
-
-    normalize_features = False  # subclasses on extractors without unit-norm output set True
-
-    def update(self, x: torch.Tensor, *, real: bool) -> None:
-        self.update_features(self.features(x), real=real)
-
-    def update_features(self, features: torch.Tensor, *, real: bool) -> None:
-        f = features.detach().to("cpu", torch.float64)
-        if self.normalize_features:
-            f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        (self._real if real else self._fake).append(f)
-
-    def _set(self, parts: list[torch.Tensor], what: str) -> torch.Tensor:
-        if not parts:
-            raise InputError(f"CMMD has no {what} images: call update(x, real={what == 'real'})")
-        e = gather_features(torch.cat(parts))  # all ranks, in rank order, under torch.distributed
+    def _set(self, real: bool) -> torch.Tensor:
+        e = self.gathered(real)
         if self.reference_batch_size:
             e = e[: len(e) // self.reference_batch_size * self.reference_batch_size]
             if len(e) == 0:
-                raise InputError(f"fewer {what} images than reference_batch_size={self.reference_batch_size}")
+                raise InputError(f"fewer images than reference_batch_size={self.reference_batch_size}")
         return e
 
     def compute(self) -> torch.Tensor:
-        return cmmd_from_embeddings(self._set(self._real, "real"), self._set(self._fake, "generated"), estimator=self.estimator)
+        return cmmd_from_embeddings(self._set(True), self._set(False), estimator=self.estimator)

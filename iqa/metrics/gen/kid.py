@@ -16,9 +16,8 @@ import torch
 
 from iqa.errors import InputError
 from iqa.features import FeatureExtractor
-from iqa.metrics.gen._base import FeatureDistributionMetric
+from iqa.metrics.gen._base import FeatureSetMetric
 from iqa.metrics.gen._stats import kid
-from iqa.metrics.gen._sync import gather_features
 from iqa.registry import MetricSpec, register_metric
 
 
@@ -37,7 +36,7 @@ from iqa.registry import MetricSpec, register_metric
         summary="Kernel Inception Distance (mean over subsets; unbiased, can be slightly negative)",
     )
 )
-class KID(FeatureDistributionMetric):
+class KID(FeatureSetMetric):
     """KID on FID-Inception features (TF-exact path by default, as torch-fidelity)."""
 
     def __init__(
@@ -58,20 +57,8 @@ class KID(FeatureDistributionMetric):
         self.subsets, self.subset_size, self.degree, self.coef0, self.seed = subsets, subset_size, degree, coef0, seed
         self.reset()
 
-    def reset(self) -> None:
-        self._real: list[torch.Tensor] = []
-        self._fake: list[torch.Tensor] = []
-
-    def update(self, x: torch.Tensor, *, real: bool) -> None:
-        (self._real if real else self._fake).append(self.features(x).to("cpu", torch.float64))
-
-    def update_features(self, features: torch.Tensor, *, real: bool) -> None:
-        (self._real if real else self._fake).append(features.detach().to("cpu", torch.float64))
-
     def compute_with_std(self) -> tuple[float, float]:
-        if not self._real or not self._fake:
-            raise InputError("KID needs images of both sets: call update(x, real=True) and update(y, real=False)")
-        fake, real = gather_features(torch.cat(self._fake)), gather_features(torch.cat(self._real))
+        fake, real = self.gathered(real=False), self.gathered(real=True)
         # torch-fidelity draws input1 (generated) before input2 (real) in each subset
         return kid(fake, real, subsets=self.subsets, subset_size=self.subset_size,
                    degree=self.degree, coef0=self.coef0, seed=self.seed)
