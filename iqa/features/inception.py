@@ -15,6 +15,9 @@ Input paths (named extractors):
   (align_corners=False, no antialias) -> ``2x - 1``.
 - ``inception_v3_fid_tf`` (torch-fidelity, TF-exact): quantise to uint8 levels -> TF 1.x
   bilinear to 299 -> ``(x - 128) / 128``.
+- ``inception_v3_fid_clean`` (clean-fid 0.1.35 "clean" mode): uint8 levels -> PIL bicubic
+  (antialiased) resize of each channel as a float image ('F' mode), clipped to [0, 255] ->
+  ``(x - 128) / 128``. Pillow itself does the resize, so the pixels are clean-fid's exactly.
 """
 
 from __future__ import annotations
@@ -181,3 +184,27 @@ class FIDInceptionTF(_FIDInceptionBase):
         if x.shape[-2:] != (299, 299):
             x = resize_bilinear_tf1(x, (299, 299))
         return (x - 128) / 128
+
+
+def pil_bicubic_float(x: torch.Tensor, size: int = 299) -> torch.Tensor:
+    """clean-fid's resize: each channel of uint8-level values as a float32 PIL image, bicubic, clip."""
+    import numpy as np
+    from PIL import Image
+
+    levels = torch.round(x.detach().to(torch.float32).clamp(0, 1) * 255).cpu().numpy()
+    out = np.empty((x.shape[0], 3, size, size), dtype=np.float32)
+    for n in range(x.shape[0]):
+        for c in range(3):
+            im = Image.fromarray(levels[n, c], mode="F").resize((size, size), resample=Image.BICUBIC)
+            out[n, c] = np.asarray(im).clip(0, 255)
+    return torch.from_numpy(out).to(x.device)
+
+
+class FIDInceptionClean(_FIDInceptionBase):
+    """clean-fid input path: PIL bicubic (antialiased) float resize to 299, ``(x - 128) / 128``."""
+
+    name = "inception_v3_fid_clean"
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        return (pil_bicubic_float(x) - 128) / 128

@@ -13,6 +13,7 @@ from iqa.features.base import FeatureExtractor
 _EXTRACTORS: dict[str, str] = {
     "inception_v3_fid": "iqa.features.inception:FIDInceptionPytorchFID",
     "inception_v3_fid_tf": "iqa.features.inception:FIDInceptionTF",
+    "inception_v3_fid_clean": "iqa.features.inception:FIDInceptionClean",
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
     "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
 }

@@ -88,3 +88,23 @@ def test_missing_weights_is_an_error_not_random_init() -> None:
 
     with pytest.raises(WeightsNotFoundError, match="pt_inception-2015-12-05"):
         FIDInceptionPytorchFID()
+
+
+def test_clean_path_matches_clean_fid_resizer(images) -> None:  # noqa: ANN001
+    resize = pytest.importorskip("cleanfid.resize")
+    from iqa.features.inception import pil_bicubic_float
+
+    fn = resize.build_resizer("clean")
+    for img in images:
+        u8 = (img * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        ref = torch.from_numpy(fn(u8)).permute(2, 0, 1)
+        assert (pil_bicubic_float(img[None])[0] - ref).abs().max() < 1e-4
+
+
+def test_clean_extractor_feeds_the_same_network(state, images) -> None:  # noqa: ANN001
+    from iqa.features.inception import FIDInceptionClean, pil_bicubic_float
+
+    ext = ours(FIDInceptionClean, state)
+    with torch.no_grad():
+        direct = ext.net((pil_bicubic_float(images) - 128) / 128)
+        assert torch.allclose(ext(images), direct, atol=1e-6)

@@ -1,6 +1,8 @@
 """Frechet Inception Distance: ``fid`` (pytorch-fid input path) and ``fid_tf`` (TF-exact path).
 
-Paper: Heusel et al., "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
+Variants: ``fid`` (pytorch-fid path), ``fid_tf`` (TF-exact, torch-fidelity) and ``fid_clean``
+(clean-fid's PIL-bicubic resize, Parmar et al., "On Aliased Resizing and Surprising Subtleties in
+GAN Evaluation", CVPR 2022). Paper: Heusel et al., "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
 Equilibrium", NeurIPS 2017. Reference implementations: pytorch-fid 0.3.0 (``fid``) and
 torch-fidelity 0.4.0 (``fid_tf``: uint8 input, TF 1.x bilinear resize, (x - 128)/128).
 
@@ -112,3 +114,18 @@ class FIDTF(_FIDBase):
     """FID with the TF-exact input path (see module docstring)."""
 
     default_extractor = "inception_v3_fid_tf"
+
+
+@register_metric(
+    MetricSpec(
+        name="fid_clean",
+        reference_impl="clean-fid 0.1.35 mode='clean' (PIL bicubic float resize to 299, (x-128)/128, TF FID graph)",
+        tolerance="resized pixels equal clean-fid's resizer to 1e-4 (same Pillow call); network as fid_tf",
+        summary="Frechet Inception Distance, clean-fid's antialiased resize",
+        **_COMMON,  # type: ignore[arg-type]
+    )
+)
+class FIDClean(_FIDBase):
+    """FID with clean-fid's resize (see module docstring)."""
+
+    default_extractor = "inception_v3_fid_clean"
