@@ -6,7 +6,7 @@ Usage:
 Two folders of 256x256 PNG crops (../shared/data/images: CBSD68/Urban50 crops vs blurred, noisy
 copies) are written to a cache folder. Every contender runs as a whole process and loads the same
 random FID-Inception state dict (the published weights are not available offline), so the
-values must agree: iqa `fid` vs pytorch-fid, iqa `fid_tf` vs torch-fidelity.
+values must agree: iqa `fid` vs pytorch-fid, `fid_tf` vs torch-fidelity, `fid_clean` vs clean-fid.
 Then the Frechet distance itself on 2048-d covariances: iqa's Cholesky + eigvalsh route vs
 scipy.linalg.sqrtm (pytorch-fid's route), same inputs.
 """
@@ -97,6 +97,8 @@ def main() -> None:
         "pytorch-fid": ("run_pytorch_fid.py", str(weights), str(a), str(b)),
         "iqa fid_tf": ("run_iqa.py", str(weights), str(a), str(b), "fid_tf"),
         "torch-fidelity": ("run_torch_fidelity.py", str(weights), str(a), str(b)),
+        "iqa fid_clean": ("run_iqa.py", str(weights), str(a), str(b), "fid_clean"),
+        "clean-fid": ("run_clean_fid.py", str(weights), str(a), str(b)),
     }
     res: dict[str, list[tuple[float, float]]] = {k: [] for k in jobs}
     for _ in range(args.repeats):
@@ -111,6 +113,11 @@ def main() -> None:
           f"speed-up {med['pytorch-fid'] / med['iqa fid']:.2f}x")
     print(f"fid_tf vs torch-fidelity: rel diff {abs(res['iqa fid_tf'][0][0] - res['torch-fidelity'][0][0]) / res['torch-fidelity'][0][0]:.1e}, "
           f"speed-up {med['torch-fidelity'] / med['iqa fid_tf']:.2f}x")
+    print(f"fid_clean vs clean-fid: rel diff {abs(res['iqa fid_clean'][0][0] - res['clean-fid'][0][0]) / res['clean-fid'][0][0]:.1e}, "
+          f"speed-up {med['clean-fid'] / med['iqa fid_clean']:.2f}x")
+    fastest = min(med[k] for k in ("pytorch-fid", "torch-fidelity", "clean-fid"))
+    print(f"fastest peer {fastest:.2f} s; iqa fid {fastest / med['iqa fid']:.2f}x, fid_tf {fastest / med['iqa fid_tf']:.2f}x, "
+          f"fid_clean {fastest / med['iqa fid_clean']:.2f}x faster than it")
     bench_frechet()
 
 

@@ -116,3 +116,39 @@ def test_statistics_accept_external_npz(tmp_path: Path) -> None:
     np.savez(tmp_path / "s.npz", mu=mu, sigma=sigma)
     s = GaussianStats.load_npz(tmp_path / "s.npz")
     assert torch.allclose(s.cov, torch.eye(16, dtype=torch.float64))
+
+
+@pytest.mark.slow
+def test_fid_clean_matches_clean_fid_on_folders(state, two_folders, monkeypatch) -> None:  # noqa: ANN001
+    """clean-fid's own pipeline with its TorchScript loader returning the shared random weights."""
+    cf = pytest.importorskip("cleanfid.fid")
+    import cleanfid.inception_torchscript as its
+    from torch import nn
+
+    from iqa.features.inception import FIDInceptionClean
+
+    class Wrap(nn.Module):
+        def __init__(self, layers: nn.Module) -> None:
+            super().__init__()
+            self.layers = layers
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layers(x)
+
+    net = FIDInceptionNet()
+    net.load_state_dict(state)
+    with torch.no_grad():
+        scripted = torch.jit.script(Wrap(torch.jit.trace(net.eval(), torch.zeros(1, 3, 299, 299))))
+    monkeypatch.setattr(its, "check_download_inception", lambda fpath="./": None)
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: scripted)
+    real, gen = two_folders
+    # batch_size=1: clean-fid batches with a DataLoader, which cannot stack mixed sizes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = cf.compute_fid(str(real), str(gen), mode="clean", device=torch.device("cpu"), num_workers=0,
+                             batch_size=1, use_dataparallel=False, verbose=False)
+        m = type(iqa.create("fid_clean", extractor=TinyExtractor()))(extractor=FIDInceptionClean(net), method="scipy")
+        for folder, is_real in ((real, True), (gen, False)):
+            for f in sorted(folder.iterdir()):
+                m.update(read_image(f).unsqueeze(0), real=is_real)
+        assert m.compute().item() == pytest.approx(ref, rel=1e-4)
