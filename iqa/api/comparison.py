@@ -118,7 +118,8 @@ class _Side:
     def kind(self) -> str:
         if isinstance(self.source, torch.Tensor):
             return "features" if self.source.ndim == 2 else "images"
-        assert self.path is not None
+        if self.path is None:
+            raise InputError(f"{self.name}: expected a folder, .npz, .npy or a tensor, got {type(self.source).__name__}")
         if self.path.is_dir():
             return "folder"
         return {".npz": "stats", ".npy": "features"}.get(self.path.suffix.lower(), "unknown")
@@ -143,20 +144,20 @@ class _Side:
         return self._features[key]
 
     def _folder_features(self, extractor: torch.nn.Module, opts: dict) -> torch.Tensor:
-        assert self.path is not None
+        path = self.path if self.path is not None else Path(".")  # kind == "folder" implies a path
         cache = opts.get("cache_dir")
-        files = list_images(self.path, recursive=opts["recursive"])
-        entry = _cache_paths(Path(cache), extractor.cache_key(), folder_fingerprint(self.path, files)) if cache else None
+        files = list_images(path, recursive=opts["recursive"])
+        entry = _cache_paths(Path(cache), extractor.cache_key(), folder_fingerprint(path, files)) if cache else None
         if entry is not None and entry.exists():
             return torch.from_numpy(np.load(entry))
         progress = opts.get("progress")
         f, self.failed = extract_folder(
-            self.path, extractor, batch_size=opts["batch_size"], workers=opts["workers"], device=opts["device"],
+            path, extractor, batch_size=opts["batch_size"], workers=opts["workers"], device=opts["device"],
             recursive=opts["recursive"], max_pixels=opts["max_pixels"],
             progress=(lambda d, t: progress(self.name, d, t)) if progress else None,
         )
         if entry is not None and not self.failed:
-            _atomic_save(entry, f.numpy(), {"folder": str(self.path), "extractor": extractor.cache_key(), "n": len(f)})
+            _atomic_save(entry, f.numpy(), {"folder": str(path), "extractor": extractor.cache_key(), "n": len(f)})
         return f
 
 
