@@ -9,28 +9,15 @@ is written to /tmp.
 from common import report  # noqa: I001
 
 import sys
+from pathlib import Path
 
 import torch
-from torch import nn
 
-from iqa.features.inception import FIDInceptionNet
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.helpers.cleanfid_stub import scripted_inception  # noqa: E402
 
 weights, a, b = sys.argv[1:4]
-
-
-class _Wrap(nn.Module):
-    def __init__(self, layers: nn.Module) -> None:
-        super().__init__()
-        self.layers = layers
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
-
-
-net = FIDInceptionNet()
-net.load_state_dict(torch.load(weights, weights_only=True))
-with torch.no_grad():
-    scripted = torch.jit.script(_Wrap(torch.jit.trace(net.eval(), torch.zeros(1, 3, 299, 299))))
+scripted = scripted_inception(torch.load(weights, weights_only=True))
 
 import cleanfid.downloads_helper as dh  # noqa: E402
 import cleanfid.inception_torchscript as its  # noqa: E402

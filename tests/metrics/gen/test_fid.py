@@ -123,22 +123,13 @@ def test_fid_clean_matches_clean_fid_on_folders(state, two_folders, monkeypatch)
     """clean-fid's own pipeline with its TorchScript loader returning the shared random weights."""
     cf = pytest.importorskip("cleanfid.fid")
     import cleanfid.inception_torchscript as its
-    from torch import nn
 
     from iqa.features.inception import FIDInceptionClean
-
-    class Wrap(nn.Module):
-        def __init__(self, layers: nn.Module) -> None:
-            super().__init__()
-            self.layers = layers
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.layers(x)
+    from tests.helpers.cleanfid_stub import scripted_inception
 
     net = FIDInceptionNet()
     net.load_state_dict(state)
-    with torch.no_grad():
-        scripted = torch.jit.script(Wrap(torch.jit.trace(net.eval(), torch.zeros(1, 3, 299, 299))))
+    scripted = scripted_inception(state)
     monkeypatch.setattr(its, "check_download_inception", lambda fpath="./": None)
     monkeypatch.setattr(torch.jit, "load", lambda *a, **k: scripted)
     real, gen = two_folders
