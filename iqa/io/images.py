@@ -8,7 +8,8 @@ Rules (also in docs/conventions.md):
 - CMYK is converted with its embedded ICC profile to sRGB when there is one, else by PIL's
   naive formula.
 - 16-bit files keep 16 bits: 16-bit greyscale via Pillow, 16-bit RGB(A) PNG via pypng and TIFF
-  via tifffile (Pillow would reduce them to 8 bits). Float TIFFs are refused.
+  via tifffile (Pillow would reduce them to 8 bits), EXIF orientation applied there too. Float
+  TIFFs are refused.
 - Images above ``max_pixels`` (default 89,478,485, Pillow's own bomb threshold) are refused
   before decoding; raise the limit with ``max_pixels=`` or ``IQA_MAX_PIXELS``.
 Arrays are HxWx3 uint8 or uint16; :func:`array_to_tensor` makes float32 CHW in [0, 1].
@@ -124,6 +125,24 @@ def _decode_16bit_rgb(path: Path, data: bytes, fmt: str, alpha: Alpha) -> np.nda
     return np.repeat(arr[..., :1], 3, axis=2)
 
 
+# EXIF orientation -> the array operation PIL's exif_transpose applies (ROTATE_90 is counter-clockwise).
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, k=-1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, k=1),
+}
+
+
+def _orient(arr: np.ndarray, orientation: int | None) -> np.ndarray:
+    """Apply an EXIF orientation to an HxWxC array (for decoders that bypass Pillow)."""
+    op = _ORIENT.get(orientation or 1)
+    return np.ascontiguousarray(op(arr)) if op else arr
+
+
 def _to_rgb_array(im: Image.Image, path: Path, alpha: Alpha) -> np.ndarray:
     mode = im.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
@@ -175,7 +194,8 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
     try:
         fmt = im.format or ""
         if ";16" in _rawmode(im) and im.mode in ("RGB", "RGBA") and fmt in ("PNG", "TIFF"):
-            return _decode_16bit_rgb(path, path.read_bytes(), fmt, alpha)
+            arr = _decode_16bit_rgb(path, path.read_bytes(), fmt, alpha)
+            return _orient(arr, im.getexif().get(0x0112))
         im.load()
         im = ImageOps.exif_transpose(im)
         arr = _to_rgb_array(im, path, alpha)

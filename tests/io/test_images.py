@@ -157,3 +157,18 @@ def test_missing_and_directory(tmp_path: Path) -> None:
         decode_image(tmp_path)
     with pytest.raises(OSError):  # ImageReadError is an OSError for callers that catch those
         decode_image(tmp_path / "nope.png")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_on_the_16bit_path_matches_pillow(tmp_path: Path, rng, orientation: int) -> None:  # noqa: ANN001
+    import tifffile
+    from PIL import ImageOps
+
+    a = rng.integers(0, 65536, (6, 9, 3), dtype=np.uint16)
+    p = tmp_path / "o.tif"
+    tifffile.imwrite(p, a, photometric="rgb", extratags=[(274, "H", 1, orientation, False)])
+    # Pillow's own transpose of the same (8-bit reduced) image is the reference for the geometry
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(p)))
+    out = decode_image(p)
+    assert out.dtype == np.uint16 and out.shape == expected.shape
+    np.testing.assert_array_equal((out >> 8).astype(np.uint8), expected)
