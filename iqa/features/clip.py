@@ -1,16 +1,28 @@
-"""CLIP image embeddings with CMMD's reference preprocessing.
+"""CLIP image embeddings: OpenAI's released towers, with OpenAI's or CMMD's preprocessing.
 
-Reference: google-research ``cmmd/io_util.py`` and ``embedding.py`` (Jayasumana et al., "Rethinking
-FID: Towards a Better Evaluation Metric for Image Generation", CVPR 2024): centre crop to a
-square (``left = (w - l) // 2``), PIL bicubic resize to 336 on uint8 (so the result is
-re-quantised), /255, CLIP mean/std normalisation, the CLS embedding after ``ln_post`` and ``proj``,
-L2-normalised. We resize with PIL itself, so the pixels are the reference's bit for bit. The model
-is OpenAI CLIP ViT-L/14@336px run through open_clip (extra ``iqa[clip]``).
+Paper: Radford et al., "Learning Transferable Visual Models From Natural Language Supervision",
+ICML 2021; reference implementation openai/CLIP (``clip.py``: ``_MODELS``, ``_transform``), run
+here through open_clip (extra ``iqa[clip]``), whose ``build_model_from_openai_state_dict`` reads
+OpenAI's archives. Every tower is a manifest entry whose sha256 is the one in OpenAI's URL; the
+TorchScript archive is opened only after that hash is verified, and only its tensors are used.
+
+Two input paths, both on uint8 pixels through PIL so they are the references' bit for bit:
+
+- ``"openai"`` (openai/CLIP ``_transform``, open_clip ``image_transform``): bicubic resize of the
+  short side to ``size`` (long side ``int(size * long / short)``), centre crop with
+  ``round((h - size) / 2)``, /255, CLIP mean/std.
+- ``"cmmd"`` (google-research ``cmmd/io_util.py``; Jayasumana et al., CVPR 2024): centre crop to a
+  square first (``(w - side) // 2``), then bicubic resize to ``size``, /255, CLIP mean/std.
+
+Features are the image tower's raw output (CLS after ``ln_post`` and ``proj`` for ViTs, attention
+pooling for ResNets), as clean-fid's ``CLIP_fx`` returns them for FD on CLIP; CMMD and the
+``mmd_*`` metrics L2-normalise them, as the CMMD reference does.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -23,21 +35,63 @@ from iqa.weights import resolve_weights
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
+# open_clip model name -> weights-manifest id (OpenAI's released towers).
+OPENAI_TOWERS = {
+    "RN50": "clip_rn50_openai",
+    "RN101": "clip_rn101_openai",
+    "RN50x4": "clip_rn50x4_openai",
+    "RN50x16": "clip_rn50x16_openai",
+    "RN50x64": "clip_rn50x64_openai",
+    "ViT-B-32": "clip_vit_b32_openai",
+    "ViT-B-16": "clip_vit_b16_openai",
+    "ViT-L-14": "clip_vit_l14_openai",
+    "ViT-L-14-336": "clip_vit_l14_336_openai",
+}
 
-def cmmd_preprocess(x: torch.Tensor, size: int = 336) -> torch.Tensor:
-    """(N, 3, H, W) float in [0, 1] -> (N, 3, size, size) CLIP-normalised, as the CMMD reference."""
+
+def _crop_resize_cmmd(pil: Image.Image, size: int) -> Image.Image:
+    w, h = pil.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return pil.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+
+
+def _resize_crop_openai(pil: Image.Image, size: int) -> Image.Image:
+    w, h = pil.size
+    if w <= h:
+        nw, nh = size, int(size * h / w)
+    else:
+        nw, nh = int(size * w / h), size
+    pil = pil.resize((nw, nh), Image.BICUBIC)
+    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
+    return pil.crop((left, top, left + size, top + size))
+
+
+_GEOMETRY: dict[str, Callable[[Image.Image, int], Image.Image]] = {
+    "cmmd": _crop_resize_cmmd,
+    "openai": _resize_crop_openai,
+}
+
+
+def clip_preprocess(x: torch.Tensor, size: int, path: str = "openai") -> torch.Tensor:
+    """(N, 3, H, W) float in [0, 1] -> (N, 3, size, size) CLIP-normalised, by the named path."""
+    if path not in _GEOMETRY:
+        raise InputError(f"preprocess must be one of {sorted(_GEOMETRY)}, got {path!r}")
+    geometry = _GEOMETRY[path]
     out = []
     for img in x:
         a = np.asarray(torch.round(img.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu())
-        h, w = a.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        pil = Image.fromarray(a[top : top + side, left : left + side]).resize((size, size), Image.BICUBIC)
+        pil = geometry(Image.fromarray(a), size)
         out.append(torch.from_numpy(np.asarray(pil).astype(np.float32) / 255.0))
     t = torch.stack(out).permute(0, 3, 1, 2)
     mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
     return ((t - mean) / std).to(x.device)
+
+
+def cmmd_preprocess(x: torch.Tensor, size: int = 336) -> torch.Tensor:
+    """CMMD's reference input path (centre square crop, then PIL bicubic to ``size``)."""
+    return clip_preprocess(x, size, "cmmd")
 
 
 def _open_clip():  # noqa: ANN202
@@ -48,30 +102,100 @@ def _open_clip():  # noqa: ANN202
     return open_clip
 
 
-def load_openai_clip(weights: str | Path | None = None, model_name: str = "ViT-L-14-336") -> torch.nn.Module:
-    """Build the open_clip model from OpenAI's released archive, verified by sha256 first."""
-    path = resolve_weights("clip_vit_l14_336_openai", weights)
+def clip_from_openai_archive(path: str | Path) -> torch.nn.Module:
+    """Build an open_clip model from an OpenAI-layout TorchScript archive (tensors only), in float32.
+
+    OpenAI ships float16 tensors and ``build_model`` casts to float16; like ``clip.load`` on CPU we
+    run in float32 (the fp16 weights are exactly representable, so nothing is lost).
+    """
     state = torch.jit.load(str(path), map_location="cpu").state_dict()
-    model = _open_clip().model.build_model_from_openai_state_dict(state)
-    return model.eval()
+    return _open_clip().model.build_model_from_openai_state_dict(state).float().eval()
 
 
-class CLIPCMMD(FeatureExtractor):
-    """768-d unit-norm CLIP ViT-L/14@336 image embeddings with CMMD's preprocessing."""
+def load_openai_clip(model_name: str = "ViT-L-14-336", weights: str | Path | None = None) -> torch.nn.Module:
+    """OpenAI's released tower ``model_name`` (see ``OPENAI_TOWERS``), sha256-verified first."""
+    if model_name not in OPENAI_TOWERS:
+        raise InputError(f"unknown CLIP tower {model_name!r}; OpenAI towers: {', '.join(OPENAI_TOWERS)}")
+    return clip_from_openai_archive(resolve_weights(OPENAI_TOWERS[model_name], weights))
 
-    name = "clip_vit_l14_336_cmmd"
 
-    def __init__(self, model: torch.nn.Module | None = None, *, weights: str | Path | None = None) -> None:
+def _slug(model_name: str) -> str:
+    return model_name.lower().replace("-", "_").replace("_b_", "_b").replace("_l_", "_l")
+
+
+class CLIPImage(FeatureExtractor):
+    """Raw CLIP image embeddings of an OpenAI tower, by name and input path.
+
+    ``CLIPImage(model_name="ViT-B-16")`` loads OpenAI's ViT-B/16 through the weights manager;
+    ``CLIPImage(model)`` wraps an open_clip model you built (e.g. other pretrained weights).
+    The extractor name (and so the cache key) names the tower and the input path.
+    """
+
+    name = "clip"
+    default_model: str | None = None  # set by the named subclasses below
+    default_preprocess = "openai"
+
+    def __init__(
+        self,
+        model: torch.nn.Module | None = None,
+        *,
+        model_name: str | None = None,
+        preprocess: str | None = None,
+        weights: str | Path | None = None,
+    ) -> None:
         super().__init__()
-        self.model = model if model is not None else load_openai_clip(weights)
+        model_name = model_name or self.default_model
+        self.preprocess = preprocess or self.default_preprocess
+        if self.preprocess not in _GEOMETRY:
+            raise InputError(f"preprocess must be one of {sorted(_GEOMETRY)}, got {self.preprocess!r}")
+        if model is not None and weights is not None:
+            raise InputError("pass either a built model or weights, not both")
+        if model is None and model_name is None:
+            raise InputError(f"name a CLIP tower: model_name= one of {', '.join(OPENAI_TOWERS)}")
+        self.model = model if model is not None else load_openai_clip(model_name, weights)
         if not hasattr(self.model, "encode_image"):
             raise InputError("model must be an open_clip CLIP model (with encode_image)")
-        self.dim = int(getattr(self.model.visual, "output_dim", 768))  # 768 for ViT-L/14@336
-        size = getattr(self.model.visual, "image_size", 336)
-        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)  # 336 for the CMMD tower
+        self.dim = int(self.model.visual.output_dim)
+        size = self.model.visual.image_size
+        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        tower = _slug(model_name) if model_name else "custom"  # a built model may name its tower
+        self.name = f"clip_{tower}{'_cmmd' if self.preprocess == 'cmmd' else ''}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 3:
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got {tuple(x.shape)}")
-        emb = self.model.encode_image(cmmd_preprocess(x, self.size).to(next(self.model.parameters()).dtype))
-        return emb / emb.norm(dim=-1, keepdim=True)
+        dtype = next(self.model.parameters()).dtype
+        return self.model.encode_image(clip_preprocess(x, self.size, self.preprocess).to(dtype)).float()
+
+    def cache_key(self) -> str:
+        return f"{self.name}:raw"  # features cached before v0.1 were L2-normalised
+
+
+class CLIPCMMD(CLIPImage):
+    """768-d CLIP ViT-L/14@336 embeddings with CMMD's reference preprocessing."""
+
+    default_model, default_preprocess = "ViT-L-14-336", "cmmd"
+
+
+class CLIPViTB32(CLIPImage):
+    """512-d OpenAI CLIP ViT-B/32 embeddings (OpenAI preprocessing); FD_CLIP's usual tower."""
+
+    default_model = "ViT-B-32"
+
+
+class CLIPViTB16(CLIPImage):
+    """512-d OpenAI CLIP ViT-B/16 embeddings (OpenAI preprocessing)."""
+
+    default_model = "ViT-B-16"
+
+
+class CLIPViTL14(CLIPImage):
+    """768-d OpenAI CLIP ViT-L/14 embeddings (OpenAI preprocessing)."""
+
+    default_model = "ViT-L-14"
+
+
+class CLIPViTL14_336(CLIPImage):  # noqa: N801 - the tower's name
+    """768-d OpenAI CLIP ViT-L/14@336 embeddings (OpenAI preprocessing)."""
+
+    default_model = "ViT-L-14-336"

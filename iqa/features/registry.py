@@ -14,6 +14,11 @@ _EXTRACTORS: dict[str, str] = {
     "inception_v3_fid": "iqa.features.inception:FIDInceptionPytorchFID",
     "inception_v3_fid_tf": "iqa.features.inception:FIDInceptionTF",
     "inception_v3_fid_clean": "iqa.features.inception:FIDInceptionClean",
+    "clip": "iqa.features.clip:CLIPImage",  # any OpenAI tower: clip(model_name="RN50", preprocess=...)
+    "clip_vit_b32": "iqa.features.clip:CLIPViTB32",
+    "clip_vit_b16": "iqa.features.clip:CLIPViTB16",
+    "clip_vit_l14": "iqa.features.clip:CLIPViTL14",
+    "clip_vit_l14_336": "iqa.features.clip:CLIPViTL14_336",
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
     "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
 }

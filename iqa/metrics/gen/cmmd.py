@@ -50,17 +50,30 @@ def cmmd_from_embeddings(
     )
 )
 class CMMD(FeatureSetMetric):
-    """CMMD on CLIP ViT-L/14@336 embeddings (see module docstring)."""
+    """CMMD on CLIP ViT-L/14@336 embeddings (see module docstring).
+
+    ``clip_model`` picks another OpenAI tower by open_clip name (e.g. ``"ViT-B-32"``) with the
+    same CMMD preprocessing; ``extractor`` takes any extractor name or instance instead.
+    """
+
+    normalize_features = True  # the reference L2-normalises CLIP embeddings
 
     def __init__(
         self,
         *,
         extractor: str | FeatureExtractor = "clip_vit_l14_336_cmmd",
+        clip_model: str | None = None,
         weights: str | Path | None = None,
         estimator: str = "biased",
         reference_batch_size: int | None = None,
         data_range: float = 1.0,
     ) -> None:
+        if clip_model is not None:
+            if extractor != "clip_vit_l14_336_cmmd":
+                raise InputError("pass clip_model or extractor, not both")
+            from iqa.features.clip import CLIPImage
+
+            extractor, weights = CLIPImage(model_name=clip_model, preprocess="cmmd", weights=weights), None
         super().__init__(extractor=extractor, weights=weights, data_range=data_range)
         if estimator not in ("biased", "unbiased"):
             raise InputError(f"estimator must be 'biased' or 'unbiased', got {estimator!r}")

@@ -21,11 +21,21 @@ from iqa.registry import MetricSpec, register_metric
 EXTRACTORS = {
     "efficientnet_lite0": ("efficientnet_lite0", "ImageNet EfficientNet-Lite0 pooled features (1280-d)"),
     "clip_vit_l14_336": ("clip_vit_l14_336_cmmd", "CLIP ViT-L/14@336 embeddings with CMMD preprocessing (768-d)"),
+    "clip_vit_b32": ("clip_vit_b32", "OpenAI CLIP ViT-B/32 embeddings, OpenAI preprocessing (512-d)"),
+    "clip_vit_b16": ("clip_vit_b16", "OpenAI CLIP ViT-B/16 embeddings, OpenAI preprocessing (512-d)"),
+    "clip_vit_l14": ("clip_vit_l14", "OpenAI CLIP ViT-L/14 embeddings, OpenAI preprocessing (768-d)"),
+}
+WEIGHTS = {
+    "efficientnet_lite0": ("efficientnet_lite0",),
+    "clip_vit_l14_336_cmmd": ("clip_vit_l14_336_openai",),
+    "clip_vit_b32": ("clip_vit_b32_openai",),
+    "clip_vit_b16": ("clip_vit_b16_openai",),
+    "clip_vit_l14": ("clip_vit_l14_openai",),
 }
 
 
 def _make(short: str, extractor: str, what: str) -> None:
-    weights = {"efficientnet_lite0": ("efficientnet_lite0",), "clip_vit_l14_336_cmmd": ("clip_vit_l14_336_openai",)}[extractor]
+    weights = WEIGHTS[extractor]
 
     @register_metric(MetricSpec(
         name=f"fd_{short}", kind="dist", higher_is_better=False, value_range=(0.0, math.inf), differentiable=False,

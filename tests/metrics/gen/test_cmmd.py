@@ -81,18 +81,21 @@ def test_clip_tower_embeddings_with_random_weights(photo) -> None:  # noqa: ANN0
     with torch.no_grad():
         e = ext(x)
         manual = model.encode_image(cmmd_preprocess(x, size=224))  # ViT-B-32 takes 224
-    manual = manual / manual.norm(dim=-1, keepdim=True)
-    assert e.shape == (2, ext.dim) and torch.allclose(e.norm(dim=1), torch.ones(2), atol=1e-5)
-    assert torch.allclose(e, manual, atol=1e-6)
+    assert e.shape == (2, ext.dim) and ext.name == "clip_vit_l14_336_cmmd"
+    assert torch.allclose(e, manual, atol=1e-6)  # raw tower output; cmmd normalises (below)
+    m = iqa.create("cmmd", extractor=ext)
+    m.update(x, real=True)
+    m.update(x.flip(-1), real=False)
+    with torch.no_grad():
+        flipped = model.encode_image(cmmd_preprocess(x.flip(-1), size=224))
+    unit = lambda t: (t / t.norm(dim=-1, keepdim=True)).double()  # noqa: E731
+    assert m.compute().item() == pytest.approx(cmmd_from_embeddings(unit(manual), unit(flipped)).item(), rel=1e-6)
 
 
 def test_metric_drop_last_partial_batch(photos) -> None:  # noqa: ANN001
     m = iqa.create("cmmd", extractor=TinyExtractor(), reference_batch_size=3)
     m.update(photos, real=True)  # 4 images: the reference would use 3
     m.update(photos.flip(-1), real=False)
-    ext = TinyExtractor()
-    f = lambda t: (lambda e: e / e.norm(dim=1, keepdim=True))(ext(t).double())  # noqa: E731
-    del f
     full = iqa.create("cmmd", extractor=TinyExtractor())
     full.update(photos[:3], real=True)
     full.update(photos.flip(-1)[:3], real=False)

@@ -37,3 +37,22 @@ def test_fd_and_mmd_compose_the_pipeline(photos) -> None:  # noqa: ANN001
         assert fd.compute().item() == pytest.approx(frechet_distance(a.mean, a.cov, b.mean, b.cov).item(), rel=1e-9)
     ux, uy = fx / fx.norm(dim=1, keepdim=True), fy / fy.norm(dim=1, keepdim=True)
     assert mmd.compute().item() == pytest.approx(cmmd_from_embeddings(ux, uy).item(), rel=1e-6)
+
+
+def test_fd_on_clip_uses_raw_embeddings_like_clean_fid(photos) -> None:  # noqa: ANN001
+    """clean-fid's CLIP_fx feeds encode_image's output, unnormalised, to the Frechet distance."""
+    pytest.importorskip("open_clip")
+    from iqa.features import create_extractor
+    from tests.features.test_clip import tiny_clip
+
+    ext = create_extractor("clip_vit_b32", model=tiny_clip())
+    fd = iqa.create("fd_clip_vit_b32", extractor=ext)
+    x, y = torch.cat([photos, photos.flip(-1)]), torch.cat([photos, photos.flip(-2)]) * 0.8
+    fd.update(x, real=True)
+    fd.update(y, real=False)
+    with torch.no_grad():
+        fx, fy = ext(x).double(), ext(y).double()
+    assert (fx.norm(dim=1) - 1).abs().max() > 0.1  # really unnormalised
+    a, b = GaussianStats(32).update(fx), GaussianStats(32).update(fy)
+    with pytest.warns(UserWarning, match="strongly biased"):
+        assert fd.compute().item() == pytest.approx(frechet_distance(a.mean, a.cov, b.mean, b.cov).item(), rel=1e-9)
