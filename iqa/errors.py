@@ -76,3 +76,11 @@ class MissingDependencyError(IQAError, ImportError):
 
 class OutputExistsError(IQAError, FileExistsError):
     """An output file exists and neither resume nor overwrite was requested."""
+
+
+class DatasetError(IQAError, ValueError):
+    """A MOS dataset's label files or folder are wrong (the message summarises every problem)."""
+
+
+class DatasetFilesError(DatasetError, FileNotFoundError):
+    """Images or label files a dataset names are missing under its root."""

@@ -24,17 +24,19 @@ class IQAGroup(click.Group):
 @click.group(cls=IQAGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iqa")
 def cli() -> None:
-    """Image-quality metrics: score folders, inspect the registry, manage weights."""
+    """Image-quality metrics: score folders, compare image sets, correlate with MOS datasets, manage weights."""
 
 
 def _attach() -> None:
     from iqa.cli.compare_cmd import compare
+    from iqa.cli.correlate_cmd import correlate
+    from iqa.cli.datasets_cmds import datasets
     from iqa.cli.demo import demo
     from iqa.cli.registry_cmds import info, list_cmd
     from iqa.cli.score_cmds import merge, score
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

@@ -1,0 +1,79 @@
+"""``iqa correlate DATASET --root DIR -m M ... --report OUT/``: metrics vs human scores."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from iqa.cli.options import check_device, parse_metric_options, parse_value
+from iqa.cli.progress import ProgressReporter
+
+
+def parse_dataset_options(pairs: tuple[str, ...]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{p!r}: expected KEY=VALUE, e.g. resolution=1024x768", param_hint="--ds-opt")
+        out[key.strip()] = parse_value(value)
+    return out
+
+
+@click.command()
+@click.argument("dataset")
+@click.option("--root", required=True, type=click.Path(exists=True, path_type=Path),
+              help="The extracted dataset folder (for `csv`: the label CSV).")
+@click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric; repeat for several.")
+@click.option("--report", "report", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: CSV tables, report.md, report.html.")
+@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True)
+@click.option("--fit", type=click.Choice(["logistic5", "logistic4", "linear", "none"]), default="logistic5", show_default=True,
+              help="Mapping fitted before PLCC/RMSE.")
+@click.option("--bootstrap", "n_boot", default=1000, show_default=True, help="Bootstrap replicates for CIs (0: none).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--limit", type=int, help="Use only the first N records (a quick look).")
+@click.option("--allow-missing", is_flag=True, help="Score the images that exist instead of refusing.")
+@click.option("--opt", "opts", multiple=True, help="Metric option METRIC.KEY=VALUE.")
+@click.option("--ds-opt", "ds_opts", multiple=True, help="Dataset option KEY=VALUE, e.g. resolution=1024x768.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="Score cache (default REPORT/cache).")
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Decoding threads.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def correlate(dataset: str, root: Path, metrics: tuple[str, ...], report: Path, split: str, fit: str, n_boot: int,
+              seed: int, limit: int | None, allow_missing: bool, opts: tuple[str, ...], ds_opts: tuple[str, ...],
+              cache: Path | None, batch_size: int, workers: int, device: str, quiet: bool) -> None:
+    """Correlate metrics with a MOS dataset's scores (SRCC/KRCC/PLCC/RMSE, CIs, per group, significance).
+
+    Scores are cached per image under the cache folder: an interrupted run resumes, and adding a
+    metric later computes only that metric.
+    """
+    import iqa
+    from iqa.evaluation import correlate as run
+    from iqa.reports import write_correlation_report
+
+    options = parse_metric_options(opts, list(metrics))
+    built = {m: iqa.create(m, **options.get(m, {})) for m in metrics}
+    bars: dict[str, ProgressReporter] = {}
+
+    def progress(metric: str, done: int, total: int) -> None:
+        bars.setdefault(metric, ProgressReporter(total, f"scoring {metric}", quiet)).update(done)
+
+    try:
+        result = run(dataset, built, root=root, cache=cache or report / "cache", split=None if split == "all" else split,
+                     allow_missing=allow_missing, limit=limit, fit=fit, n_boot=n_boot, seed=seed, batch_size=batch_size,
+                     workers=workers, device=check_device(device), progress=progress,
+                     dataset_options=parse_dataset_options(ds_opts))  # fmt: skip
+    finally:
+        for bar in bars.values():
+            bar.close()
+    paths = write_correlation_report(result, report, command="iqa " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    cols = ["metric", "n", "srcc", "krcc", "plcc", "rmse", "errors"]
+    click.echo(result.overall.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for row in result.overall.itertuples():
+        if row.errors:
+            click.echo(f"warning: {row.metric} failed on {row.errors} image(s), e.g. {row.first_error}", err=True)
+    click.echo(f"report: {paths['html']}", err=True)

@@ -1,0 +1,110 @@
+"""From a scored dataset table to the numbers of a correlation report.
+
+Input: the dataset's records with one column per metric (see :mod:`iqa.evaluation.scoring`).
+Output (:class:`CorrelationResult`): per metric SRCC/KRCC/PLCC/RMSE with bootstrap intervals, the
+fitted mapping, per-group breakdowns and pairwise significance between metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from iqa.evaluation.bootstrap import bootstrap_ci, bootstrap_difference
+from iqa.evaluation.correlation import Fit, agreement, fit_mapping, orient, srcc
+from iqa.evaluation.significance import williams_test
+
+MIN_GROUP = 5  # smaller groups get no correlation (too noisy to be worth a bar)
+
+
+@dataclass
+class CorrelationResult:
+    """Everything a report shows; ``table`` keeps the per-image scores (oriented copies in ``<m>_oriented``)."""
+
+    dataset: str
+    score_name: str
+    split: str
+    metrics: list[str]
+    scored: list[str]  # the metrics with at least 3 finite scores (the others have NaN rows and an error)
+    table: pd.DataFrame
+    overall: pd.DataFrame
+    per_group: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fits: dict[str, Fit] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+def _overall(table: pd.DataFrame, metrics: list[str], fit: str, n_boot: int, seed: int, level: float) -> tuple[pd.DataFrame, dict[str, Fit]]:
+    rows, fits = [], {}
+    y_all = table["mos"].to_numpy(np.float64)
+    for m in metrics:
+        x_all = table[f"{m}_oriented"].to_numpy(np.float64)
+        ok = np.isfinite(x_all) & np.isfinite(y_all)
+        x, y = x_all[ok], y_all[ok]
+        errors = table[f"{m}_error"] if f"{m}_error" in table else pd.Series([""] * len(table))
+        first_error = next((e for e in errors if e), "")
+        if ok.sum() < 3:  # reported as a row of NaNs with the reason, not a crash of the whole report
+            rows.append({"metric": m, "n": int(ok.sum()), "errors": int((errors != "").sum()), "first_error": first_error})
+            continue
+        row: dict = {"metric": m, **agreement(x, y, fit=fit)}
+        fits[m] = fit_mapping(x, y, fit)
+        if n_boot:
+            row["srcc_lo"], row["srcc_hi"] = bootstrap_ci(x, y, "srcc", n_boot=n_boot, seed=seed, level=level)
+            row["plcc_lo"], row["plcc_hi"] = bootstrap_ci(fits[m](x), y, "plcc", n_boot=n_boot, seed=seed, level=level)
+        row["errors"], row["first_error"] = int((errors != "").sum()), first_error
+        rows.append(row)
+    return pd.DataFrame(rows), fits
+
+
+def _per_group(table: pd.DataFrame, metrics: list[str], col: str) -> pd.DataFrame:
+    rows = []
+    for g, sub in table.groupby(col, sort=True):
+        for m in metrics:
+            x, y = sub[f"{m}_oriented"].to_numpy(np.float64), sub["mos"].to_numpy(np.float64)
+            ok = np.isfinite(x) & np.isfinite(y)
+            n = int(ok.sum())
+            enough = n >= MIN_GROUP and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0
+            rows.append({"group": g, "metric": m, "n": n, "srcc": srcc(x[ok], y[ok]) if enough else np.nan,
+                         "plcc": float(np.corrcoef(x[ok], y[ok])[0, 1]) if enough else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _pairwise(table: pd.DataFrame, metrics: list[str], n_boot: int, seed: int) -> pd.DataFrame:
+    rows = []
+    y_all = table["mos"].to_numpy(np.float64)
+    for a, b in combinations(metrics, 2):
+        xa, xb = table[f"{a}_oriented"].to_numpy(np.float64), table[f"{b}_oriented"].to_numpy(np.float64)
+        ok = np.isfinite(xa) & np.isfinite(xb) & np.isfinite(y_all)
+        xa, xb, y = xa[ok], xb[ok], y_all[ok]
+        ra, rb, rab = srcc(y, xa), srcc(y, xb), srcc(xa, xb)
+        row = {"metric_a": a, "metric_b": b, "n": int(ok.sum()), "srcc_a": ra, "srcc_b": rb, "srcc_ab": rab}
+        w = williams_test(ra, rb, rab, int(ok.sum()))
+        row.update({"williams_t": w["t"], "williams_p": w["p"]})
+        if n_boot:
+            d = bootstrap_difference(xa, xb, y, "srcc", n_boot=n_boot, seed=seed)
+            row.update({"boot_diff_lo": d["diff_lo"], "boot_diff_hi": d["diff_hi"], "boot_p": d["p"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def analyze(
+    table: pd.DataFrame, metrics: dict[str, bool], *, mos_higher_is_better: bool = True, group_columns: tuple[str, ...] = (),
+    fit: str = "logistic5", n_boot: int = 1000, seed: int = 0, level: float = 0.95, dataset: str = "", score_name: str = "MOS",
+    split: str = "all",
+) -> CorrelationResult:
+    """``metrics`` maps each metric column to its ``higher_is_better``."""
+    table = table.copy()
+    for m, hib in metrics.items():
+        table[f"{m}_oriented"] = orient(table[m].to_numpy(np.float64), hib, mos_higher_is_better)
+    overall, fits = _overall(table, list(metrics), fit, n_boot, seed, level)
+    names = [m for m in metrics if m in fits]  # metrics with enough finite scores
+    groups = {c: _per_group(table, names, c) for c in group_columns if c in table and table[c].nunique() > 1 and names}
+    pairwise = _pairwise(table, names, n_boot, seed) if len(names) > 1 else pd.DataFrame()
+    return CorrelationResult(
+        dataset=dataset, score_name=score_name, split=split, metrics=list(metrics), scored=names, table=table, overall=overall,
+        per_group=groups, pairwise=pairwise, fits=fits,
+        settings={"fit": fit, "n_boot": n_boot, "seed": seed, "level": level, "mos_higher_is_better": mos_higher_is_better},
+    )  # fmt: skip

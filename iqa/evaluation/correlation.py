@@ -1,0 +1,140 @@
+"""Agreement between metric scores and subjective scores: SRCC, KRCC, PLCC, RMSE.
+
+SRCC, KRCC and PLCC are scipy's (``spearmanr``, ``kendalltau`` tau-b, ``pearsonr``). PLCC and RMSE
+are reported after mapping the metric through a monotonic logistic fitted to the MOS, as VQEG
+(Final Report on the Validation of Objective Models of Video Quality Assessment, Phase I, 2000)
+and Sheikh, Sabir, Bovik (IEEE TIP 2006) do:
+
+- ``logistic5``: ``b1 * (0.5 - 1 / (1 + exp(b2 * (x - b3)))) + b4 * x + b5`` (Sheikh et al.);
+- ``logistic4``: ``(b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2`` (VQEG);
+- ``linear`` (ordinary least squares) or ``none``.
+
+Direction: metric scores are oriented so that larger means "better" in the dataset's sense before
+anything is computed (a lower-is-better metric on a higher-is-better MOS is negated), so a metric
+that agrees with humans has positive correlations whatever its convention.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from iqa.errors import InputError
+
+FITS = ("logistic5", "logistic4", "linear", "none")
+
+
+def logistic5(x: np.ndarray, b1: float, b2: float, b3: float, b4: float, b5: float) -> np.ndarray:
+    z = np.clip(b2 * (x - b3), -500, 500)  # exp overflow guard; the curve is flat there anyway
+    return b1 * (0.5 - 1.0 / (1.0 + np.exp(z))) + b4 * x + b5
+
+
+def logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
+    z = np.clip(-(x - b3) / max(abs(b4), 1e-12), -500, 500)
+    return (b1 - b2) / (1.0 + np.exp(z)) + b2
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted mapping from metric scores to MOS."""
+
+    kind: str
+    params: tuple[float, ...]
+    converged: bool
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if self.kind == "logistic5":
+            return logistic5(x, *self.params)
+        if self.kind == "logistic4":
+            return logistic4(x, *self.params)
+        if self.kind == "linear":
+            return self.params[0] * x + self.params[1]
+        return x
+
+
+def _starts(x: np.ndarray, y: np.ndarray, kind: str) -> list[list[float]]:
+    """Initial points: the data's ranges (the usual VQEG start), then wider and flipped slopes."""
+    sx = float(np.std(x)) or 1.0
+    span, mid = float(np.ptp(y)) or 1.0, float(np.median(x))
+    if kind == "logistic4":
+        return [[float(y.max()), float(y.min()), mid, sx / 2], [float(y.max()), float(y.min()), mid, sx * 2],
+                [float(y.min()), float(y.max()), mid, sx]]  # fmt: skip
+    return [[span, 1.0 / sx, mid, 0.0, float(np.mean(y))], [span, 4.0 / sx, mid, 0.0, float(np.mean(y))],
+            [span, 0.25 / sx, mid, 0.0, float(np.mean(y))]]  # fmt: skip
+
+
+def fit_mapping(x: np.ndarray, y: np.ndarray, kind: str = "logistic5") -> Fit:
+    """Least-squares fit of ``kind`` (see module docstring); falls back to linear if no start converges."""
+    if kind not in FITS:
+        raise InputError(f"fit must be one of {FITS}, got {kind!r}")
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if kind == "none":
+        return Fit("none", (), True)
+    slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
+    linear = Fit("linear", (float(slope), float(intercept)), True)
+    if kind == "linear":
+        return linear
+    f = logistic5 if kind == "logistic5" else logistic4
+    best: tuple[float, tuple[float, ...]] | None = None
+    for p0 in _starts(x, y, kind):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                p, _ = optimize.curve_fit(f, x, y, p0=p0, maxfev=20000)
+        except (RuntimeError, ValueError, optimize.OptimizeWarning):
+            continue
+        sse = float(np.sum((f(x, *p) - y) ** 2))
+        if math.isfinite(sse) and (best is None or sse < best[0]):
+            best = (sse, tuple(float(v) for v in p))
+    lin_sse = float(np.sum((linear(x) - y) ** 2))
+    if best is None or best[0] > lin_sse * (1 + 1e-9):  # a logistic that fits worse than a line did not converge
+        return Fit("linear", linear.params, False)
+    return Fit(kind, best[1], True)
+
+
+def orient(scores: np.ndarray, metric_higher_is_better: bool, mos_higher_is_better: bool) -> np.ndarray:
+    """Scores negated when the metric's direction is the opposite of the MOS's."""
+    s = np.asarray(scores, np.float64)
+    return s if metric_higher_is_better == mos_higher_is_better else -s
+
+
+def srcc(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.spearmanr(x, y).statistic)
+
+
+def krcc(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.kendalltau(x, y).statistic)
+
+
+def plcc(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.pearsonr(x, y).statistic)
+
+
+def rmse(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(x, np.float64) - np.asarray(y, np.float64)) ** 2)))
+
+
+def _clean(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise InputError(f"scores and mos must be 1-D of the same length, got {x.shape} and {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    return x[ok], y[ok], int((~ok).sum())
+
+
+def agreement(scores: np.ndarray, mos: np.ndarray, *, fit: str = "logistic5") -> dict[str, float | str | int]:
+    """SRCC, KRCC, PLCC and RMSE (after ``fit``) of oriented scores vs MOS; NaN pairs are dropped."""
+    x, y, dropped = _clean(scores, mos)
+    if len(x) < 3:
+        raise InputError(f"need at least 3 scored images with finite values, got {len(x)}")
+    mapping = fit_mapping(x, y, fit)
+    pred = mapping(x)
+    return {
+        "n": len(x), "dropped": dropped, "srcc": srcc(x, y), "krcc": krcc(x, y), "plcc": plcc(pred, y),
+        "rmse": rmse(pred, y), "plcc_raw": plcc(x, y), "fit": mapping.kind, "fit_converged": mapping.converged,
+    }  # fmt: skip
