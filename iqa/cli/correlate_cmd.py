@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -20,6 +19,26 @@ def parse_dataset_options(pairs: tuple[str, ...]) -> dict[str, object]:
             raise click.BadParameter(f"{p!r}: expected KEY=VALUE, e.g. resolution=1024x768", param_hint="--ds-opt")
         out[key.strip()] = parse_value(value)
     return out
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The invocation as typed, rebuilt from the parameters the user set (for the report)."""
+    parts = ["iqa", "correlate"]
+    for p in ctx.command.params:
+        source = ctx.get_parameter_source(p.name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        values = ctx.params[p.name]
+        values = list(values) if isinstance(values, tuple) else [values]
+        for v in values:
+            if isinstance(p, click.Argument):
+                parts.append(str(v))
+            elif getattr(p, "is_flag", False):
+                if v:
+                    parts.append(p.opts[0])
+            else:
+                parts += [p.opts[0], str(v)]
+    return " ".join(shlex.quote(x) for x in parts)
 
 
 @click.command()
@@ -70,7 +89,7 @@ def correlate(dataset: str, root: Path, metrics: tuple[str, ...], report: Path, 
     finally:
         for bar in bars.values():
             bar.close()
-    paths = write_correlation_report(result, report, command="iqa " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    paths = write_correlation_report(result, report, command=_command_line(click.get_current_context()))
     cols = ["metric", "n", "srcc", "krcc", "plcc", "rmse", "errors"]
     click.echo(result.overall.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for row in result.overall.itertuples():

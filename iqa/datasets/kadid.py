@@ -53,6 +53,9 @@ def load_kadid10k(
             continue
         if not (dist and ref and m and mos is not None and var is not None) or dist in seen:
             continue
+        if not 1.0 <= mos <= 5.0:
+            problems.add(ln, f"dmos {mos} outside KADID's 1-5 scale")
+            continue
         t, level = int(m["type"]), int(m["level"])
         if not (1 <= t <= len(DISTORTIONS) and 1 <= level <= 5):
             problems.add(ln, f"{dist!r}: type {t} / level {level} outside 1-25 / 1-5")

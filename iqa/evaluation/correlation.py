@@ -79,6 +79,8 @@ def fit_mapping(x: np.ndarray, y: np.ndarray, kind: str = "logistic5") -> Fit:
     linear = Fit("linear", (float(slope), float(intercept)), True)
     if kind == "linear":
         return linear
+    if np.ptp(x) == 0:  # constant scores: no curve to fit
+        return Fit("linear", linear.params, False)
     f = logistic5 if kind == "logistic5" else logistic4
     best: tuple[float, tuple[float, ...]] | None = None
     for p0 in _starts(x, y, kind):

@@ -46,7 +46,7 @@ def make_kadid(root: Path, n_refs: int = 4, types: tuple[int, ...] = (1, 11), se
             for level in range(1, 6):
                 name = f"I{i:02d}_{t:02d}_{level:02d}.png"
                 Image.fromarray(_distort(a, t, level, rng)).save(root / "images" / name)
-                dmos = 5 - 0.8 * (level - 1) + rng.normal(0, 0.05)
+                dmos = min(5.0, 5 - 0.8 * (level - 1) + rng.normal(0, 0.05))
                 rows.append([name, ref, f"{dmos:.2f}", "0.25"])
     with open(root / "dmos.csv", "w", newline="") as f:
         w = csv.writer(f)

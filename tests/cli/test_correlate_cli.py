@@ -1,0 +1,80 @@
+"""``iqa correlate`` and ``iqa datasets`` from the command line; the report rendered in Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from iqa.cli.main import cli
+from tests.conftest import BROWSER_SKIP
+from tests.helpers.mos_fixtures import make_kadid
+
+
+@pytest.fixture(scope="module")
+def kadid(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_kadid(tmp_path_factory.mktemp("kadid"), n_refs=3)
+
+
+@pytest.fixture(scope="module")
+def report(kadid: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "-m", "ssim",
+                                 "--report", str(out), "--bootstrap", "100", "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "psnr" in r.stdout and "srcc" in r.stdout
+    return out
+
+
+def test_correlate_writes_the_report(report: Path) -> None:
+    assert {p.name for p in report.iterdir()} >= {"summary.csv", "scores.csv", "pairwise.csv", "report.md", "report.html", "cache", "figures"}
+    assert "Command: `iqa correlate kadid10k" in (report / "report.md").read_text()
+
+
+def test_correlate_errors_are_one_line(kadid: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["correlate", "kadid", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path)])
+    assert r.exit_code == 2 and "Did you mean: kadid10k" in r.output
+    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path), "--ds-opt", "bogus"])
+    assert r.exit_code == 2 and "KEY=VALUE" in r.output
+
+
+def test_datasets_commands(kadid: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["datasets", "list"])
+    assert r.exit_code == 0 and all(n in r.output for n in ("koniq10k", "kadid10k", "pipal", "tad66k", "csv"))
+    r = CliRunner().invoke(cli, ["datasets", "info", "pipal"])
+    assert "Train_Label" in r.output and "ELO" in r.output
+    r = CliRunner().invoke(cli, ["datasets", "check", "kadid10k", "--root", str(kadid)])
+    assert r.exit_code == 0 and "30 records" in r.output and "all files present" in r.output
+    broken = shutil.copytree(kadid, tmp_path / "k")
+    (broken / "images" / "I02.png").unlink()
+    r = CliRunner().invoke(cli, ["datasets", "check", "kadid10k", "--root", str(broken)])
+    assert r.exit_code == 1 and "missing: 1 files" in r.output
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        msg = f"{BROWSER_SKIP} (Debian package chromium); .ci/run installs it"
+        if os.environ.get("IQA_REQUIRE_BROWSER") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return exe
+
+
+def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+             "--window-size=1300,1800", f"--screenshot={shot}"]  # fmt: skip
+    subprocess.run([_chromium(), *flags, (report / "report.html").as_uri()], capture_output=True, timeout=120, check=False)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    px = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    blue = (np.abs(px - [31, 119, 180]).sum(-1) < 40).sum()  # matplotlib's first colour: points and bars
+    orange = (np.abs(px - [255, 127, 14]).sum(-1) < 40).sum()
+    assert blue > 500 and orange > 500, f"plots not visible in the screenshot ({blue} blue, {orange} orange pixels)"
