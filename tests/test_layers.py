@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("iqa.evaluation", "iqa.training", "iqa.attacks", "iqa.explain"),
     ("iqa.api",),
     ("iqa.metrics", "iqa.datasets"),
-    ("iqa.features",),
+    ("iqa.features", "iqa.augment"),
     ("iqa.transforms",),
     ("iqa.io",),
     ("iqa.registry", "iqa.weights", "iqa.checks"),
