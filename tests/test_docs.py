@@ -23,3 +23,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "iqa demo" in blocks[0] and "pip install ." in blocks[0]  # first: install and run
     assert install in blocks[1] and blocks[1].strip().endswith(test)  # second: install and test
     assert install in ci and "\npytest" in ci and "IQA_REQUIRE_SHARED=1" in ci
+
+
+def test_augment_page_is_current() -> None:
+    spec = importlib.util.spec_from_file_location("gen_aug", ROOT / "docs" / "generate_augment_page.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)  # type: ignore[union-attr]
+    assert (ROOT / "docs" / "augment.md").read_text() == gen.render(), "run python docs/generate_augment_page.py"

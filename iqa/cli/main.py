@@ -34,9 +34,10 @@ def _attach() -> None:
     from iqa.cli.demo import demo
     from iqa.cli.registry_cmds import info, list_cmd
     from iqa.cli.score_cmds import merge, score
+    from iqa.cli.synth_cmd import synth
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 
