@@ -46,12 +46,12 @@ _G = torch.tensor(
 _SOBEL = torch.tensor([[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]], dtype=torch.float64)
 
 
-def gray255(x: torch.Tensor) -> torch.Tensor:
+def gray255(x: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """(N, 3, H, W) RGB in [0, 1] -> (N, 1, H, W) grey levels in [0, 255] (MATLAB ``rgb2gray`` weights)."""
     if x.shape[1] == 1:
-        return x.double() * 255
-    w = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
-    return (x.double() * w).sum(1, keepdim=True) * 255
+        return x.to(dtype) * 255
+    w = torch.tensor([0.2989, 0.5870, 0.1140], dtype=dtype).view(1, 3, 1, 1)
+    return (x.to(dtype) * w).sum(1, keepdim=True) * 255
 
 
 def _filter2(img: torch.Tensor, k: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
@@ -72,19 +72,19 @@ def _edge_weight(img: torch.Tensor) -> torch.Tensor:
     from skimage.morphology import dilation, disk
 
     out = []
-    for im in img[:, 0].numpy():
+    for im in img[:, 0].double().numpy():
         mag_max = np.hypot(*np.gradient(im)).max() or 1.0
         e = canny(im, sigma=np.sqrt(2), high_threshold=0.5 * mag_max, low_threshold=0.2 * mag_max)
         out.append(1 - 0.95 * dilation(e, disk(6)).astype(np.float64))
-    w = torch.from_numpy(np.stack(out))[:, None]
-    t = torch.arange(-3, 4, dtype=torch.float64)
+    w = torch.from_numpy(np.stack(out))[:, None].to(img.dtype)
+    t = torch.arange(-3, 4, dtype=img.dtype)
     g = torch.exp(-(t**2) / (2 * 0.8**2))
     g2 = torch.outer(g, g) / torch.outer(g, g).sum()
     return _filter2(w, g2[None])
 
 
-def jnd_map(x: torch.Tensor, model: str = "namm_chou", *, padding: str = "zeros") -> torch.Tensor:
-    """JND threshold per pixel on the 0-255 grey scale, shape (N, 1, H, W), float64.
+def jnd_map(x: torch.Tensor, model: str = "namm_chou", *, padding: str = "zeros", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """JND threshold per pixel on the 0-255 grey scale, shape (N, 1, H, W), in ``dtype``.
 
     Divide by 255 for images in [0, 1]. ``x``: (N, 3, H, W) RGB or (N, 1, H, W) grey in [0, 1].
     ``padding="zeros"`` is MATLAB ``filter2`` (the reference; it sees a dark frame around the image,
@@ -96,7 +96,7 @@ def jnd_map(x: torch.Tensor, model: str = "namm_chou", *, padding: str = "zeros"
         raise InputError(f"padding must be 'zeros' or 'replicate', got {padding!r}")
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise InputError(f"x must be (N, 3, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
-    img = gray255(x.detach().cpu())
+    img = gray255(x.detach().cpu(), dtype)
     bg = _filter2(img, _B[None], padding) / 32
     if model == "wu2017":
         gxy = _filter2(img, _SOBEL, padding)

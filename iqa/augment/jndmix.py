@@ -6,9 +6,10 @@ threshold into training images without changing their labels. What we chose, sin
 details were not available to us (each is an argument):
 
 - ``model="wu2017"`` JND map by default (see :mod:`iqa.augment.jnd`), computed at the image's
-  resolution. Measured reason: at equal noise energy its noise lowers SSIM and MS-SSIM about 35-45 %
-  less than white noise on Set14 photos, while the NAMM (Chou) map, whose luminance term puts most
-  noise in dark regions, saves only 5-35 % (``benchmarks/bench_jndmix.py``, docs/benchmarks.md);
+  resolution. Measured reason (Set14, ``benchmarks/bench_jndmix.py``): at equal noise energy its
+  noise lowers SSIM 30 % and MS-SSIM 34 % less than white noise; the NAMM (Chou) map, whose
+  luminance term puts much of the noise in dark flat regions that SSIM penalises, saves 17 % and
+  21 %, and NAMM with Yang's edge suppression saves nothing (ratio 1.05);
 - noise ``S * J`` with S uniform in {-1, +1}, independent per pixel and channel (classic JND-noise
   injection);
 - applied with probability ``p=0.5``, strength ``lambda ~ U(strength)`` with ``strength=(0, 1)``;
@@ -27,10 +28,13 @@ from iqa.augment.jnd import MODELS, jnd_map
 from iqa.errors import InputError
 
 
-def jnd_noise(x: torch.Tensor, *, model: str = "wu2017", generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random-sign JND noise S * J / 255 for images (N, 3, H, W) in [0, 1], float64."""
-    j = jnd_map(x, model, padding="replicate") / 255  # no stronger noise along the borders
-    sign = torch.randint(0, 2, x.shape, generator=generator, dtype=torch.int8).to(torch.float64) * 2 - 1
+def jnd_noise(
+    x: torch.Tensor, *, model: str = "wu2017", generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """Random-sign JND noise S * J / 255 for images (N, 3, H, W) in [0, 1], in ``dtype``."""
+    # Replicated borders: no frame of stronger noise around the image.
+    j = jnd_map(x, model, padding="replicate", dtype=dtype) / 255
+    sign = torch.randint(0, 2, x.shape, generator=generator, dtype=torch.int8).to(dtype) * 2 - 1
     return sign * j
 
 
@@ -65,10 +69,10 @@ class JNDMix:
         if not apply.any():
             return x
         lam = self.lo + (self.hi - self.lo) * torch.rand(n, generator=self.generator, dtype=torch.float64)
-        idx = apply.nonzero().flatten()
-        noise = jnd_noise(batch[idx].cpu(), model=self.model, generator=self.generator) * lam[idx].view(-1, 1, 1, 1)
         out = batch.clone()
-        out[idx] = (batch[idx].double() + noise.to(batch.device)).clamp(0, 1).to(batch.dtype)
+        for i in apply.nonzero().flatten().tolist():  # per image: large batches thrash the cache (measured 3x slower)
+            noise = jnd_noise(batch[i : i + 1].cpu(), model=self.model, generator=self.generator, dtype=torch.float32)
+            out[i] = (batch[i].float() + float(lam[i]) * noise[0].to(batch.device)).clamp(0, 1).to(batch.dtype)
         return out[0] if x.ndim == 3 else out
 
     def __repr__(self) -> str:
@@ -79,6 +83,6 @@ def jnd_heatmap(x: torch.Tensor, model: str = "wu2017") -> torch.Tensor:
     """(3, H, W) RGB image in [0, 1] -> (3, H, W) colour-mapped JND map (viridis, 0 to the map's max)."""
     from matplotlib import colormaps
 
-    j = jnd_map(x[None] if x.ndim == 3 else x[:1], model)[0, 0].numpy()
+    j = jnd_map(x[None] if x.ndim == 3 else x[:1], model, padding="replicate")[0, 0].numpy()
     rgb = colormaps["viridis"](j / max(j.max(), 1e-9))[..., :3]
     return torch.from_numpy(rgb).permute(2, 0, 1).float()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from iqa.evaluation.bootstrap import bootstrap_ci, bootstrap_difference
-from iqa.evaluation.correlation import Fit, agreement, fit_mapping, orient, srcc
+from iqa.evaluation.correlation import Fit, agreement, cap_infinities, fit_mapping, orient, srcc
 from iqa.evaluation.significance import williams_test
 
 MIN_GROUP = 5  # smaller groups get no correlation (too noisy to be worth a bar)
@@ -97,9 +97,11 @@ def analyze(
 ) -> CorrelationResult:
     """``metrics`` maps each metric column to its ``higher_is_better``."""
     table = table.copy()
+    capped = {}
     for m, hib in metrics.items():
-        table[f"{m}_oriented"] = orient(table[m].to_numpy(np.float64), hib, mos_higher_is_better)
+        table[f"{m}_oriented"], capped[m] = cap_infinities(orient(table[m].to_numpy(np.float64), hib, mos_higher_is_better))
     overall, fits = _overall(table, list(metrics), fit, n_boot, seed, level)
+    overall["capped_inf"] = [capped[m] for m in overall["metric"]]
     names = [m for m in metrics if m in fits]  # metrics with enough finite scores
     groups = {c: _per_group(table, names, c) for c in group_columns if c in table and table[c].nunique() > 1 and names}
     pairwise = _pairwise(table, names, n_boot, seed) if len(names) > 1 else pd.DataFrame()

@@ -105,6 +105,22 @@ def orient(scores: np.ndarray, metric_higher_is_better: bool, mos_higher_is_bett
     return s if metric_higher_is_better == mos_higher_is_better else -s
 
 
+def cap_infinities(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Infinite scores (PSNR of an unchanged image) moved just past the finite range, 5 % of its span.
+
+    Ranks are unchanged (every +inf stays above every finite score, tied with the other +inf), so
+    SRCC/KRCC are exact; PLCC and the fit see a finite stand-in. Returns the array and the count.
+    """
+    x = np.asarray(x, np.float64).copy()
+    inf = np.isinf(x)
+    fin = x[np.isfinite(x)]
+    if not inf.any() or fin.size == 0:
+        return x, int(inf.sum()) if fin.size else 0
+    pad = 0.05 * (float(np.ptp(fin)) or 1.0)
+    x[x == np.inf], x[x == -np.inf] = fin.max() + pad, fin.min() - pad
+    return x, int(inf.sum())
+
+
 def srcc(x: np.ndarray, y: np.ndarray) -> float:
     return float(stats.spearmanr(x, y).statistic)
 

@@ -48,6 +48,8 @@ def _summary_view(result: CorrelationResult) -> pd.DataFrame:
     view["RMSE"] = o["rmse"].map(num)
     view["fit"] = ["" if pd.isna(k) else f"{k}{'' if c else ' (logistic did not converge)'}" for k, c in zip(o["fit"], o["fit_converged"])]
     view["errors"] = [f"{n}: {e[:120]}" if n else "0" for n, e in zip(o["errors"], o["first_error"].fillna(""))]
+    if "capped_inf" in o and o["capped_inf"].any():
+        view["infinite"] = o["capped_inf"]  # e.g. PSNR of unchanged images: ranked above all, capped for PLCC
     return view
 
 

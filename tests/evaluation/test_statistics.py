@@ -124,3 +124,13 @@ def test_williams_test_properties() -> None:
     assert williams_test(0.8, 0.7, 0.6, 20)["p"] > w["p"]  # fewer images, weaker evidence
     with pytest.raises(InputError, match="n > 3"):
         williams_test(0.5, 0.4, 0.3, 3)
+
+
+def test_infinite_scores_keep_their_rank() -> None:
+    from iqa.evaluation.correlation import cap_infinities
+
+    x = np.array([10.0, np.inf, 30.0, 20.0, np.inf, -np.inf])
+    capped, n = cap_infinities(x)
+    assert n == 3 and np.isfinite(capped).all()
+    assert (stats.rankdata(capped) == stats.rankdata(x)).all()  # SRCC/KRCC unchanged
+    assert capped[1] == capped[4] == 31.0 and capped[5] == 9.0  # 5 % of the finite span (20) beyond it
