@@ -100,6 +100,20 @@ class MOSDataset:
             names |= set(self.table["ref"].dropna())
         return sorted(n for n in names if not (self.root / n).is_file())
 
+    def extra_files(self) -> list[str]:
+        """Image files in the folders the labels point into that no record names (e.g. a stray copy)."""
+        from iqa.io.folders import IMAGE_EXTENSIONS
+
+        named = set(self.table["image"]) | (set(self.table["ref"].dropna()) if self.full_reference else set())
+        folders = {str(Path(n).parent) for n in named}
+        extra = []
+        for folder in sorted(folders):
+            d = self.root / folder
+            if d.is_dir():
+                extra += [f"{folder}/{f.name}" if folder != "." else f.name for f in d.iterdir()
+                          if f.suffix.lower() in IMAGE_EXTENSIONS and (f"{folder}/{f.name}" if folder != "." else f.name) not in named]  # fmt: skip
+        return sorted(extra)
+
     def check_files(self) -> None:
         """Raise :class:`DatasetFilesError` summarising every missing image."""
         missing = self.missing_files()

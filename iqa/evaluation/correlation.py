@@ -6,6 +6,8 @@ are reported after mapping the metric through a monotonic logistic fitted to the
 and Sheikh, Sabir, Bovik (IEEE TIP 2006) do:
 
 - ``logistic5``: ``b1 * (0.5 - 1 / (1 + exp(b2 * (x - b3)))) + b4 * x + b5`` (Sheikh et al.);
+  when the fitted curve is not monotonic over the data (its linear term can make it turn back),
+  the 4-parameter fit is used instead and ``converged`` is False, so reports say so;
 - ``logistic4``: ``(b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2`` (VQEG);
 - ``linear`` (ordinary least squares) or ``none``.
 
@@ -96,7 +98,18 @@ def fit_mapping(x: np.ndarray, y: np.ndarray, kind: str = "logistic5") -> Fit:
     lin_sse = float(np.sum((linear(x) - y) ** 2))
     if best is None or best[0] > lin_sse * (1 + 1e-9):  # a logistic that fits worse than a line did not converge
         return Fit("linear", linear.params, False)
-    return Fit(kind, best[1], True)
+    fit = Fit(kind, best[1], True)
+    if not _monotonic(fit, x):
+        # The linear term lets the 5-parameter curve turn back; a quality mapping must not (VQEG).
+        # The 4-parameter logistic is monotonic by construction.
+        fallback = fit_mapping(x, y, "logistic4")
+        return Fit(fallback.kind, fallback.params, False)
+    return fit
+
+
+def _monotonic(fit: Fit, x: np.ndarray) -> bool:
+    d = np.diff(fit(np.linspace(float(np.min(x)), float(np.max(x)), 512)))
+    return bool((d >= -1e-12).all() or (d <= 1e-12).all())
 
 
 def orient(scores: np.ndarray, metric_higher_is_better: bool, mos_higher_is_better: bool) -> np.ndarray:

@@ -41,7 +41,7 @@ def scatter(result: CorrelationResult, metric: str, color_by: str | None = None)
     if color_by and color_by in t and t[color_by].nunique() <= 12:
         for g, sub in t[ok].groupby(color_by, sort=True):
             ax.scatter(sub[f"{metric}_oriented"], sub["mos"], s=8, alpha=0.6, label=str(g))
-        ax.legend(fontsize=6, markerscale=1.5, ncol=2, title=color_by, title_fontsize=7)
+        ax.legend(fontsize=6, markerscale=1.5, title=color_by, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         ax.scatter(x[ok], y[ok], s=8, alpha=0.5)
     if ok.sum() > 1 and np.ptp(x[ok]) > 0:

@@ -46,7 +46,8 @@ def _summary_view(result: CorrelationResult) -> pd.DataFrame:
             view[stat.upper()] = o[stat].map(num)
     view["KRCC"] = o["krcc"].map(num)
     view["RMSE"] = o["rmse"].map(num)
-    view["fit"] = ["" if pd.isna(k) else f"{k}{'' if c else ' (logistic did not converge)'}" for k, c in zip(o["fit"], o["fit_converged"])]
+    requested = result.settings.get("fit", "")
+    view["fit"] = ["" if pd.isna(k) else (k if c else f"{k} (the {requested} fit failed or was not monotonic)") for k, c in zip(o["fit"], o["fit_converged"])]
     view["errors"] = [f"{n}: {e[:120]}" if n else "0" for n, e in zip(o["errors"], o["first_error"].fillna(""))]
     if "capped_inf" in o and o["capped_inf"].any():
         view["infinite"] = o["capped_inf"]  # e.g. PSNR of unchanged images: ranked above all, capped for PLCC
@@ -78,7 +79,7 @@ def _figures_of(result: CorrelationResult) -> list[tuple[str, str, bytes]]:
 CSS = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}"
     "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-    "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:.5em}"
+    "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:.5em;max-width:47%;vertical-align:top}figure img{max-width:100%}figure.wide{max-width:96%}"
     "figcaption{font-size:12px;color:#555;text-align:center}.note{color:#555;font-size:13px}"
 )
 
@@ -117,8 +118,9 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
     if command:
         body.append(f"<p class=note>Command: <code>{html.escape(command)}</code></p>")
     body += ["<h2>Summary</h2>", _html_table(summary), "<h2>Plots</h2>"]
-    body += [f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-             f"<figcaption>{html.escape(cap)}</figcaption></figure>" for _, cap, png in figs]  # fmt: skip
+    body += [f'<figure{" class=wide" if f.startswith("groups_") else ""}><img alt="{html.escape(cap)}" '
+             f'src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption>{html.escape(cap)}</figcaption></figure>'
+             for f, cap, png in figs]  # fmt: skip
     for col, df in result.per_group.items():
         body += [f"<h2>SRCC per {html.escape(col)}</h2>", _html_table(df.pivot(index="group", columns="metric", values="srcc").reset_index())]
     if len(result.pairwise):

@@ -53,8 +53,10 @@ def test_datasets_commands(kadid: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0 and "30 records" in r.output and "all files present" in r.output
     broken = shutil.copytree(kadid, tmp_path / "k")
     (broken / "images" / "I02.png").unlink()
+    shutil.copy(broken / "images" / "I01.png", broken / "images" / "I01 copy.png")
     r = CliRunner().invoke(cli, ["datasets", "check", "kadid10k", "--root", str(broken)])
     assert r.exit_code == 1 and "missing: 1 files" in r.output
+    assert "1 image file(s) beside the dataset's that no label names, e.g. images/I01 copy.png" in r.output
 
 
 def _chromium() -> str:

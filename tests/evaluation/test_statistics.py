@@ -134,3 +134,13 @@ def test_infinite_scores_keep_their_rank() -> None:
     assert n == 3 and np.isfinite(capped).all()
     assert (stats.rankdata(capped) == stats.rankdata(x)).all()  # SRCC/KRCC unchanged
     assert capped[1] == capped[4] == 31.0 and capped[5] == 9.0  # 5 % of the finite span (20) beyond it
+
+
+def test_a_non_monotonic_5_parameter_fit_is_replaced() -> None:
+    """Data that rises then falls: the 5-parameter curve would turn back; the mapping must not."""
+    x = np.linspace(0, 10, 200)
+    y = np.where(x < 7, x, 14 - x) + np.random.default_rng(0).normal(0, 0.05, 200)
+    fit = fit_mapping(x, y, "logistic5")
+    d = np.diff(fit(np.linspace(0, 10, 500)))
+    assert (d >= -1e-12).all() or (d <= 1e-12).all()
+    assert fit.kind in ("logistic4", "linear") and not fit.converged
