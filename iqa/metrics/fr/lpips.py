@@ -1,0 +1,104 @@
+"""LPIPS: learned perceptual image patch similarity (v0.1).
+
+Paper: Zhang, Isola, Efros, Shechtman, Wang, "The Unreasonable Effectiveness of Deep Features as a
+Perceptual Metric", CVPR 2018. Reference implementation: richzhang/PerceptualSimilarity, PyPI
+``lpips`` 0.1.4 (``LPIPS(net=..., version='0.1')``).
+
+Pipeline, as the reference: images in [-1, 1] -> ``(x - shift) / scale`` with shift
+(-0.030, -0.088, -0.188) and scale (0.458, 0.448, 0.450) -> ImageNet trunk stages (see
+:mod:`iqa.features.imagenet_trunks`) -> each stage's features divided by their channel L2 norm
+(+1e-10) -> squared difference -> 1x1 convolution (the v0.1 linear head, no bias) -> spatial mean
+-> sum over stages. Lower is more similar.
+
+Input range: iqa metrics take images in [0, data_range] and the [-1, 1] mapping happens here, so
+the classic mistake (feeding [0, 1] images to a model that expects [-1, 1], or the reverse) cannot
+happen: values outside [0, data_range] are an error that names the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from iqa.checks import check_pair
+from iqa.errors import InputError
+from iqa.features.imagenet_trunks import CUTS, StagedTrunk
+from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.registry import MetricSpec, register_metric
+from iqa.weights import load_torch_state, resolve_weights
+
+SHIFT = (-0.030, -0.088, -0.188)
+SCALE = (0.458, 0.448, 0.450)
+
+
+def _heads(net: str, path: str | Path | None) -> nn.ModuleList:
+    state = load_torch_state(resolve_weights(f"lpips_{net}_v0.1", path))
+    heads = nn.ModuleList()
+    for k, ch in enumerate(CUTS[net][2]):
+        w = state.get(f"lin{k}.model.1.weight")
+        if w is None or w.shape != (1, ch, 1, 1):
+            raise InputError(f"LPIPS {net} head file lacks lin{k}.model.1.weight of shape (1, {ch}, 1, 1)")
+        conv = nn.Conv2d(ch, 1, 1, bias=False)
+        conv.weight.data.copy_(w)
+        heads.append(conv)
+    return heads.requires_grad_(False)
+
+
+@register_metric(
+    MetricSpec(
+        name="lpips",
+        kind="fr",
+        higher_is_better=False,
+        value_range=(0.0, math.inf),
+        differentiable=True,
+        color="rgb",
+        paper="Zhang et al., 'The Unreasonable Effectiveness of Deep Features as a Perceptual Metric', CVPR 2018",
+        reference_impl="richzhang/PerceptualSimilarity, PyPI lpips 0.1.4, LPIPS v0.1 (alex, vgg, squeeze)",
+        tolerance="1e-6 absolute vs the lpips package with the same trunk state dict and heads (float32)",
+        weights=("lpips_alex_v0.1", "lpips_vgg_v0.1", "lpips_squeeze_v0.1", "torchvision_alexnet", "torchvision_vgg16",
+                 "torchvision_squeezenet1_1"),  # fmt: skip
+        min_size=16,
+        summary="learned perceptual distance on ImageNet features (v0.1 heads); net= alex | vgg | squeeze",
+    )
+)
+class LPIPS(FRMetric):
+    """LPIPS v0.1 distance, (N,) per image pair; ``net`` picks the trunk (default ``alex``)."""
+
+    def __init__(
+        self,
+        *,
+        net: str = "alex",
+        data_range: float = 1.0,
+        heads: str | Path | None = None,
+        trunk_weights: str | Path | None = None,
+        trunk: StagedTrunk | None = None,
+    ) -> None:
+        super().__init__(data_range=data_range)
+        if net not in CUTS:
+            raise InputError(f"net must be one of {sorted(CUTS)}, got {net!r}")
+        self.net = net
+        # Not named like the options: options() reports only plain settings (net, data_range).
+        self.stages = trunk if trunk is not None else StagedTrunk(net, trunk_weights)
+        self.linear_heads = _heads(net, heads)
+        self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
+        # The network runs in its weights' dtype (float32); the result comes back in the input's
+        # compute dtype (float64 stays float64, half becomes float32).
+        net_dtype = self.shift.dtype
+        f0 = self.stages(self._scaled(img.to(net_dtype)))
+        f1 = self.stages(self._scaled(ref.to(net_dtype)))
+        total = torch.zeros(img.shape[0], dtype=net_dtype, device=img.device)
+        for a, b, head in zip(f0, f1, self.linear_heads):
+            a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            total = total + head((a - b).pow(2)).mean((1, 2, 3))
+        return total.to(compute_dtype(img))
+
+    def _scaled(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x / self.data_range) * 2 - 1 - self.shift) / self.scale
