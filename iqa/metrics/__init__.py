@@ -5,3 +5,4 @@
 
 from iqa.metrics.fr import gmsd, lpips, ms_ssim, psnr, ssim  # noqa: F401
 from iqa.metrics.gen import cmmd, feature_distances, fid, kid  # noqa: F401
+from iqa.metrics.nr import niqe  # noqa: F401

@@ -44,8 +44,15 @@ def _lpips(**options: object) -> object:
     return iqa.create("lpips", heads=shared_path("weights", "lpips", "alex.pth"), trunk=StagedTrunk("alex", state), **options)
 
 
-# Metrics whose weights are not all available offline get a test factory: same code, stand-in weights.
-FACTORIES = {"lpips": _lpips}
+def _niqe(**options: object) -> object:
+    from tests.conftest import shared_path
+
+    return iqa.create("niqe", weights=shared_path("weights", "niqe_pris_params.npz"), **options)
+
+
+# Metrics whose weights are not all available offline (or live in ../shared, not a user cache) get a
+# test factory: same code, real or stand-in weights.
+FACTORIES = {"lpips": _lpips, "niqe": _niqe}
 
 
 def make_metric(name: str, **options: object) -> object:
