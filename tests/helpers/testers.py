@@ -52,7 +52,18 @@ def _niqe(**options: object) -> object:
 
 # Metrics whose weights are not all available offline (or live in ../shared, not a user cache) get a
 # test factory: same code, real or stand-in weights.
-FACTORIES = {"lpips": _lpips, "niqe": _niqe}
+def _dists(**options: object) -> object:
+    import torchvision
+
+    from iqa.metrics.fr.dists import DISTSTrunk
+    from tests.conftest import shared_path
+    from tests.helpers.random_weights import randomize
+
+    trunk = DISTSTrunk(randomize(torchvision.models.vgg16(weights=None), 0))
+    return iqa.create("dists", weights=shared_path("weights", "dists_alpha_beta.pt"), trunk=trunk, **options)
+
+
+FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists}
 
 
 def make_metric(name: str, **options: object) -> object:

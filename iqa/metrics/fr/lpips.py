@@ -91,8 +91,8 @@ class LPIPS(FRMetric):
         # The network runs in its weights' dtype (float32); the result comes back in the input's
         # compute dtype (float64 stays float64, half becomes float32).
         net_dtype = self.shift.dtype
-        f0 = self.stages(self._scaled(img.to(net_dtype)))
-        f1 = self.stages(self._scaled(ref.to(net_dtype)))
+        f0 = self.stages(self._scaled(img, net_dtype))
+        f1 = self.stages(self._scaled(ref, net_dtype))
         total = torch.zeros(img.shape[0], dtype=net_dtype, device=img.device)
         for a, b, head in zip(f0, f1, self.linear_heads):
             a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
@@ -100,5 +100,6 @@ class LPIPS(FRMetric):
             total = total + head((a - b).pow(2)).mean((1, 2, 3))
         return total.to(compute_dtype(img))
 
-    def _scaled(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x / self.data_range) * 2 - 1 - self.shift) / self.scale
+    def _scaled(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        # Divide by data_range before the cast, so [0, 255] and [0, 1] inputs give the same pixels.
+        return (((x / self.data_range).to(dtype)) * 2 - 1 - self.shift) / self.scale

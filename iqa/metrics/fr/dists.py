@@ -1,0 +1,135 @@
+"""DISTS: deep image structure and texture similarity.
+
+Paper: Ding, Ma, Wang, Simoncelli, "Image Quality Assessment: Unifying Structure and Texture
+Similarity", IEEE TPAMI 2020. Reference implementation: dingkeyan93/DISTS ``DISTS_pytorch``
+(model and ``weights.pt`` alpha/beta). As the reference:
+
+- input in [0, 1] standardised with ImageNet mean/std;
+- VGG16 ``features`` with every max-pool replaced by "L2 pooling" (sqrt of a 3x3 Hann-weighted
+  [0.5, 1, 0.5] outer product, normalised, of x^2, stride 2, padding 1, +1e-12 inside the root);
+  six feature sets: the [0, 1] input itself (not standardised) and relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
+  (3 + 64 + 128 + 256 + 512 + 512 = 1475 channels);
+- per channel, structure (2 mu_x mu_y + c) / (mu_x^2 + mu_y^2 + c) and texture
+  (2 cov_xy + c) / (var_x + var_y + c) over the spatial dimensions (population moments), c = 1e-6;
+- score = 1 - sum(alpha * structure + beta * texture) with alpha, beta divided by their total.
+
+Lower is better (0 for identical images). The reference's demo resizes images whose short side
+exceeds 256 before scoring (in its loader, with PIL); piq does it inside the metric with bilinear
+interpolation. We do not resize: pass ``resize=256`` to reproduce piq's in-metric bilinear resize.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from iqa.checks import check_pair
+from iqa.errors import InputError
+from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.registry import MetricSpec, register_metric
+from iqa.weights import load_torch_state, resolve_weights
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+CHANNELS = (3, 64, 128, 256, 512, 512)
+# (start, end) of each VGG16 ``features`` slice after the pooling that precedes it (pools at 4, 9, 16, 23).
+SLICES = ((0, 4), (5, 9), (10, 16), (17, 23), (24, 30))
+
+
+class L2Pool(nn.Module):
+    """sqrt(hann3x3 * x^2), stride 2, padding 1: DISTS's replacement for max-pooling."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        a = torch.tensor([0.5, 1.0, 0.5])
+        k = torch.outer(a, a)
+        self.register_buffer("kernel", (k / k.sum()).expand(channels, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(F.conv2d(x * x, self.kernel, stride=2, padding=1, groups=x.shape[1]) + 1e-12)
+
+
+class DISTSTrunk(nn.Module):
+    """VGG16 features with L2 pooling, returning the five DISTS stages."""
+
+    def __init__(self, weights: str | Path | dict | None = None) -> None:
+        super().__init__()
+        import torchvision
+
+        vgg = torchvision.models.vgg16(weights=None).features
+        state = weights if isinstance(weights, dict) else load_torch_state(resolve_weights("torchvision_vgg16", weights))
+        vgg.load_state_dict({k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")})
+        self.stages = nn.ModuleList()
+        for i, (a, b) in enumerate(SLICES):
+            layers = [] if i == 0 else [L2Pool(CHANNELS[i])]
+            self.stages.append(nn.Sequential(*layers, *[vgg[j] for j in range(a, b)]))
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, x: torch.Tensor, raw: torch.Tensor) -> list[torch.Tensor]:
+        """``x`` standardised for VGG; ``raw`` (the [0, 1] input) is the first feature set, as the reference returns it."""
+        feats = [raw]
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+@register_metric(
+    MetricSpec(
+        name="dists",
+        kind="fr",
+        higher_is_better=False,
+        value_range=(0.0, 2.0),  # structure terms <= 1, texture terms in [-1, 1]
+        differentiable=True,
+        color="rgb",
+        paper="Ding, Ma, Wang, Simoncelli, 'Image Quality Assessment: Unifying Structure and Texture Similarity', IEEE TPAMI 2020",
+        reference_impl="dingkeyan93/DISTS DISTS_pytorch (L2-pooled VGG16, weights.pt alpha/beta)",
+        tolerance="1e-5 absolute vs piq.DISTS with the same VGG16 state dict and alpha/beta, images <= 256 px (float32)",
+        weights=("dists_alpha_beta", "torchvision_vgg16"),
+        min_size=32,
+        summary="structure and texture similarity of L2-pooled VGG16 features (1 - DISTS similarity)",
+    )
+)
+class DISTS(FRMetric):
+    """DISTS distance per image pair, (N,)."""
+
+    def __init__(self, *, data_range: float = 1.0, resize: int | None = None, weights: str | Path | None = None,
+                 trunk_weights: str | Path | None = None, trunk: DISTSTrunk | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range)
+        if resize is not None and (isinstance(resize, bool) or resize < 32):
+            raise InputError(f"resize must be None or a short-side length >= 32, got {resize!r}")
+        self.resize = resize
+        self.net = trunk if trunk is not None else DISTSTrunk(trunk_weights)
+        ab = load_torch_state(resolve_weights("dists_alpha_beta", weights))
+        if ab.get("alpha") is None or ab["alpha"].shape != (1, sum(CHANNELS), 1, 1):
+            raise InputError("DISTS weights must hold alpha and beta of shape (1, 1475, 1, 1)")
+        total = ab["alpha"].sum() + ab["beta"].sum()
+        self.register_buffer("alpha", (ab["alpha"] / total).flatten(), persistent=False)
+        self.register_buffer("beta", (ab["beta"] / total).flatten(), persistent=False)
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
+        dt = self.mean.dtype
+        x, y = (img / self.data_range).to(dt), (ref / self.data_range).to(dt)  # scale before the cast: same pixels for any data_range
+        if self.resize is not None and min(x.shape[-2:]) > self.resize:
+            s = self.resize / min(x.shape[-2:])  # piq's in-metric bilinear resize
+            x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
+            y = F.interpolate(y, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
+        fx, fy = self.net((x - self.mean) / self.std, x), self.net((y - self.mean) / self.std, y)
+        c, sim = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
+        start = 0
+        for a, b, ch in zip(fx, fy, CHANNELS):
+            ma, mb = a.mean((2, 3)), b.mean((2, 3))
+            va, vb = a.var((2, 3), unbiased=False), b.var((2, 3), unbiased=False)
+            cov = (a * b).mean((2, 3)) - ma * mb
+            structure = (2 * ma * mb + c) / (ma * ma + mb * mb + c)
+            texture = (2 * cov + c) / (va + vb + c)
+            sim = sim + (structure * self.alpha[start : start + ch]).sum(1) + (texture * self.beta[start : start + ch]).sum(1)
+            start += ch
+        return (1 - sim).to(compute_dtype(img))
