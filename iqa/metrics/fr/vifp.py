@@ -34,10 +34,17 @@ TINY = 1e-10
 
 
 def _window(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """1-D factor of ``fspecial('gaussian', n, n/5)`` (the 2-D window is its outer product)."""
     t = torch.arange(n, dtype=dtype, device=device) - (n - 1) / 2
     g = torch.exp(-(t**2) / (2 * (n / 5) ** 2))
-    k = torch.outer(g, g)
-    return (k / k.sum()).view(1, 1, n, n)
+    return g / g.sum()
+
+
+def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``filter2(outer(g, g), x, 'valid')`` as two 1-D passes (float64 2-D convolutions are slow on CPU)."""
+    n = len(g)
+    x = F.conv2d(x, g.view(1, 1, 1, n))
+    return F.conv2d(x, g.view(1, 1, n, 1))
 
 
 def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,13 +53,14 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
     den = torch.zeros_like(num)
     for scale in range(1, 5):
         win = _window(2 ** (5 - scale) + 1, ref.dtype, ref.device)
+        f = lambda t: _filter_valid(t, win)  # noqa: E731
         if scale > 1:
-            ref = F.conv2d(ref, win)[:, :, ::2, ::2]
-            dist = F.conv2d(dist, win)[:, :, ::2, ::2]
-        mu1, mu2 = F.conv2d(ref, win), F.conv2d(dist, win)
-        s1 = (F.conv2d(ref * ref, win) - mu1 * mu1).clamp_min(0)
-        s2 = (F.conv2d(dist * dist, win) - mu2 * mu2).clamp_min(0)
-        s12 = F.conv2d(ref * dist, win) - mu1 * mu2
+            ref, dist = f(ref)[:, :, ::2, ::2], f(dist)[:, :, ::2, ::2]
+        # One pass over the five maps stacked as a batch.
+        mu1, mu2, e11, e22, e12 = f(torch.cat([ref, dist, ref * ref, dist * dist, ref * dist])).chunk(5)
+        s1 = (e11 - mu1 * mu1).clamp_min(0)
+        s2 = (e22 - mu2 * mu2).clamp_min(0)
+        s12 = e12 - mu1 * mu2
         g = s12 / (s1 + TINY)
         sv = s2 - g * s12
         flat1 = s1 < TINY

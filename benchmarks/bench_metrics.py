@@ -1,0 +1,107 @@
+"""Per-metric speed and agreement: iqa vs piq, torchmetrics and pyiqa on the same tensors (issue 3).
+
+    python benchmarks/bench_metrics.py [--pairs 16] [--repeats 5]
+
+A batch of 512x384 RGB pairs (crops of ../shared/data/images/Urban50 and JPEG copies, float32 in
+[0, 1]) is scored in one call per contender, in-process, after a warm-up; the median of
+``--repeats`` timed calls is reported with the largest relative difference of the values from
+iqa's. Each peer is called with the arguments that make it compute the same quantity (noted per
+row); where conventions differ (see docs/conventions.md) the difference column shows it.
+Learned metrics are left out here: their speed is the trunk's, identical across libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+import iqa
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def batch(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    files = sorted((SHARED / "data/images/Urban50").glob("*.png"))[:n]
+    refs, dists = [], []
+    for f in files:
+        im = Image.open(f).convert("RGB").crop((0, 0, 512, 384))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=30)
+        refs.append(np.asarray(im))
+        dists.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
+    t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+    return t(dists), t(refs)
+
+
+def timed(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:
+    with torch.no_grad():
+        out = fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), out.detach().double().flatten()
+
+
+def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Callable[[], torch.Tensor]]]]:
+    import piq
+    import pyiqa.archs.niqe_arch as pyiqa_niqe
+    from torchmetrics.functional.image import (
+        multiscale_structural_similarity_index_measure as tm_msssim,
+        peak_signal_noise_ratio as tm_psnr,
+        structural_similarity_index_measure as tm_ssim,
+    )
+
+    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "vifp")}
+    z = np.load(SHARED / "weights/niqe_pris_params.npz")
+    mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
+    niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
+    grey = torch.floor((torch.round(y * 255) * torch.tensor([0.2989, 0.5870, 0.1140]).view(1, 3, 1, 1)).sum(1, keepdim=True) + 0.5)
+    return {
+        "psnr": [("iqa", lambda: m["psnr"](y, x)), ("piq", lambda: piq.psnr(y, x, reduction="none")),
+                 ("torchmetrics (per image)", lambda: tm_psnr(y, x, data_range=1.0, reduction="none", dim=(1, 2, 3)))],
+        "ssim (iqa: ssim_rgb, per channel, no downsampling)": [
+            ("iqa", lambda: iqa.create("ssim_rgb", downsample=False)(y, x)),
+            ("piq", lambda: piq.ssim(y, x, data_range=1.0, reduction="none", downsample=False)),
+            ("torchmetrics", lambda: tm_ssim(y, x, data_range=1.0, reduction="none"))],
+        "ssim (Y, MATLAB ssim.m)": [("iqa", lambda: m["ssim"](y, x))],
+        "ms_ssim": [("iqa", lambda: m["ms_ssim"](y, x)), ("piq", lambda: piq.multi_scale_ssim(y, x, data_range=1.0, reduction="none")),
+                    ("torchmetrics", lambda: tm_msssim(y, x, data_range=1.0, reduction="none"))],
+        "gmsd": [("iqa", lambda: m["gmsd"](y, x)), ("piq", lambda: piq.gmsd(y, x, data_range=1.0, reduction="none"))],
+        "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
+        "niqe": [("iqa", lambda: niqe(y)),
+                 ("pyiqa (same grey input, same pristine model)", lambda: pyiqa_niqe.niqe(grey.double(), mu.view(1, -1).repeat(len(y), 1), cov.unsqueeze(0).repeat(len(y), 1, 1)))],
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    y, x = batch(args.pairs)
+    print(f"{len(y)} pairs of 512x384, CPU, torch threads {torch.get_num_threads()}, median of {args.repeats}\n")
+    print("| metric | contender | median s | max rel. diff vs iqa | iqa speed-up |\n|---|---|---|---|---|")
+    for metric, rows in contenders(y, x).items():
+        base_t, base_v = None, None
+        for name, fn in rows:
+            t, v = timed(fn, args.repeats)
+            if base_t is None:
+                base_t, base_v = t, v
+                print(f"| {metric} | {name} | {t:.3f} | | |")
+                continue
+            diff = ((v - base_v).abs() / base_v.abs().clamp_min(1e-12)).max().item()
+            print(f"| | {name} | {t:.3f} | {diff:.1e} | {t / base_t:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
