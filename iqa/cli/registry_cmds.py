@@ -43,7 +43,7 @@ def info(name: str, as_json: bool) -> None:
     """Show the full spec and options of metric NAME."""
     import inspect
 
-    import iqa.api  # fills the registry
+    import iqa.api  # noqa: F401 - imported for its side effect: it fills the registry
     from iqa.registry import get_metric_class
 
     cls = get_metric_class(name)

@@ -10,7 +10,6 @@ is exactly ``scipy.stats.spearmanr`` of the resampled pairs.
 
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -76,4 +75,3 @@ def bootstrap_difference(
     return {"diff_lo": float(lo), "diff_hi": float(hi), "p": float(p)}
 
 
-StatFn = Callable[[np.ndarray, np.ndarray], float]

@@ -53,7 +53,8 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
     den = torch.zeros_like(num)
     for scale in range(1, 5):
         win = _window(2 ** (5 - scale) + 1, ref.dtype, ref.device)
-        f = lambda t: _filter_valid(t, win)  # noqa: E731
+        def f(t: torch.Tensor, win: torch.Tensor = win) -> torch.Tensor:
+            return _filter_valid(t, win)
         if scale > 1:
             ref, dist = f(ref)[:, :, ::2, ::2], f(dist)[:, :, ::2, ::2]
         # One pass over the five maps stacked as a batch.
