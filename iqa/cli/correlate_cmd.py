@@ -68,7 +68,8 @@ def correlate(dataset: str, root: Path, metrics: tuple[str, ...], report: Path, 
     """Correlate metrics with a MOS dataset's scores (SRCC/KRCC/PLCC/RMSE, CIs, per group, significance).
 
     Scores are cached per image under the cache folder: an interrupted run resumes, and adding a
-    metric later computes only that metric.
+    metric later computes only that metric. Images a metric cannot score are listed in the report
+    and make the exit status 1 (the report is still written).
     """
     import iqa
     from iqa.evaluation import correlate as run
@@ -92,7 +93,11 @@ def correlate(dataset: str, root: Path, metrics: tuple[str, ...], report: Path, 
     paths = write_correlation_report(result, report, command=_command_line(click.get_current_context()))
     cols = ["metric", "n", "srcc", "krcc", "plcc", "rmse", "errors"]
     click.echo(result.overall.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    failed = False
     for row in result.overall.itertuples():
         if row.errors:
+            failed = True
             click.echo(f"warning: {row.metric} failed on {row.errors} image(s), e.g. {row.first_error}", err=True)
     click.echo(f"report: {paths['html']}", err=True)
+    if failed:  # as `iqa score`: the report is written, but scripts learn that some images failed
+        raise SystemExit(1)

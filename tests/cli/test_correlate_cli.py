@@ -44,6 +44,15 @@ def test_correlate_errors_are_one_line(kadid: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "KEY=VALUE" in r.output
 
 
+def test_a_corrupt_image_is_reported_and_the_rest_scored(kadid: Path, tmp_path: Path) -> None:
+    broken = shutil.copytree(kadid, tmp_path / "k")
+    (broken / "images" / "I02_11_03.png").write_bytes(b"garbage")
+    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(broken), "-m", "psnr", "--report", str(tmp_path / "r"),
+                                 "--bootstrap", "0", "-q"])  # fmt: skip
+    assert r.exit_code == 1 and "failed on 1 image(s)" in r.output and "I02_11_03.png" in r.output
+    assert (tmp_path / "r" / "report.html").is_file() and "| psnr | 29 |" in (tmp_path / "r" / "report.md").read_text()
+
+
 def test_datasets_commands(kadid: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["datasets", "list"])
     assert r.exit_code == 0 and all(n in r.output for n in ("koniq10k", "kadid10k", "pipal", "tad66k", "csv"))
