@@ -64,6 +64,25 @@ def extract_folder(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, list[str]]:
     """Features (N, dim) of every readable image in ``root``, in natural order, and the failures."""
+    feats, _, failed = extract_folder_named(
+        root, extractor, batch_size=batch_size, workers=workers, device=device, recursive=recursive,
+        max_pixels=max_pixels, progress=progress,
+    )
+    return feats, failed
+
+
+def extract_folder_named(
+    root: Path,
+    extractor: torch.nn.Module,
+    *,
+    batch_size: int = 32,
+    workers: int = 2,
+    device: str = "cpu",
+    recursive: bool = False,
+    max_pixels: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.Tensor, list[str], list[str]]:
+    """(features (N, dim), the N relative names they belong to, failure messages)."""
     files = list_images(root, recursive=recursive)
     if not files:
         raise InputError(f"{root}: no image files found")
@@ -97,10 +116,10 @@ def extract_folder(
                     feats[start + i] = out[j]
             if progress:
                 progress(min(start + batch_size, len(files)), len(files))
-    kept = [f for f in feats if f is not None]
+    kept = [i for i, f in enumerate(feats) if f is not None]
     if not kept:
         raise InputError(f"{root}: no readable images ({len(failed)} failed: {failed[:3]})")
-    return torch.stack(kept), failed
+    return torch.stack([feats[i] for i in kept]), [files[i] for i in kept], failed
 
 
 class _Side:

@@ -32,12 +32,13 @@ def _attach() -> None:
     from iqa.cli.correlate_cmd import correlate
     from iqa.cli.datasets_cmds import datasets
     from iqa.cli.demo import demo
+    from iqa.cli.explain_cmd import explain
     from iqa.cli.registry_cmds import info, list_cmd
     from iqa.cli.score_cmds import merge, score
     from iqa.cli.synth_cmd import synth
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, explain, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

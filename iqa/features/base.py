@@ -7,6 +7,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from iqa.errors import InputError
+
 
 class FeatureExtractor(nn.Module):
     """Maps float images (N, 3, H, W) in [0, 1] to features (N, dim).
@@ -26,6 +28,25 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def spatial(self, x: torch.Tensor) -> torch.Tensor:
+        """The last spatial map (N, C, h, w) whose :meth:`pool` is ``forward(x)`` (for attribution)."""
+        raise InputError(
+            f"feature extractor {self.name!r} exposes no spatial map; attribution needs one that does "
+            "(inception_v3_fid, inception_v3_fid_tf, inception_v3_fid_clean, efficientnet_lite0)"
+        )
+
+    def pool(self, spatial: torch.Tensor) -> torch.Tensor:
+        """Features from the spatial map: the global mean, as the FID Inception and EfficientNet pool."""
+        return spatial.mean(dim=(2, 3))
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        """Classifier logits from features (for top-1 class views)."""
+        raise InputError(f"feature extractor {self.name!r} has no classifier head; top-1 class views need one")
+
+    def class_names(self) -> list[str] | None:
+        """Names of the classifier's classes in logit order, or None when unknown."""
+        return None
 
     def cache_key(self) -> str:
         """Identifies features for caching: extractor name, input path and weights."""

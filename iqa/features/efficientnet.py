@@ -75,3 +75,9 @@ class EfficientNetLite0(FeatureExtractor):
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         return self.model.classifier(features)
+
+    def class_names(self) -> list[str]:
+        """The 1000 ImageNet-1k classes in the standard order (torchvision's list)."""
+        from torchvision.models import EfficientNet_B0_Weights
+
+        return list(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])

@@ -160,6 +160,11 @@ class _FIDInceptionBase(FeatureExtractor):
         """1008 class logits from pool3 features (the 2015 graph's class order)."""
         return self.net.fc(features)
 
+    def class_names(self) -> list[str]:
+        """The 2015 graph's 1008 outputs are not in the standard ImageNet order and their label map
+        is not shipped here: index-named ("inception:0" .. "inception:1007")."""
+        return [f"inception:{i}" for i in range(1008)]
+
 
 class FIDInceptionPytorchFID(_FIDInceptionBase):
     """pytorch-fid input path: bilinear 299 (``F.interpolate``), then ``2x - 1``."""

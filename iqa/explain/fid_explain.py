@@ -1,0 +1,173 @@
+"""``explain_fid``: FID sensitivity heatmaps and top-1 class views for two image folders.
+
+Features of every image of GEN and REF are extracted once (optionally cached on disk, keyed by the
+extractor and the sha256 of the files); then a chosen subset of GEN (or images from another
+folder) is explained with :func:`iqa.explain.fid_sensitivity.sensitivity_maps`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from iqa.api.comparison import extract_folder_named, folder_fingerprint
+from iqa.errors import InputError
+from iqa.explain.classes import ClassHistograms, class_probabilities, top1_histograms, top_classes
+from iqa.explain.fid_sensitivity import absolute_ridge, sensitivity_maps
+from iqa.features.base import FeatureExtractor
+from iqa.features.registry import create_extractor
+from iqa.io.folders import list_images
+from iqa.io.images import array_to_tensor, decode_image
+from iqa.metrics.gen._frechet_grad import FrechetReference
+from iqa.metrics.gen._stats import GaussianStats
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ExplainedImage:
+    name: str
+    image: torch.Tensor  # (3, H, W) in [0, 1]
+    heatmap: torch.Tensor  # (h, w) raw sensitivity map
+    fid_with: float
+    contribution: float
+    top: list[tuple[str, float]]
+
+
+@dataclass
+class FIDExplanation:
+    extractor: str
+    fid: float
+    n_ref: int
+    n_gen: int
+    items: list[ExplainedImage]
+    histograms: ClassHistograms | None
+    settings: dict = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FolderFeatures:
+    features: torch.Tensor
+    names: list[str]
+    failed: list[str]
+
+
+def folder_features(
+    root: Path, extractor: FeatureExtractor, *, cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
+    label: str = "", **opts,
+) -> FolderFeatures:
+    """Features and names of a folder's images, from the cache when the same files were seen."""
+    root = Path(root)
+    entry = None
+    if cache_dir:
+        fp = folder_fingerprint(root, list_images(root, recursive=opts.get("recursive", False)))
+        key = hashlib.sha256(f"{extractor.cache_key()}|{fp}".encode()).hexdigest()[:32]
+        entry = Path(cache_dir) / "explain" / f"{key}.npz"
+        if entry.exists():
+            with np.load(entry) as z:
+                return FolderFeatures(torch.from_numpy(z["features"]), [str(n) for n in z["names"]], [])
+    cb = (lambda d, t: progress(label, d, t)) if progress else None
+    feats, names, failed = extract_folder_named(root, extractor, progress=cb, **opts)
+    if entry is not None and not failed:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f"{entry.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, features=feats.numpy(), names=np.array(names))
+        os.replace(tmp, entry)
+    return FolderFeatures(feats, names, failed)
+
+
+def stats_of(features: torch.Tensor) -> GaussianStats:
+    return GaussianStats(features.shape[1]).update(features)
+
+
+def _pick(names: list[str], images: int | list[str], seed: int) -> list[int]:
+    if isinstance(images, int):
+        if images < 1:
+            raise InputError(f"--images must be >= 1, got {images}")
+        rng = np.random.default_rng(seed)
+        return sorted(rng.choice(len(names), size=min(images, len(names)), replace=False).tolist())
+    index = {n: i for i, n in enumerate(names)}
+    missing = [n for n in images if n not in index]
+    if missing:
+        raise InputError(f"images not found among the readable generated images: {missing[:5]}")
+    return [index[n] for n in images]
+
+
+def _load(root: Path, names: list[str], max_pixels: int | None) -> list[torch.Tensor]:
+    return [array_to_tensor(decode_image(root / n, max_pixels=max_pixels)) for n in names]
+
+
+def explain_fid(
+    gen: str | os.PathLike,
+    ref: str | os.PathLike,
+    *,
+    extractor: str | FeatureExtractor = "efficientnet_lite0",
+    images: int | list[str] = 8,
+    explain_dir: str | os.PathLike | None = None,
+    weighting: str = "grad_sq",
+    route: str = "closed_form",
+    ridge: float = 0.0,
+    seed: int = 0,
+    top_k: int = 5,
+    batch_size: int = 32,
+    workers: int = 2,
+    device: str = "cpu",
+    cache_dir: str | os.PathLike | None = None,
+    max_pixels: int | None = None,
+    progress: Progress | None = None,
+) -> FIDExplanation:
+    """Explain the Frechet distance between GEN and REF (extractor features) image by image.
+
+    By default ``images`` images of GEN (random, seeded) are explained as members of GEN (their
+    own features left out of the statistics, then added back). With ``explain_dir``, the images
+    of that folder are explained as additions to GEN (the reference's "N - 1 + 1" set-up).
+    """
+    ext = create_extractor(extractor) if isinstance(extractor, str) else extractor
+    ext = ext.to(device).eval()
+    opts = {"batch_size": batch_size, "workers": workers, "device": device, "max_pixels": max_pixels}
+    fr = folder_features(Path(ref), ext, cache_dir=cache_dir, progress=progress, label="reference", **opts)
+    fg = folder_features(Path(gen), ext, cache_dir=cache_dir, progress=progress, label="generated", **opts)
+    s_ref, s_gen = stats_of(fr.features), stats_of(fg.features)
+    if explain_dir is None:
+        root, idx = Path(gen), _pick(fg.names, images, seed)
+        names, loo = [fg.names[i] for i in idx], True
+    else:
+        root, loo = Path(explain_dir), False
+        names = list_images(root) if isinstance(images, int) else list(images)
+        names = names[: images] if isinstance(images, int) else names
+    result = []
+    for i, name in enumerate(names):
+        (img,) = _load(root, [name], max_pixels)
+        s = sensitivity_maps(ext, img[None].to(device), s_ref, s_gen, weighting=weighting, route=route,
+                             leave_one_out=loo, ridge=ridge)
+        top = _top(ext, s.features.float(), top_k)
+        result.append(ExplainedImage(name, img, s.maps[0], float(s.fid_with[0]), float(s.contribution[0]), top[0]))
+        if progress:
+            progress("explain", i + 1, len(names))
+    fid = float(FrechetReference.build(s_ref.mean, s_ref.cov, absolute_ridge(s_ref, ridge)).distance(s_gen.mean, s_gen.cov))
+    settings = {"extractor": ext.name, "weighting": weighting, "route": route, "ridge": ridge, "seed": seed,
+                "leave_one_out": loo, "gen": str(gen), "ref": str(ref), "explained_from": str(root)}
+    return FIDExplanation(ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features),
+                          settings, fr.failed + fg.failed)
+
+
+def _top(ext: FeatureExtractor, features: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:
+    try:
+        return top_classes(class_probabilities(ext, features), ext.class_names(), k)
+    except InputError:  # an extractor without a classifier: no class view
+        return [[] for _ in range(len(features))]
+
+
+def _histograms(ext: FeatureExtractor, ref: torch.Tensor, gen: torch.Tensor) -> ClassHistograms | None:
+    try:
+        pr, pg = class_probabilities(ext, ref), class_probabilities(ext, gen)
+    except InputError:
+        return None
+    return top1_histograms(pr.argmax(1).numpy(), pg.argmax(1).numpy(), ext.class_names())
