@@ -79,7 +79,7 @@ def _closed_form(ref: FrechetReference, generated: GaussianStats, a: torch.Tenso
     mean, cov, n = _base_stats(generated, f, loo)
     fd_with, grad_f = feature_gradient(ref, mean, cov, n, f)
     alpha = channel_weights(grad_f, a.shape[-1] * a.shape[-2], weighting)
-    return weighted_map(a, alpha), fd_with, ref.distance(mean, cov)
+    return weighted_map(a, alpha), fd_with, ref.distance(mean, cov) if loo else None
 
 
 def _autograd(ref: FrechetReference, generated: GaussianStats, extractor: FeatureExtractor, a: torch.Tensor, weighting: str, loo: bool):
@@ -90,7 +90,7 @@ def _autograd(ref: FrechetReference, generated: GaussianStats, extractor: Featur
     fd_with = ref.distance(new_mean, new_cov)
     (grad,) = torch.autograd.grad(fd_with, a)
     alpha = grad.square().mean(dim=(1, 2)) if weighting == "grad_sq" else grad.mean(dim=(1, 2))
-    return weighted_map(a.detach(), alpha), fd_with.detach(), ref.distance(mean, cov).detach()
+    return weighted_map(a.detach(), alpha), fd_with.detach(), ref.distance(mean, cov).detach() if loo else None
 
 
 def sensitivity_maps(
@@ -125,6 +125,7 @@ def sensitivity_maps(
     with torch.no_grad():
         spatial = extractor.spatial(images).to("cpu", torch.float64)
     maps, fd_with, fd_without, feats = [], [], [], extractor.pool(spatial)
+    base = None if leave_one_out else ref.distance(generated.mean, generated.cov)  # same for every image
     for a, f in zip(spatial, feats):
         if route == "closed_form":
             m, w, wo = _closed_form(ref, generated, a, f, weighting, leave_one_out)
@@ -132,6 +133,6 @@ def sensitivity_maps(
             m, w, wo = _autograd(ref, generated, extractor, a, weighting, leave_one_out)
         maps.append(m)
         fd_with.append(w)
-        fd_without.append(wo)
+        fd_without.append(wo if wo is not None else base)
     fw, fwo = torch.stack(fd_with), torch.stack(fd_without)
     return Sensitivity(torch.stack(maps), fw, fw - fwo, feats, fwo)

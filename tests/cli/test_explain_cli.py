@@ -1,0 +1,45 @@
+"""``iqa explain fid``: folders in, gallery out; singular statistics and unreadable files reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+from click.testing import CliRunner
+
+from iqa.cli.main import cli
+from tests.conftest import shared_path
+
+
+def _folders(tmp_path):
+    gen, ref = tmp_path / "gen", tmp_path / "ref"
+    shutil.copytree(shared_path("data", "images", "Set5"), gen)
+    shutil.copytree(shared_path("data", "images", "Set14"), ref)
+    return gen, ref
+
+
+def test_explain_fid_writes_a_gallery(tmp_path) -> None:
+    gen, ref = _folders(tmp_path)
+    (gen / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    args = ["explain", "fid", str(gen), str(ref), "--out", str(out), "--images", "3", "--ridge", "1e-3", "--no-cache", "-q"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1, res.output  # one unreadable file: reported, the rest explained
+    assert "broken.png" in res.output
+    table = pd.read_csv(out / "explanations.csv")
+    assert len(table) == 3 and table["fid_contribution"].notna().all()
+    assert table["top1_class"].str.len().gt(0).all()  # ImageNet class names, not indices
+    assert len(list((out / "overlays").glob("*.png"))) == 3 and len(list((out / "maps").glob("*.npy"))) == 3
+    html = (out / "gallery.html").read_text()
+    assert html.count('class="card"') == 3 and "data:image/png;base64," in html
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_gen"] == 5 and summary["n_ref"] == 14 and summary["fid"] > 0
+    assert (out / "class_histogram.png").stat().st_size > 1000
+
+
+def test_explain_fid_without_enough_images_says_how_to_fix_it(tmp_path) -> None:
+    gen, ref = _folders(tmp_path)
+    res = CliRunner().invoke(cli, ["explain", "fid", str(gen), str(ref), "--out", str(tmp_path / "o"), "--no-cache", "-q"])
+    assert res.exit_code == 2
+    assert "singular" in res.output and "--ridge" in res.output
