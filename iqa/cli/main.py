@@ -28,6 +28,7 @@ def cli() -> None:
 
 
 def _attach() -> None:
+    from iqa.cli.attack_cmd import attack
     from iqa.cli.compare_cmd import compare
     from iqa.cli.correlate_cmd import correlate
     from iqa.cli.datasets_cmds import datasets
@@ -38,7 +39,7 @@ def _attach() -> None:
     from iqa.cli.synth_cmd import synth
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, explain, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

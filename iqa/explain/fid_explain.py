@@ -7,7 +7,6 @@ folder) is explained with :func:`iqa.explain.fid_sensitivity.sensitivity_maps`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from iqa.api.comparison import extract_folder_named, folder_fingerprint
+from iqa.api.features import folder_features
 from iqa.errors import InputError
 from iqa.explain.classes import ClassHistograms, class_probabilities, top1_histograms, top_classes
 from iqa.explain.fid_sensitivity import absolute_ridge, sensitivity_maps
@@ -27,7 +26,6 @@ from iqa.io.images import array_to_tensor, decode_image
 from iqa.metrics.gen._frechet_grad import FrechetReference
 from iqa.metrics.gen._stats import GaussianStats
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -50,37 +48,6 @@ class FIDExplanation:
     histograms: ClassHistograms | None
     settings: dict = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FolderFeatures:
-    features: torch.Tensor
-    names: list[str]
-    failed: list[str]
-
-
-def folder_features(
-    root: Path, extractor: FeatureExtractor, *, cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
-    label: str = "", **opts,
-) -> FolderFeatures:
-    """Features and names of a folder's images, from the cache when the same files were seen."""
-    root = Path(root)
-    entry = None
-    if cache_dir:
-        fp = folder_fingerprint(root, list_images(root, recursive=opts.get("recursive", False)))
-        key = hashlib.sha256(f"{extractor.cache_key()}|{fp}".encode()).hexdigest()[:32]
-        entry = Path(cache_dir) / "explain" / f"{key}.npz"
-        if entry.exists():
-            with np.load(entry) as z:
-                return FolderFeatures(torch.from_numpy(z["features"]), [str(n) for n in z["names"]], [])
-    cb = (lambda d, t: progress(label, d, t)) if progress else None
-    feats, names, failed = extract_folder_named(root, extractor, progress=cb, **opts)
-    if entry is not None and not failed:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_name(f"{entry.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, features=feats.numpy(), names=np.array(names))
-        os.replace(tmp, entry)
-    return FolderFeatures(feats, names, failed)
 
 
 def stats_of(features: torch.Tensor) -> GaussianStats:
@@ -121,7 +88,7 @@ def explain_fid(
     device: str = "cpu",
     cache_dir: str | os.PathLike | None = None,
     max_pixels: int | None = None,
-    progress: Progress | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FIDExplanation:
     """Explain the Frechet distance between GEN and REF (extractor features) image by image.
 

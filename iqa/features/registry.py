@@ -21,6 +21,7 @@ _EXTRACTORS: dict[str, str] = {
     "clip_vit_l14_336": "iqa.features.clip:CLIPViTL14_336",
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
     "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
+    "pixel_stats": "iqa.features.pixel_stats:PixelStats",  # hand-crafted, no weights
 }
 
 
