@@ -94,3 +94,22 @@ def test_overlay_rendering() -> None:
     up = upsample_map(heat, (50, 70))
     assert up[:8, :12].mean() > up[30:, 40:].mean()  # the hot corner stays where it was
     assert np.isfinite(upsample_map(torch.ones(4, 4), (8, 8))).all()  # constant map: zeros, no NaN
+
+
+def test_fid_inception_exposes_its_8x8_map_for_attribution() -> None:
+    """The FID Inception (random weights: architecture only) works with both routes."""
+    from iqa.features.inception import FIDInceptionNet, FIDInceptionPytorchFID
+
+    torch.manual_seed(0)
+    ext = FIDInceptionPytorchFID(net=FIDInceptionNet().eval())
+    imgs = torch.rand(1, 3, 64, 80, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(ext.pool(ext.spatial(imgs)), ext(imgs), rtol=1e-5, atol=1e-6)
+    g = torch.Generator().manual_seed(2)
+    ref = GaussianStats(2048).update(torch.randn(60, 2048, generator=g, dtype=torch.float64))
+    gen = GaussianStats(2048).update(torch.randn(50, 2048, generator=g, dtype=torch.float64) * 1.1)
+    a = sensitivity_maps(ext, imgs, ref, gen, ridge=1e-3, route="closed_form")
+    b = sensitivity_maps(ext, imgs, ref, gen, ridge=1e-3, route="autograd")
+    assert a.maps.shape == (1, 8, 8)
+    assert float((a.maps - b.maps).norm() / b.maps.norm()) < 1e-6
+    assert len(ext.class_names()) == 1008
