@@ -109,9 +109,13 @@ def explain_fid(
         root, loo = Path(explain_dir), False
         names = list_images(root) if isinstance(images, int) else list(images)
         names = names[: images] if isinstance(images, int) else names
-    result = []
+    result, failed = [], fr.failed + fg.failed
     for i, name in enumerate(names):
-        (img,) = _load(root, [name], max_pixels)
+        try:
+            (img,) = _load(root, [name], max_pixels)
+        except OSError as e:  # an unreadable image to explain: recorded, the others go on
+            failed.append(str(e))
+            continue
         s = sensitivity_maps(ext, img[None].to(device), s_ref, s_gen, weighting=weighting, route=route,
                              leave_one_out=loo, ridge=ridge)
         top = _top(ext, s.features.float(), top_k)
@@ -122,7 +126,7 @@ def explain_fid(
     settings = {"extractor": ext.name, "weighting": weighting, "route": route, "ridge": ridge, "seed": seed,
                 "leave_one_out": loo, "gen": str(gen), "ref": str(ref), "explained_from": str(root)}
     return FIDExplanation(ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features),
-                          settings, fr.failed + fg.failed)
+                          settings, failed)
 
 
 def _top(ext: FeatureExtractor, features: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:

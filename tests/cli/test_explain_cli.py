@@ -43,3 +43,17 @@ def test_explain_fid_without_enough_images_says_how_to_fix_it(tmp_path) -> None:
     res = CliRunner().invoke(cli, ["explain", "fid", str(gen), str(ref), "--out", str(tmp_path / "o"), "--no-cache", "-q"])
     assert res.exit_code == 2
     assert "singular" in res.output and "--ridge" in res.output
+
+
+def test_unreadable_image_in_explain_dir_is_reported_and_the_rest_explained(tmp_path) -> None:
+    gen, ref = _folders(tmp_path)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copy(gen / "bird_GT.bmp", extra / "a.bmp")
+    (extra / "b.png").write_bytes(b"\x89PNG broken")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["explain", "fid", str(gen), str(ref), "--explain-dir", str(extra), "--out", str(out),
+                                   "--ridge", "1e-3", "--no-cache", "-q"])
+    assert res.exit_code == 1 and "b.png" in res.output
+    assert pd.read_csv(out / "explanations.csv")["image"].tolist() == ["a.bmp"]
+    assert json.loads((out / "summary.json").read_text())["settings"]["leave_one_out"] is False
