@@ -98,6 +98,8 @@ def explain_fid(
     """
     ext = create_extractor(extractor) if isinstance(extractor, str) else extractor
     ext = ext.to(device).eval()
+    if not ext.has_spatial_map:  # fail before extracting features of two folders
+        ext.spatial(torch.zeros(1, 3, 8, 8))  # raises the explanatory "no spatial map" error
     opts = {"batch_size": batch_size, "workers": workers, "device": device, "max_pixels": max_pixels}
     fr = folder_features(Path(ref), ext, cache_dir=cache_dir, progress=progress, label="reference", **opts)
     fg = folder_features(Path(gen), ext, cache_dir=cache_dir, progress=progress, label="generated", **opts)

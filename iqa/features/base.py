@@ -36,6 +36,10 @@ class FeatureExtractor(nn.Module):
             "(inception_v3_fid, inception_v3_fid_tf, inception_v3_fid_clean, efficientnet_lite0)"
         )
 
+    @property
+    def has_spatial_map(self) -> bool:
+        return type(self).spatial is not FeatureExtractor.spatial
+
     def pool(self, spatial: torch.Tensor) -> torch.Tensor:
         """Features from the spatial map: the global mean, as the FID Inception and EfficientNet pool."""
         return spatial.mean(dim=(2, 3))

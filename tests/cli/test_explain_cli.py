@@ -57,3 +57,10 @@ def test_unreadable_image_in_explain_dir_is_reported_and_the_rest_explained(tmp_
     assert res.exit_code == 1 and "b.png" in res.output
     assert pd.read_csv(out / "explanations.csv")["image"].tolist() == ["a.bmp"]
     assert json.loads((out / "summary.json").read_text())["settings"]["leave_one_out"] is False
+
+
+def test_an_extractor_without_a_spatial_map_is_refused_before_any_work(tmp_path) -> None:
+    d = shared_path("data", "images", "Set5")
+    res = CliRunner().invoke(cli, ["explain", "fid", str(d), str(d), "--out", str(tmp_path / "o"), "--extractor", "pixel_stats",
+                                   "--no-cache", "-q"])
+    assert res.exit_code == 2 and "no spatial map" in res.output
