@@ -177,14 +177,15 @@ def resample_fid(
             extractor's own features are always evaluated as ``"fd"``.
         eval_size: candidates drawn per evaluation (default: the reference size, as the reference).
     """
-    pool64, ref64 = pool.to(torch.float64), ref.to(torch.float64)
-    fp, fr = mode_features(pool64, ref64, mode, logits_fn, num_dims)
+    # the pool keeps its dtype (float32 halves its memory); chunks are cast to float64 as used
+    pool_f, ref64 = (pool if pool.is_floating_point() else pool.double()), ref.to(torch.float64)
+    fp, fr = mode_features(pool_f, ref64, mode, logits_fn, num_dims)
     singular = mode in ("top_n", "middle_n") or min(len(fp), len(fr)) <= fp.shape[1]
     ridge = (1e-4 if singular else 0.0) if ridge is None else ridge
     if ridge < 0:
         raise InputError(f"ridge must be >= 0, got {ridge}")
-    spaces = {"fd": Space(pool64, ref64), **(eval_spaces or {})}
-    _check(spaces, len(pool64))
+    spaces = {"fd": Space(pool_f, ref64), **(eval_spaces or {})}
+    _check(spaces, len(pool_f))
     cov_r = torch.cov(fr.T)
     target = FrechetReference.build(fr.mean(0), cov_r, ridge * float(torch.trace(cov_r)) / fr.shape[1])
     n_eval = eval_size or len(ref)
