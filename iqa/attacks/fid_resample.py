@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from iqa.attacks import _checkpoint
 from iqa.attacks._weighted import weight_gradient, weighted_stats
 from iqa.errors import InputError
 from iqa.metrics.gen._frechet_grad import FrechetReference
@@ -144,6 +146,14 @@ class _Adam:
         return self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
+class _SGD:
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def __call__(self, g: torch.Tensor) -> torch.Tensor:
+        return self.lr * g
+
+
 def resample_fid(
     pool: torch.Tensor,
     ref: torch.Tensor,
@@ -161,6 +171,7 @@ def resample_fid(
     repeats: int = 3,
     seed: int = 0,
     chunk: int = 4096,
+    checkpoint: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ResampleResult:
     """Optimise per-candidate log-weights so the weighted pool matches the reference (module doc).
@@ -176,6 +187,8 @@ def resample_fid(
         eval_spaces: extra spaces to evaluate (e.g. an independent extractor); the attacked
             extractor's own features are always evaluated as ``"fd"``.
         eval_size: candidates drawn per evaluation (default: the reference size, as the reference).
+        checkpoint: an ``.npz`` written atomically at every evaluation; if it exists (same
+            settings), the run resumes from it and gives the same result as an uninterrupted one.
     """
     # the pool keeps its dtype (float32 halves its memory); chunks are cast to float64 as used
     pool_f, ref64 = (pool if pool.is_floating_point() else pool.double()), ref.to(torch.float64)
@@ -192,10 +205,17 @@ def resample_fid(
     if optimizer not in ("sgd", "adam"):
         raise InputError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     w = torch.zeros(len(fp), dtype=torch.float64)
-    step = _Adam(lr) if optimizer == "adam" else (lambda g: lr * g)
+    step = _Adam(lr) if optimizer == "adam" else _SGD(lr)
     before = evaluate(spaces, _softmax(w), n_eval, repeats, seed)
     history: list[dict] = []
-    for it in range(1, iterations + 1):
+    key = {"mode": mode, "num_dims": num_dims, "lr": lr, "optimizer": optimizer, "ridge": ridge, "seed": seed,
+           "pool": len(pool), "reference": len(ref), "eval_size": n_eval, "repeats": repeats, "eval_every": eval_every}
+    ckpt, start = (Path(checkpoint) if checkpoint else None), 1
+    if ckpt is not None and ckpt.exists():
+        done, w, state, history = _checkpoint.load(ckpt, key)
+        step.__dict__.update(state)
+        start = done + 1
+    for it in range(start, iterations + 1):
         mean, cov, s = weighted_stats(fp, w, chunk)
         loss, g_mean, g_cov = target.gradients(mean, cov)
         w = w - step(weight_gradient(fp, w, mean, cov, s, g_mean, g_cov, chunk))
@@ -203,6 +223,8 @@ def resample_fid(
         if it == 1 or it % eval_every == 0 or it == iterations:
             row.update(evaluate(spaces, _softmax(w), n_eval, repeats, seed + it))
         history.append(row)
+        if ckpt is not None and len(row) > 2:
+            _checkpoint.save(ckpt, key, it, w, dict(step.__dict__), history)
         if progress:
             progress(it, iterations, float(loss))
     after = evaluate(spaces, _softmax(w), n_eval, repeats, seed + iterations + 1)

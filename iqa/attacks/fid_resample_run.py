@@ -61,6 +61,7 @@ def attack_fid_resample(
     workers: int = 2,
     device: str = "cpu",
     cache_dir: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ResampleRun:
     """Run :func:`iqa.attacks.fid_resample.resample_fid` on folder features (see its docstring)."""
@@ -87,7 +88,7 @@ def attack_fid_resample(
 
     result = resample_fid(fp.features, fr.features, mode=mode, logits_fn=logits_fn, num_dims=num_dims,
                           iterations=iterations, lr=lr, optimizer=optimizer, ridge=ridge, eval_spaces=spaces, eval_every=eval_every,
-                          eval_size=eval_size, repeats=repeats, seed=seed, progress=step)
+                          eval_size=eval_size, repeats=repeats, seed=seed, checkpoint=checkpoint, progress=step)
     result.settings.update({"extractor": ext.name, "check": list(check), "pool_dir": str(pool), "ref_dir": str(ref)})
     pool_top1, ref_top1 = _top1(ext, fp.features), _top1(ext, fr.features)
     selection = None

@@ -41,20 +41,26 @@ def attack() -> None:
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-cache", is_flag=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz (written at every evaluation).")
 @click.option("-q", "--quiet", is_flag=True)
 def fid_resample(pool: Path, ref: Path, out: Path, extractor: str, checks: tuple[str, ...], mode: str, num_dims: int,
                  iterations: int, optimizer: str, lr: float, ridge: float | None, eval_every: int, eval_size: int | None,
                  repeats: int, seed: int, batch_size: int, workers: int, device: str, cache_dir: Path | None,
-                 no_cache: bool, quiet: bool) -> None:
+                 no_cache: bool, resume: bool, quiet: bool) -> None:
     """Reweight POOL's images so that FD to REF drops, and show what else moves."""
     from iqa.attacks.fid_resample_run import attack_fid_resample
+    from iqa.errors import InputError
     from iqa.reports.attack_report import write_attack_report
+
+    ckpt = out / "checkpoint.npz"
+    if ckpt.exists() and not resume:
+        raise InputError(f"{ckpt} exists from an earlier run: pass --resume to continue it, or remove it")
 
     run = attack_fid_resample(pool, ref, extractor=extractor, check=checks, mode=mode, num_dims=num_dims,
                               iterations=iterations, optimizer=optimizer, lr=lr, ridge=ridge, eval_every=eval_every,
                               eval_size=eval_size, repeats=repeats, seed=seed, batch_size=batch_size, workers=workers,
                               device=check_device(device), cache_dir=default_cache(cache_dir, no_cache),
-                              progress=make_progress(quiet))
+                              checkpoint=ckpt, progress=make_progress(quiet))
     paths = write_attack_report(run, out, command=shlex.join(["iqa", *sys.argv[1:]]))
     res = run.result
     for k in res.before:

@@ -113,3 +113,17 @@ def test_bad_arguments() -> None:
         resample_fid(f, ref, optimizer="lbfgs", iterations=1)
     with pytest.raises(InputError, match="pool rows"):
         resample_fid(f, ref, iterations=1, eval_spaces={"x": Space(f[:10], ref)})
+
+
+@pytest.mark.parametrize("optimizer,lr", [("adam", 0.05), ("sgd", 50.0)])
+def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer: str, lr: float) -> None:
+    f, ref, _ = _data()
+    kw = dict(optimizer=optimizer, lr=lr, eval_every=2, repeats=1, seed=3)
+    straight = resample_fid(f, ref, iterations=6, **kw)
+    ckpt = tmp_path / "ckpt.npz"
+    resample_fid(f, ref, iterations=4, checkpoint=ckpt, **kw)  # "killed" after iteration 4
+    resumed = resample_fid(f, ref, iterations=6, checkpoint=ckpt, **kw)
+    np.testing.assert_array_equal(resumed.log_weights, straight.log_weights)
+    assert resumed.history == straight.history and resumed.after == straight.after
+    with pytest.raises(InputError, match="other settings.*lr"):
+        resample_fid(f, ref, iterations=6, checkpoint=ckpt, **{**kw, "lr": lr * 2})
