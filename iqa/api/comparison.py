@@ -52,22 +52,10 @@ def _atomic_save(path: Path, arr: np.ndarray, meta: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
 
 
-def extract_folder(
-    root: Path,
-    extractor: torch.nn.Module,
-    *,
-    batch_size: int = 32,
-    workers: int = 2,
-    device: str = "cpu",
-    recursive: bool = False,
-    max_pixels: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[torch.Tensor, list[str]]:
-    """Features (N, dim) of every readable image in ``root``, in natural order, and the failures."""
-    feats, _, failed = extract_folder_named(
-        root, extractor, batch_size=batch_size, workers=workers, device=device, recursive=recursive,
-        max_pixels=max_pixels, progress=progress,
-    )
+def extract_folder(root: Path, extractor: torch.nn.Module, **opts: Any) -> tuple[torch.Tensor, list[str]]:
+    """Features (N, dim) of every readable image in ``root``, in natural order, and the failures
+    (options as :func:`extract_folder_named`)."""
+    feats, _, failed = extract_folder_named(root, extractor, **opts)
     return feats, failed
 
 
