@@ -42,7 +42,11 @@ def gray255(x: torch.Tensor, data_range: float) -> torch.Tensor:
 
 def matlab_half(y: torch.Tensor) -> torch.Tensor:
     """``conv2(Y, ones(2)/4, 'same')`` sampled at odd MATLAB indices: 2x2 means, zero pad bottom/right."""
-    return F.avg_pool2d(F.pad(y, (0, 1, 0, 1)), kernel_size=2, stride=2)
+    odd_h, odd_w = y.shape[-2] % 2, y.shape[-1] % 2
+    if odd_h or odd_w:  # only an odd side has a last block reaching into the padding
+        y = F.pad(y, (0, odd_w, 0, odd_h))
+    s = y[..., 0::2, :] + y[..., 1::2, :]  # strided adds: twice as fast as avg_pool2d(2, 2) on CPU
+    return (s[..., 0::2] + s[..., 1::2]) * 0.25
 
 
 def gradient_magnitude(y: torch.Tensor) -> torch.Tensor:
