@@ -61,7 +61,7 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         structural_similarity_index_measure as tm_ssim,
     )
 
-    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "vifp", "haarpsi")}
+    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi")}
     z = np.load(SHARED / "weights/niqe_pris_params.npz")
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
@@ -77,6 +77,8 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         "ms_ssim": [("iqa", lambda: m["ms_ssim"](y, x)), ("piq", lambda: piq.multi_scale_ssim(y, x, data_range=1.0, reduction="none")),
                     ("torchmetrics", lambda: tm_msssim(y, x, data_range=1.0, reduction="none"))],
         "gmsd": [("iqa", lambda: m["gmsd"](y, x)), ("piq", lambda: piq.gmsd(y, x, data_range=1.0, reduction="none"))],
+        "ms_gmsd": [("iqa", lambda: m["ms_gmsd"](y, x)), ("piq", lambda: piq.multi_scale_gmsd(y, x, data_range=1.0, reduction="none"))],
+        "mdsi": [("iqa", lambda: m["mdsi"](y, x)), ("piq", lambda: piq.mdsi(y, x, data_range=1.0, reduction="none"))],
         "haarpsi": [("iqa", lambda: m["haarpsi"](y, x)), ("piq (its YIQ matrix)", lambda: piq.haarpsi(y, x, data_range=1.0, reduction="none"))],
         "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
         "niqe": [("iqa", lambda: niqe(y)),
