@@ -52,6 +52,13 @@ def timed(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Te
     return statistics.median(times), out.detach().double().flatten()
 
 
+def pyiqa_fr(name: str, y: torch.Tensor, x: torch.Tensor, **options: object) -> Callable[[], torch.Tensor]:
+    import pyiqa
+
+    metric = pyiqa.create_metric(name, device="cpu", as_loss=False, **options)
+    return lambda: metric(y, x)
+
+
 def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Callable[[], torch.Tensor]]]]:
     import piq
     import pyiqa.archs.niqe_arch as pyiqa_niqe
@@ -61,7 +68,7 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         structural_similarity_index_measure as tm_ssim,
     )
 
-    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi")}
+    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc")}
     z = np.load(SHARED / "weights/niqe_pris_params.npz")
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
@@ -79,6 +86,10 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         "gmsd": [("iqa", lambda: m["gmsd"](y, x)), ("piq", lambda: piq.gmsd(y, x, data_range=1.0, reduction="none"))],
         "ms_gmsd": [("iqa", lambda: m["ms_gmsd"](y, x)), ("piq", lambda: piq.multi_scale_gmsd(y, x, data_range=1.0, reduction="none"))],
         "mdsi": [("iqa", lambda: m["mdsi"](y, x)), ("piq", lambda: piq.mdsi(y, x, data_range=1.0, reduction="none"))],
+        "fsim": [("iqa", lambda: m["fsim"](y, x)), ("piq", lambda: piq.fsim(y, x, data_range=1.0, reduction="none", chromatic=False)),
+                 ("pyiqa (fsim, chromatic=False)", pyiqa_fr("fsim", y, x, chromatic=False))],
+        "fsimc": [("iqa", lambda: m["fsimc"](y, x)), ("piq", lambda: piq.fsim(y, x, data_range=1.0, reduction="none", chromatic=True)),
+                  ("pyiqa (fsim)", pyiqa_fr("fsim", y, x))],
         "haarpsi": [("iqa", lambda: m["haarpsi"](y, x)), ("piq (its YIQ matrix)", lambda: piq.haarpsi(y, x, data_range=1.0, reduction="none"))],
         "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
         "niqe": [("iqa", lambda: niqe(y)),

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample
 from iqa.metrics.fr.gmsd import gradient_magnitude
 from iqa.registry import MetricSpec, register_metric
 
@@ -39,18 +40,6 @@ C1, C2, C3 = 140.0, 55.0, 550.0
 ALPHA = 0.6  # "sum"
 GAMMA, BETA = 0.2, 0.1  # "mult"
 LHM = ((0.2989, 0.5870, 0.1140), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
-
-
-def matlab_round(v: float) -> int:
-    return int(math.floor(v + 0.5))
-
-
-def downsample(x: torch.Tensor, f: int) -> torch.Tensor:
-    """``conv2(X, fspecial('average', f), 'same')`` sampled at 1:f:end (zero padding as MATLAB's 'same')."""
-    if f == 1:
-        return x
-    before, after = f - 1 - f // 2, f // 2
-    return F.avg_pool2d(F.pad(x, (before, after, before, after)), kernel_size=f, stride=f)
 
 
 def _sim(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
@@ -111,8 +100,8 @@ class MDSI(FRMetric):
         x, y = img.to(dt), ref.to(dt)
         if x.shape[1] == 1:
             x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-        f = max(1, matlab_round(min(x.shape[-2:]) / 256))
+        f = auto_downsample_factor(*x.shape[-2:])
         scale = 255.0 / self.data_range
         # Downsampling and scaling are linear: scale the smaller image.
-        x, y = downsample(x, f) * scale, downsample(y, f) * scale
+        x, y = box_downsample(x, f) * scale, box_downsample(y, f) * scale
         return deviation_pooling(*gcs_polar(x, y, self.combination))

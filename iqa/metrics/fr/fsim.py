@@ -1,0 +1,96 @@
+"""FSIM: feature similarity index (luminance only; the colour form is ``fsimc``).
+
+Paper: Zhang, Zhang, Mou, Zhang, "FSIM: A Feature Similarity Index for Image Quality
+Assessment", IEEE TIP 2011. Reference implementation: the authors' ``FeatureSIM.m`` (with its
+embedded ``phasecong2`` and ``lowpassfilter``), followed exactly on the 0-255 scale:
+
+- Y = .299 R + .587 G + .114 B (I = .596/-.274/-.322, Q = .211/-.523/.312 for FSIMc);
+- f = max(1, round(min(H, W) / 256)) with MATLAB's round; ``conv2(., fspecial('average', f),
+  'same')`` and every f-th sample;
+- phase congruency PC (see ``_phase_congruency``) and Scharr gradient magnitudes
+  ([3 0 -3; 10 0 -10; 3 0 -3] / 16, zero padding);
+- S = (2 PC1 PC2 + T1) / (PC1^2 + PC2^2 + T1) * (2 G1 G2 + T2) / (G1^2 + G2^2 + T2), T1 = 0.85,
+  T2 = 160; FSIM = sum(S PCm) / sum(PCm), PCm = max(PC1, PC2).
+
+Higher is better, 1 for identical images. Differentiable (FFT filtering; the noise threshold's
+median passes gradients to the median element). Differences to piq ``fsim``: piq pools with
+``avg_pool2d`` (drops the last odd row/column instead of MATLAB's zero-padded block), takes the
+lower middle value as the median, uses Python's round and, for FSIMc, |S_I S_Q|^0.03 instead of
+MATLAB's real((S_I S_Q)^0.03) (tested).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from iqa.checks import check_pair
+from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample
+from iqa.metrics.fr._phase_congruency import phase_congruency
+from iqa.registry import MetricSpec, register_metric
+
+T1, T2, T3, T4 = 0.85, 160.0, 200.0, 200.0
+LAMBDA = 0.03
+YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))  # FeatureSIM.m's rows
+
+
+def _sim(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
+    return (2 * a * b + c) / (a * a + b * b + c)
+
+
+def scharr_magnitude(y: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([[3.0, 0.0, -3.0], [10.0, 0.0, -10.0], [3.0, 0.0, -3.0]], dtype=y.dtype, device=y.device) / 16
+    g = F.conv2d(y, torch.stack([k, k.t()])[:, None], padding=1)  # sign irrelevant under the magnitude
+    return torch.sqrt((g * g).sum(1, keepdim=True) + 1e-24)
+
+
+def fsim_score(img: torch.Tensor, ref: torch.Tensor, data_range: float, chromatic: bool) -> torch.Tensor:
+    """FSIM (or FSIMc) per pair, computed in the dtype of the inputs."""
+    f = auto_downsample_factor(*img.shape[-2:])
+    scale = 255.0 / data_range
+    x, y = box_downsample(img, f), box_downsample(ref, f)  # linear: before the colour transform
+    if x.shape[1] == 3:
+        keep = 3 if chromatic else 1
+        m = torch.tensor(YIQ[:keep], dtype=x.dtype, device=x.device).view(keep, 3, 1, 1) * scale
+        x, y = F.conv2d(x, m), F.conv2d(y, m)
+    else:
+        x, y = x * scale, y * scale
+    pc_r, pc_d = phase_congruency(torch.cat([y[:, :1], x[:, :1]])).chunk(2)
+    g_r, g_d = scharr_magnitude(torch.cat([y[:, :1], x[:, :1]])).chunk(2)
+    pc_m = torch.maximum(pc_r, pc_d)
+    s = _sim(pc_r, pc_d, T1) * _sim(g_r, g_d, T2) * pc_m
+    if chromatic and x.shape[1] == 3:
+        p = _sim(y[:, 1:2], x[:, 1:2], T3) * _sim(y[:, 2:3], x[:, 2:3], T4)
+        # real(p^lambda) on MATLAB's principal branch: |p|^lambda cos(pi lambda) where p < 0.
+        branch = torch.ones_like(p).masked_fill(p < 0, math.cos(math.pi * LAMBDA))
+        s = s * p.abs() ** LAMBDA * branch
+    return s.sum((1, 2, 3)) / pc_m.sum((1, 2, 3))
+
+
+@register_metric(
+    MetricSpec(
+        name="fsim",
+        kind="fr",
+        higher_is_better=True,
+        value_range=(0.0, 1.0),
+        differentiable=True,
+        color="any",
+        paper="Zhang, Zhang, Mou, Zhang, 'FSIM: A Feature Similarity Index for Image Quality Assessment', IEEE TIP 2011",
+        reference_impl="authors' FeatureSIM.m (FSIM output): MATLAB round downsampling, phasecong2 (4 scales x 4 orientations), Scharr, T1=0.85, T2=160",
+        tolerance="1e-10 vs a float64 NumPy transcription of FeatureSIM.m (even and odd sizes, f = 1 and 2); piq differs by its pooling/median/rounding (tested)",
+        min_size=8,
+        summary="phase congruency and gradient similarity on luminance, PC-weighted",
+    )
+)
+class FSIM(FRMetric):
+    """FSIM per image pair, (N,); 1 for identical images."""
+
+    chromatic = False
+
+    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
+        dt = compute_dtype(img)
+        return fsim_score(img.to(dt), ref.to(dt), self.data_range, self.chromatic)

@@ -1,0 +1,57 @@
+"""fsim: equal to a float64 transcription of FeatureSIM.m; piq's variant explained; properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import iqa
+from iqa.augment import distort
+from iqa.metrics.fr._phase_congruency import _matlab_median
+from tests.oracles.fsim_official import feature_sim
+
+
+def _hwc(t: torch.Tensor) -> np.ndarray:
+    return t.permute(1, 2, 0).numpy() * 255
+
+
+@pytest.mark.parametrize("size", [(96, 128), (97, 131), (400, 390)])  # odd grids; f = 2 with an odd side
+def test_equals_featuresim_m(photos, size) -> None:  # noqa: ANN001
+    x = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False) if size[0] > 256 else photos[:, :, : size[0], : size[1]].double()
+    y = distort(x, "jpeg", level=3, seed=0)
+    fsim = iqa.create("fsim")(y, x)
+    for i in range(len(x)):
+        assert fsim[i].item() == pytest.approx(feature_sim(_hwc(x[i]), _hwc(y[i]))[0], abs=1e-10)
+
+
+def test_grey_input(photos) -> None:  # noqa: ANN001
+    x = photos[:2, :1, :80, :90].double()
+    y = distort(x.expand(-1, 3, -1, -1), "gaussian_blur", level=3)[:, :1]
+    ours = iqa.create("fsim")(y, x)
+    assert ours[0].item() == pytest.approx(feature_sim(x[0, 0].numpy() * 255, y[0, 0].numpy() * 255)[0], abs=1e-10)
+
+
+def test_matlab_median_averages_the_middle_pair() -> None:
+    v = torch.tensor([[4.0, 1.0, 3.0, 2.0], [5.0, 1.0, 9.0, 0.0]], dtype=torch.float64)
+    assert _matlab_median(v).tolist() == [2.5, 3.0]  # torch.median would give [2, 1]
+    assert _matlab_median(v[:, :3]).tolist() == [3.0, 5.0]
+
+
+def test_piq_differences(photos) -> None:  # noqa: ANN001
+    piq = pytest.importorskip("piq")
+    x = photos[:, :, :96, :128].double()
+    y = distort(x, "white_noise", level=3, seed=0)
+    ours, theirs = iqa.create("fsim")(y, x), piq.fsim(y, x, data_range=1.0, reduction="none", chromatic=False)
+    # Same filters; the lower-middle median moves the noise threshold slightly.
+    assert torch.allclose(ours, theirs, rtol=1e-3)
+    assert not torch.allclose(ours, theirs, rtol=1e-9)
+
+
+def test_properties(photos) -> None:  # noqa: ANN001
+    m = iqa.create("fsim")
+    x = photos[:, :, :96, :96]
+    assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
+    scores = torch.stack([m(distort(x, "gaussian_blur", level=k), x) for k in (1, 3, 5)])
+    assert (scores[1:] < scores[:-1]).all()
