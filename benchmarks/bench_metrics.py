@@ -68,7 +68,7 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         structural_similarity_index_measure as tm_ssim,
     )
 
-    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc")}
+    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc", "vsi")}
     z = np.load(SHARED / "weights/niqe_pris_params.npz")
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
@@ -90,6 +90,8 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
                  ("pyiqa (fsim, chromatic=False)", pyiqa_fr("fsim", y, x, chromatic=False))],
         "fsimc": [("iqa", lambda: m["fsimc"](y, x)), ("piq", lambda: piq.fsim(y, x, data_range=1.0, reduction="none", chromatic=True)),
                   ("pyiqa (fsim)", pyiqa_fr("fsim", y, x))],
+        "vsi": [("iqa", lambda: m["vsi"](y, x)), ("piq (no antialiasing in its resize)", lambda: piq.vsi(y, x, data_range=1.0, reduction="none")),
+                ("pyiqa", pyiqa_fr("vsi", y, x))],
         "haarpsi": [("iqa", lambda: m["haarpsi"](y, x)), ("piq (its YIQ matrix)", lambda: piq.haarpsi(y, x, data_range=1.0, reduction="none"))],
         "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
         "niqe": [("iqa", lambda: niqe(y)),

@@ -26,5 +26,12 @@ def box_downsample(x: torch.Tensor, f: int) -> torch.Tensor:
     """
     if f == 1:
         return x
-    before, after = f - 1 - f // 2, f // 2
-    return F.avg_pool2d(F.pad(x, (before, after, before, after)), kernel_size=f, stride=f)
+    before = f - 1 - f // 2
+    # Pad (or crop) each side to exactly f * ceil(n / f) samples: rows past the last window are never used.
+    pads = []
+    for n in (x.shape[-1], x.shape[-2]):
+        pads += [before, f * math.ceil(n / f) - n - before]
+    if f == 2 and not any(pads):  # even sides: two strided adds, twice as fast as avg_pool2d
+        s = x[..., 0::2, :] + x[..., 1::2, :]
+        return (s[..., 0::2] + s[..., 1::2]) * 0.25
+    return F.avg_pool2d(F.pad(x, pads), kernel_size=f, stride=f)
