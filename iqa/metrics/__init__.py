@@ -5,4 +5,4 @@
 
 from iqa.metrics.fr import dists, fsim, fsimc, gmsd, haarpsi, lpips, mdsi, ms_gmsd, ms_ssim, psnr, ssim, vifp, vsi  # noqa: F401
 from iqa.metrics.gen import cmmd, feature_distances, fid, kid  # noqa: F401
-from iqa.metrics.nr import niqe  # noqa: F401
+from iqa.metrics.nr import brisque, brisque_opencv, niqe  # noqa: F401

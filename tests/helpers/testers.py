@@ -63,7 +63,21 @@ def _dists(**options: object) -> object:
     return iqa.create("dists", weights=shared_path("weights", "dists_alpha_beta.pt"), trunk=trunk, **options)
 
 
-FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists}
+def _brisque(**options: object) -> object:
+    from tests.conftest import shared_path
+    from tests.helpers.brisque_range import allrange_path
+
+    return iqa.create("brisque", model=shared_path("weights", "brisque", "allmodel"), ranges=allrange_path(), **options)
+
+
+def _brisque_opencv(**options: object) -> object:
+    from tests.conftest import shared_path
+
+    folder = shared_path("weights", "brisque")
+    return iqa.create("brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml", **options)
+
+
+FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists, "brisque": _brisque, "brisque_opencv": _brisque_opencv}
 
 
 def make_metric(name: str, **options: object) -> object:
@@ -123,7 +137,10 @@ class PerImageContract:
 
     def direction(self) -> None:
         """Scores get worse as noise grows, in the direction the spec declares."""
-        levels = [0.01, 0.03, 0.1, 0.3]
+        # A spec may declare the noise level from which its scores are monotone (NR statistics can
+        # stay flat under noise far below an image's own texture).
+        start = dict(self.spec.extra).get("noise_monotone_from", 0.01)
+        levels = [s for s in (0.01, 0.03, 0.1, 0.3) if s >= start]
         scores = torch.stack([_call(self.m, noisy(self.x, s), self.x) for s in levels])  # (L, N)
         diffs = scores[1:] - scores[:-1]
         worse = diffs < 0 if self.spec.higher_is_better else diffs > 0

@@ -1,0 +1,144 @@
+"""BRISQUE: blind/referenceless image spatial quality evaluator (the original LIVE release).
+
+Paper: Mittal, Moorthy, Bovik, "No-Reference Image Quality Assessment in the Spatial Domain",
+IEEE TIP 2012. Reference implementation: the LIVE ``BRISQUE_release`` (``brisquescore.m``,
+``brisque_feature.m``, ``estimateggdparam.m``, ``estimateaggdparam.m``) with its libsvm model
+``allmodel`` and feature ranges ``allrange``, followed exactly:
+
+- RGB goes through ``uint8`` then MATLAB ``rgb2gray`` (rounded); grey input is used as is (0-255);
+- two scales (the second after MATLAB ``imresize(., 0.5)``, bicubic, antialiased); at each,
+  MSCN = (I - mu) / (sigma + 1) with ``filter2(fspecial('gaussian', 7, 7/6), ., 'same')`` (zero
+  padding) and sigma = sqrt(|E[I^2] - mu^2|);
+- GGD fit of the MSCN map (alpha from the grid 0.2:0.001:10, first minimum of
+  |rho - G(1/a)G(3/a)/G(2/a)^2|; variance); AGGD fits of its products with ``circshift`` by
+  (0,1), (1,0), (1,1), (-1,1) (alpha, mean (r - l) G(2/a)/G(1/a) sqrt(G(1/a)/G(3/a)), l^2, r^2
+  with l, r the raw one-sided RMS): 18 features per scale;
+- the text round trip of the release: features printed with ``%f``, scaled by ``svm-scale -r
+  allrange`` to [-1, 1] and printed with ``%g``, then ``svm-predict`` (RBF epsilon-SVR, gamma
+  0.05) whose output is printed with ``%g``.
+
+Lower is better (about 0-100). Float64; not differentiable (grid searches, rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from iqa.checks import check_image
+from iqa.errors import WeightsNotFoundError
+from iqa.metrics.base import NRMetric
+from iqa.metrics.nr._svr import FeatureRange, RBFSVR, read_libsvm_model, read_libsvm_range
+from iqa.metrics.nr.niqe import _gamma_grid, gaussian_window, matlab_gray_uint8
+from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.imresize import imresize
+from iqa.weights import resolve_weights
+
+SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
+RELEASE = "http://live.ece.utexas.edu/research/quality/BRISQUE_release.zip"
+
+
+def mscn_zero_padded(img: torch.Tensor) -> torch.Tensor:
+    """(I - mu) / (sigma + 1) with MATLAB ``filter2(.., 'same')``: zero padding."""
+    k = gaussian_window().to(img)
+    mu = F.conv2d(img, k, padding=3)
+    sigma = torch.sqrt((F.conv2d(img * img, k, padding=3) - mu * mu).abs())
+    return (img - mu) / (sigma + 1)
+
+
+def ggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """estimateggdparam.m on a vector: (alpha, sigma^2)."""
+    gam, r_aggd = _gamma_grid()
+    sigma_sq = (v * v).mean()
+    rho = sigma_sq / v.abs().mean() ** 2
+    alpha = gam[torch.argmin((rho - 1 / r_aggd.to(v)).abs())]  # r_gam = G(1/a)G(3/a)/G(2/a)^2
+    return alpha.to(v), sigma_sq
+
+
+def aggd_raw(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """BRISQUE's estimateaggdparam.m on a vector: (alpha, left RMS, right RMS)."""
+    gam, r = _gamma_grid()
+    left = torch.sqrt((v[v < 0] ** 2).mean())
+    right = torch.sqrt((v[v > 0] ** 2).mean())
+    g = left / right
+    rhat = v.abs().mean() ** 2 / (v * v).mean()
+    rnorm = rhat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
+    return gam[torch.argmin((r.to(v) - rnorm) ** 2)].to(v), left, right
+
+
+def brisque_features(gray: torch.Tensor) -> torch.Tensor:
+    """(H, W) float64 grey levels -> (36,) features of brisque_feature.m."""
+    feats: list[torch.Tensor] = []
+    img = gray
+    for _ in range(2):
+        s = mscn_zero_padded(img[None, None])[0, 0]
+        alpha, var = ggd(s.flatten())
+        feats += [alpha, var]
+        for dy, dx in SHIFTS:
+            a, left, right = aggd_raw((s * torch.roll(s, shifts=(dy, dx), dims=(0, 1))).flatten())
+            lg = torch.lgamma
+            mean = (right - left) * torch.exp(lg(2 / a) - lg(1 / a)) * torch.exp(0.5 * (lg(1 / a) - lg(3 / a)))
+            feats += [a, mean, left**2, right**2]
+        img = imresize(img, 0.5)
+    return torch.stack(feats)
+
+
+def _printf(values: torch.Tensor, fmt: str) -> torch.Tensor:
+    """Round as C's printf would write and read back the numbers (the release's text files)."""
+    return torch.tensor([float(format(v, fmt)) for v in values.tolist()], dtype=torch.float64)
+
+
+def load_release(model: str | Path | None, ranges: str | Path | None) -> tuple[RBFSVR, FeatureRange]:
+    model_path = resolve_weights("brisque_live_allmodel", model)
+    range_path = Path(ranges) if ranges is not None else model_path.with_name("allrange")
+    if not range_path.is_file():
+        raise WeightsNotFoundError(
+            f"BRISQUE needs the release's feature ranges: {range_path} not found. Take 'allrange' from {RELEASE} "
+            f"and put it beside {model_path.name} ({model_path.parent}), or pass ranges=PATH"
+        )
+    svr = read_libsvm_model(model_path)
+    return svr, read_libsvm_range(range_path, svr.sv.shape[1])
+
+
+@register_metric(
+    MetricSpec(
+        name="brisque",
+        kind="nr",
+        higher_is_better=False,
+        value_range=(-math.inf, math.inf),
+        differentiable=False,
+        color="gray",
+        paper="Mittal, Moorthy, Bovik, 'No-Reference Image Quality Assessment in the Spatial Domain', IEEE TIP 2012",
+        reference_impl="LIVE BRISQUE_release (brisquescore.m + libsvm allmodel/allrange), including its %f/%g text round trip",
+        tolerance="1e-2 relative to the MATLAB scores of TID2008 reference images (matlab_result.txt beside allmodel); measured below 1e-3",
+        weights=("brisque_live_allmodel",),
+        min_size=16,
+        summary="natural scene statistics of MSCN coefficients, LIVE-trained SVR (MATLAB release)",
+        # Noise of std 0.01 vs 0.03 can leave an already grainy photo's score flat (measured: coffee, -0.7).
+        extra=(("noise_monotone_from", 0.03),),
+    )
+)
+class BRISQUE(NRMetric):
+    """BRISQUE score per image, (N,); lower is better."""
+
+    def __init__(self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None) -> None:
+        super().__init__(data_range=data_range)
+        self.svr, self.range = load_release(model, ranges)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        check_image(img, data_range=self.data_range, min_size=self.spec.min_size)
+        if img.shape[1] == 3:
+            gray = matlab_gray_uint8(img, self.data_range)
+        else:
+            gray = img.to(torch.float64) * (255.0 / self.data_range)
+        scores = []
+        for g in gray[:, 0]:
+            feats = _printf(brisque_features(g), ".6f")
+            scaled = _printf(self.range.scale(feats), "g")
+            scores.append(_printf(self.svr.predict(scaled[None].to(g.device)), "g"))
+        return torch.cat(scores).to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
+
+
