@@ -1,0 +1,120 @@
+"""NLPD: normalised Laplacian pyramid distance.
+
+Paper: Laparra, Balle, Berardino, Simoncelli, "Perceptual image quality assessment using a
+normalized Laplacian pyramid", IS&T Electronic Imaging 2016. Reference implementation: the
+authors' ``NLP_dist.m`` (www.cns.nyu.edu/~lcv/NLPyr/) with its default parameters (learned on
+McGill), followed exactly on grey images in [0, 1] (RGB through MATLAB ``rgb2gray`` weights):
+
+- six-level Laplacian pyramid with the Burt-Adelson 5-tap kernel [.05 .25 .4 .25 .05]:
+  ``imfilter(J, f'f, 'symmetric')`` then every second sample; the expansion pads the coarse
+  image by one replicated pixel, places 4x its values on the even grid, ``imfilter`` with zero
+  padding and crops (one row/column less on odd sizes);
+- each band divided by sigma_k + ``conv2(|band|, F_k, 'same')`` (a true convolution: F_k is
+  flipped) with the published sigmas (.0248 .0185 .0179 .0191 .0220 .2782) and 5x5 filters;
+- distance = mean over the six bands of the RMS difference of the normalised bands.
+
+Lower is better; 0 for identical images. Differentiable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from iqa.checks import check_pair
+from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.registry import MetricSpec, register_metric
+
+LEVELS = 6
+BURT = (0.05, 0.25, 0.4, 0.25, 0.05)
+SIGMAS = (0.0248, 0.0185, 0.0179, 0.0191, 0.0220, 0.2782)
+# Non-zero taps of NLP_dist.m's divisive-normalisation filters: (row, col) -> weight in the 5x5 grid.
+DN_TAPS = (
+    {(1, 2): 0.1011, (2, 1): 0.1493, (2, 3): 0.1460, (2, 4): 0.0072, (3, 2): 0.1015},
+    {(1, 2): 0.0757, (2, 1): 0.1986, (2, 3): 0.1846, (3, 2): 0.0837},
+    {(1, 2): 0.0477, (2, 1): 0.2138, (2, 3): 0.2243, (3, 2): 0.0467},
+    {(2, 1): 0.2503, (2, 3): 0.2616},
+    {(2, 1): 0.2598, (2, 3): 0.2552},
+    {(2, 1): 0.2215, (2, 3): 0.0717},
+)
+GRAY = (0.2989, 0.5870, 0.1140)
+
+
+def _kernel(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    f = torch.tensor(BURT, dtype=dtype, device=device)
+    return torch.outer(f, f).view(1, 1, 5, 5)
+
+
+def _dn_filters(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    k = torch.zeros(LEVELS, 1, 5, 5, dtype=dtype, device=device)
+    for level, taps in enumerate(DN_TAPS):
+        for (r, c), w in taps.items():
+            k[level, 0, r, c] = w
+    return k.flip(-2, -1)  # conv2 convolves: correlate with the flipped filter
+
+
+def laplacian_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
+    """NLP_dist.m's laplacian_pyramid_s: LEVELS bands of (N, 1, H, W) images."""
+    k = _kernel(img.dtype, img.device)
+    bands, j = [], img
+    for _ in range(LEVELS - 1):
+        low = F.conv2d(_sym_pad2(j), k)[..., ::2, ::2]
+        bands.append(j - _expand(low, j.shape[-2:], k))
+        j = low
+    bands.append(j)
+    return bands
+
+
+def _sym_pad2(x: torch.Tensor) -> torch.Tensor:
+    """MATLAB 'symmetric' padding by 2 (the edge sample repeated): torch's reflect excludes it."""
+    x = torch.cat([x[..., :2, :].flip(-2), x, x[..., -2:, :].flip(-2)], -2)
+    return torch.cat([x[..., :, :2].flip(-1), x, x[..., :, -2:].flip(-1)], -1)
+
+
+def _expand(low: torch.Tensor, size: torch.Size, k: torch.Tensor) -> torch.Tensor:
+    """NLP_dist.m's upsample(I, odd, filter) back to ``size``."""
+    p = F.pad(low, (1, 1, 1, 1), mode="replicate")
+    n, c, h, w = p.shape
+    up = torch.zeros(n, c, 2 * h, 2 * w, dtype=p.dtype, device=p.device)
+    up[..., ::2, ::2] = 4 * p
+    up = F.conv2d(F.pad(up, (2, 2, 2, 2)), k)  # imfilter default: zero padding
+    odd_h, odd_w = 2 * low.shape[-2] - size[0], 2 * low.shape[-1] - size[1]
+    return up[..., 2 : 2 * h - 2 - odd_h, 2 : 2 * w - 2 - odd_w]
+
+
+def normalised_bands(img: torch.Tensor) -> list[torch.Tensor]:
+    dn = _dn_filters(img.dtype, img.device)
+    return [b / (SIGMAS[i] + F.conv2d(b.abs(), dn[i : i + 1], padding=2)) for i, b in enumerate(laplacian_pyramid(img))]
+
+
+@register_metric(
+    MetricSpec(
+        name="nlpd",
+        kind="fr",
+        higher_is_better=False,
+        value_range=(0.0, math.inf),
+        differentiable=True,
+        color="gray",
+        paper="Laparra, Balle, Berardino, Simoncelli, 'Perceptual image quality assessment using a normalized Laplacian pyramid', IS&T Electronic Imaging 2016",
+        reference_impl="authors' NLP_dist.m (6-level Burt-Adelson pyramid, divisive normalisation learned on McGill)",
+        tolerance="1e-10 vs a float64 NumPy transcription of NLP_dist.m (even and odd sizes)",
+        min_size=32,
+        summary="RMS distance of divisively normalised Laplacian-pyramid bands",
+    )
+)
+class NLPD(FRMetric):
+    """NLPD per image pair, (N,); 0 for identical images."""
+
+    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
+        dt = compute_dtype(img)
+        x, y = img.to(dt) / self.data_range, ref.to(dt) / self.data_range
+        if x.shape[1] == 3:
+            w = torch.tensor(GRAY, dtype=dt, device=x.device).view(1, 3, 1, 1)
+            x, y = (x * w).sum(1, keepdim=True), (y * w).sum(1, keepdim=True)
+        n = len(x)
+        bands = normalised_bands(torch.cat([y, x]))
+        rms = [torch.sqrt(((b[:n] - b[n:]) ** 2).flatten(1).mean(1)) for b in bands]
+        return torch.stack(rms).mean(0)

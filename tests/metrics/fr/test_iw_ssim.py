@@ -1,0 +1,50 @@
+"""iw_ssim: equal to a float64 transcription of iwssim.m (pyramid from pyrtools); piq compared; properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import iqa
+from iqa.augment import distort
+from iqa.metrics.fr.iw_ssim import laplacian_pyramid
+from tests.oracles.iwssim_official import iwssim
+
+
+def test_pyramid_equals_pyrtools_buildlpyr() -> None:
+    pt = pytest.importorskip("pyrtools")
+    im = np.random.default_rng(0).random((197, 230)) * 255
+    ours = laplacian_pyramid(torch.from_numpy(im)[None, None])
+    theirs = pt.pyramids.LaplacianPyramid(im, height=5, edge_type="reflect1").pyr_coeffs
+    for s, band in enumerate(ours):
+        assert np.abs(band[0, 0].numpy() - theirs[(s, 0)]).max() < 1e-10
+
+
+@pytest.mark.parametrize("size", [(256, 256), (181, 203)])  # odd sides: uneven pyramid levels
+def test_equals_iwssim_m(photos, size) -> None:  # noqa: ANN001
+    pytest.importorskip("pyrtools")
+    x = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False) if size != (256, 256) else photos[:2].double()
+    y = distort(x, "jpeg", level=3, seed=0)
+    ours = iqa.create("iw_ssim")(y, x)
+    w = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
+    gx, gy = (x * w).sum(1) * 255, (y * w).sum(1) * 255
+    for i in range(len(x)):
+        assert ours[i].item() == pytest.approx(iwssim(gx[i].numpy(), gy[i].numpy()), abs=1e-10)
+
+
+def test_piq_on_grey(photos) -> None:  # noqa: ANN001
+    piq = pytest.importorskip("piq")
+    x = photos[:, :1].double()
+    y = distort(photos, "gaussian_blur", level=2)[:, :1].double()
+    ours, theirs = iqa.create("iw_ssim")(y, x), piq.information_weighted_ssim(y, x, data_range=1.0, reduction="none")
+    assert torch.allclose(ours, theirs, rtol=1e-10), (ours, theirs)  # piq ports the same script; RGB differs by its YIQ luma
+
+
+def test_properties(photos) -> None:  # noqa: ANN001
+    m = iqa.create("iw_ssim")
+    x = photos
+    assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
+    scores = torch.stack([m(distort(x, "white_noise", level=k, seed=1), x) for k in (1, 3, 5)])
+    assert (scores[1:] < scores[:-1]).all()
