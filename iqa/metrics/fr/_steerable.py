@@ -16,6 +16,7 @@ import math
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 
 
 def _rcos(width: float, position: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,3 +90,52 @@ def scf_bands(img: torch.Tensor, level: int, orientations: int) -> torch.Tensor:
     spec = torch.fft.fftshift(torch.fft.fft2(img[:, 0].to(torch.complex128)), dim=(-2, -1))[:, rs, cs]
     bands = spec[:, None] * masks.to(img.device)[None]
     return torch.fft.ifft2(torch.fft.ifftshift(bands, dim=(-2, -1)))
+
+
+# --- The spatial steerable pyramid (matlabPyrTools ``buildSpyr``), for the wavelet VIF -------------
+
+
+@lru_cache(maxsize=1)
+def sp5_filters() -> dict[str, torch.Tensor]:
+    """matlabPyrTools' ``sp5Filters`` taps, read from pyrtools (its MIT-licensed port); cached, do not modify.
+
+    The six-orientation steerable filters were designed numerically by Simoncelli; they are data,
+    not something to re-derive, so ``iqa`` reads them from pyrtools instead of carrying a copy.
+    """
+    try:
+        from pyrtools.pyramids.filters import steerable_filters
+    except ImportError as e:  # pragma: no cover - exercised only without pyrtools
+        from iqa.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "the wavelet VIF needs matlabPyrTools' sp5Filters, read from pyrtools: pip install 'iqa[wavelet]' (or pip install pyrtools)"
+        ) from e
+    f = steerable_filters("sp5_filters")
+    size = int(round(f["bfilts"].shape[0] ** 0.5))
+    bands = [torch.from_numpy(f["bfilts"][:, b].reshape(size, size).T.copy()) for b in range(f["bfilts"].shape[1])]  # MATLAB reshape
+    return {"hi0": torch.from_numpy(f["hi0filt"].copy()), "lo0": torch.from_numpy(f["lo0filt"].copy()),
+            "lo": torch.from_numpy(f["lofilt"].copy()), "bands": torch.stack(bands)}  # fmt: skip
+
+
+def corr_dn(x: torch.Tensor, filt: torch.Tensor, step: int = 1, start: int = 0) -> torch.Tensor:
+    """matlabPyrTools ``corrDn(x, filt, 'reflect1', [step step], [start+1 start+1])`` on (N, C, H, W).
+
+    'reflect1' mirrors about the edge sample (torch's "reflect"); odd filters are centred.
+    """
+    kh, kw = filt.shape[-2:]
+    p = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2), mode="reflect")
+    k = filt.to(x).view(-1, 1, kh, kw)
+    out = F.conv2d(p, k)
+    return out[..., start::step, start::step]
+
+
+def spatial_pyramid(img: torch.Tensor, height: int, orientations: tuple[int, ...]) -> list[torch.Tensor]:
+    """``buildSpyr(img, height, 'sp5Filters', 'reflect1')`` band-pass levels: for each level, the
+    bands in ``orientations`` (0-based), (N, len(orientations), h, w)."""
+    f = sp5_filters()
+    lo = corr_dn(img, f["lo0"])
+    levels = []
+    for _ in range(height):
+        levels.append(corr_dn(lo, f["bands"][list(orientations)]))
+        lo = corr_dn(lo, f["lo"], step=2)
+    return levels

@@ -1,0 +1,69 @@
+"""vif (wavelet): pyramid = pyrtools' buildSpyr; score = a float64 transcription of vifvec.m; pyiqa compared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import iqa
+from iqa.augment import distort
+from iqa.metrics.fr._steerable import spatial_pyramid
+from tests.oracles.vifvec_official import vifvec
+
+GRAY = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
+
+
+def test_pyramid_equals_pyrtools_buildspyr() -> None:
+    pt = pytest.importorskip("pyrtools")
+    im = np.random.default_rng(0).random((96, 130)) * 255
+    theirs = pt.pyramids.SteerablePyramidSpace(im, height=4, order=5, edge_type="reflect1").pyr_coeffs
+    ours = spatial_pyramid(torch.from_numpy(im)[None, None], 4, tuple(range(6)))
+    for level in range(4):
+        for b in range(6):
+            assert np.abs(ours[level][0, b].numpy() - theirs[(level, b)]).max() < 1e-9
+
+
+@pytest.mark.parametrize("size", [(128, 160), (97, 131)])
+@pytest.mark.parametrize("kind", ["jpeg", "gaussian_blur"])
+def test_equals_vifvec_m(photos, size, kind) -> None:  # noqa: ANN001
+    pytest.importorskip("pyrtools")
+    x = photos[:2, :, : size[0], : size[1]].double()
+    y = distort(x, kind, level=3, seed=0)
+    ours = iqa.create("vif")(y, x)
+    gx, gy = (x * GRAY).sum(1) * 255, (y * GRAY).sum(1) * 255
+    for i in range(2):
+        assert ours[i].item() == pytest.approx(vifvec(gx[i].numpy(), gy[i].numpy()), abs=1e-10)
+
+
+def test_pyiqa_port_on_the_same_grey_input(photos, monkeypatch) -> None:  # noqa: ANN001
+    va = pytest.importorskip("pyiqa.archs.vif_arch")
+    monkeypatch.setattr(va, "to_y_channel", lambda t, scale: t * scale)  # skip its YCbCr conversion
+    x = photos[:, :1, :128, :128].double()
+    y = distort(x.expand(-1, 3, -1, -1), "white_noise", level=2, seed=0)[:, :1]
+    theirs = va.VIF()(y.float(), x.float()).double()  # pyiqa keeps its filters in float32
+    ours = iqa.create("vif")(y, x)
+    assert torch.allclose(ours, theirs.flatten(), rtol=1e-4), (ours, theirs)
+
+
+def test_properties(photos) -> None:  # noqa: ANN001
+    m = iqa.create("vif")
+    x = photos[:, :, :128, :128]
+    assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
+    vals = torch.stack([m(distort(x, "white_noise", level=k, seed=0), x) for k in (1, 3, 5)])
+    assert (vals[1:] < vals[:-1]).all()
+    assert torch.allclose(m(x[:, :, :72, :72], x[:, :, :72, :72]), torch.ones(len(x)), atol=1e-6)  # the smallest size
+
+
+def test_missing_pyrtools_names_the_install_command(monkeypatch) -> None:  # noqa: ANN001
+    import sys
+
+    import iqa.metrics.fr._steerable as st
+
+    monkeypatch.setitem(sys.modules, "pyrtools.pyramids.filters", None)  # import fails
+    st.sp5_filters.cache_clear()
+    try:
+        with pytest.raises(iqa.errors.MissingDependencyError, match="pip install"):
+            iqa.create("vif")
+    finally:
+        st.sp5_filters.cache_clear()
