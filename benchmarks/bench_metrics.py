@@ -68,10 +68,11 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         structural_similarity_index_measure as tm_ssim,
     )
 
-    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc", "vsi")}
+    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc", "vsi", "vif", "nlpd", "iw_ssim")}
     z = np.load(SHARED / "weights/niqe_pris_params.npz")
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
+    cw = iqa.create("cw_ssim", level=4, orientations=8)
     grey = torch.floor((torch.round(y * 255) * torch.tensor([0.2989, 0.5870, 0.1140]).view(1, 3, 1, 1)).sum(1, keepdim=True) + 0.5)
     return {
         "psnr": [("iqa", lambda: m["psnr"](y, x)), ("piq", lambda: piq.psnr(y, x, reduction="none")),
@@ -92,6 +93,10 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
                   ("pyiqa (fsim)", pyiqa_fr("fsim", y, x))],
         "vsi": [("iqa", lambda: m["vsi"](y, x)), ("piq (no antialiasing in its resize)", lambda: piq.vsi(y, x, data_range=1.0, reduction="none")),
                 ("pyiqa", pyiqa_fr("vsi", y, x))],
+        "vif (wavelet, vifvec.m)": [("iqa", lambda: m["vif"](y, x)), ("pyiqa (float32, its YCbCr Y)", pyiqa_fr("vif", y, x))],
+        "nlpd": [("iqa", lambda: m["nlpd"](y, x)), ("pyiqa (drops one filter tap, YCbCr Y)", pyiqa_fr("nlpd", y, x))],
+        "iw_ssim": [("iqa", lambda: m["iw_ssim"](y, x)), ("piq (YIQ luma)", lambda: piq.information_weighted_ssim(y, x, data_range=1.0, reduction="none"))],
+        "cw_ssim (4 levels, 8 orientations)": [("iqa", lambda: cw(y, x)), ("pyiqa", pyiqa_fr("cw_ssim", y, x))],
         "haarpsi": [("iqa", lambda: m["haarpsi"](y, x)), ("piq (its YIQ matrix)", lambda: piq.haarpsi(y, x, data_range=1.0, reduction="none"))],
         "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
         "niqe": [("iqa", lambda: niqe(y)),

