@@ -7,7 +7,9 @@ A batch of 512x384 RGB pairs (crops of ../shared/data/images/Urban50 and JPEG co
 ``--repeats`` timed calls is reported with the largest relative difference of the values from
 iqa's. Each peer is called with the arguments that make it compute the same quantity (noted per
 row); where conventions differ (see docs/conventions.md) the difference column shows it.
-Learned metrics are left out here: their speed is the trunk's, identical across libraries.
+LPIPS runs iqa's and the lpips package's networks on one random AlexNet/VGG trunk state (ImageNet
+trunks are not available offline; speed does not depend on the values) with the real v0.1 heads;
+torchmetrics and pyiqa load the same package code through downloads, so they are not run here.
 """
 
 from __future__ import annotations
@@ -59,6 +61,24 @@ def pyiqa_fr(name: str, y: torch.Tensor, x: torch.Tensor, **options: object) -> 
     return lambda: metric(y, x)
 
 
+def lpips_pair(net: str) -> tuple[Callable, Callable]:
+    """iqa's and the lpips package's LPIPS sharing one random trunk (as tests/metrics/fr/test_lpips.py)."""
+    import sys
+
+    import lpips as lpips_pkg
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from iqa.features.imagenet_trunks import StagedTrunk
+    from tests.helpers.random_weights import randomize
+
+    ref = lpips_pkg.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False).eval()
+    state = randomize(ref.net, 0)
+    ref.net.load_state_dict(state)
+    tv_state = {f"features.{k.split('.', 1)[1]}": v for k, v in state.items()}
+    ours = iqa.create("lpips", net=net, heads=SHARED / "weights" / "lpips" / f"{net}.pth", trunk=StagedTrunk(net, tv_state))
+    return ours, ref
+
+
 def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Callable[[], torch.Tensor]]]]:
     import piq
     import pyiqa.archs.niqe_arch as pyiqa_niqe
@@ -73,6 +93,12 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
     cw = iqa.create("cw_ssim", level=4, orientations=8)
+    mad = iqa.create("mad")
+    lp = {net: lpips_pair(net) for net in ("alex", "vgg")}
+    from tests.helpers.brisque_range import allrange_path
+
+    brisque = iqa.create("brisque", model=SHARED / "weights/brisque/allmodel", ranges=allrange_path())
+    import pyiqa.archs.brisque_arch as pyiqa_brisque
     grey = torch.floor((torch.round(y * 255) * torch.tensor([0.2989, 0.5870, 0.1140]).view(1, 3, 1, 1)).sum(1, keepdim=True) + 0.5)
     return {
         "psnr": [("iqa", lambda: m["psnr"](y, x)), ("piq", lambda: piq.psnr(y, x, reduction="none")),
@@ -97,6 +123,14 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
         "nlpd": [("iqa", lambda: m["nlpd"](y, x)), ("pyiqa (drops one filter tap, YCbCr Y)", pyiqa_fr("nlpd", y, x))],
         "iw_ssim": [("iqa", lambda: m["iw_ssim"](y, x)), ("piq (YIQ luma)", lambda: piq.information_weighted_ssim(y, x, data_range=1.0, reduction="none"))],
         "cw_ssim (4 levels, 8 orientations)": [("iqa", lambda: cw(y, x)), ("pyiqa", pyiqa_fr("cw_ssim", y, x))],
+        "mad (first 2 pairs: pyiqa's port takes minutes per image)": [
+            ("iqa", lambda: mad(y[:2], x[:2])), ("pyiqa (a different MAD port)", pyiqa_fr("mad", y[:2], x[:2]))],
+        "lpips (alex)": [("iqa", lambda: lp["alex"][0](y, x)), ("lpips package", lambda: lp["alex"][1](y * 2 - 1, x * 2 - 1).flatten())],
+        "lpips (vgg)": [("iqa", lambda: lp["vgg"][0](y, x)), ("lpips package", lambda: lp["vgg"][1](y * 2 - 1, x * 2 - 1).flatten())],
+        "brisque (LIVE release)": [("iqa", lambda: brisque(y)),
+                                   ("pyiqa 'original' (same grey input and SVR)", lambda: pyiqa_brisque.brisque(
+                                       grey.double() / 255, test_y_channel=False, sv_coef=brisque.svr.coef, sv=brisque.svr.sv,
+                                       gamma=brisque.svr.gamma, rho=brisque.svr.rho, scale=1, version="original"))],
         "haarpsi": [("iqa", lambda: m["haarpsi"](y, x)), ("piq (its YIQ matrix)", lambda: piq.haarpsi(y, x, data_range=1.0, reduction="none"))],
         "vifp": [("iqa", lambda: m["vifp"](y, x)), ("piq", lambda: piq.vif_p(y, x, data_range=1.0, reduction="none"))],
         "niqe": [("iqa", lambda: niqe(y)),
@@ -108,11 +142,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", nargs="*", default=None, help="metric rows whose name starts with one of these")
     args = ap.parse_args()
     y, x = batch(args.pairs)
     print(f"{len(y)} pairs of 512x384, CPU, torch threads {torch.get_num_threads()}, median of {args.repeats}\n")
     print("| metric | contender | median s | max rel. diff vs iqa | iqa speed-up |\n|---|---|---|---|---|")
     for metric, rows in contenders(y, x).items():
+        if args.only and not any(metric.startswith(o) for o in args.only):
+            continue
         base_t, base_v = None, None
         for name, fn in rows:
             t, v = timed(fn, args.repeats)

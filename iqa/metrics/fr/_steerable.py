@@ -120,13 +120,23 @@ def sp5_filters() -> dict[str, torch.Tensor]:
 def corr_dn(x: torch.Tensor, filt: torch.Tensor, step: int = 1, start: int = 0) -> torch.Tensor:
     """matlabPyrTools ``corrDn(x, filt, 'reflect1', [step step], [start+1 start+1])`` on (N, C, H, W).
 
-    'reflect1' mirrors about the edge sample (torch's "reflect"); odd filters are centred.
+    'reflect1' mirrors about the edge sample (torch's "reflect"); odd filters are centred. CPU
+    float64 convolution unfolds its whole input (kh x kw copies), so images go a few at a time.
     """
     kh, kw = filt.shape[-2:]
     p = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2), mode="reflect")
     k = filt.to(x).view(-1, 1, kh, kw)
-    out = F.conv2d(p, k)
-    return out[..., start::step, start::step]
+    per_image = kh * kw * x.shape[-2] * x.shape[-1] * x.element_size() * x.shape[1]
+    chunk = max(1, (256 << 20) // per_image)
+    p = p[..., start:, start:]
+    return torch.cat([F.conv2d(p[i : i + chunk], k, stride=step) for i in range(0, len(p), chunk)])
+
+
+def box_dn(x: torch.Tensor, size: int, step: int, start: int) -> torch.Tensor:
+    """``corrDn(x, ones(size), 'reflect1', [step step], [start+1 start+1])``: box sums, sampled."""
+    h = size // 2
+    p = F.pad(x, (h, h, h, h), mode="reflect")[..., start:, start:]
+    return F.avg_pool2d(p, size, stride=step) * (size * size)
 
 
 def spatial_pyramid(img: torch.Tensor, height: int, orientations: tuple[int, ...]) -> list[torch.Tensor]:

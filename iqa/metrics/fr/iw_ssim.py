@@ -31,6 +31,7 @@ from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.filters import separable_filter_valid
 from iqa.transforms.imresize import imresize
 
 SCALES = 5
@@ -76,15 +77,16 @@ def laplacian_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _gauss11(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """1-D factor of ``fspecial('gaussian', 11, 1.5)`` (normalised; the 2-D window is its outer product)."""
     t = torch.arange(11, dtype=dtype, device=device) - 5
     g = torch.exp(-(t**2) / (2 * 1.5**2))
-    return torch.outer(g, g).div(torch.outer(g, g).sum()).view(1, 1, 11, 11)
+    return g / g.sum()
 
 
 def cs_and_l(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """scale_quality_maps.m: contrast-structure and luminance maps ('valid'), reference x, distorted y."""
-    win = _gauss11(x.dtype, x.device)
-    mu1, mu2, e11, e22, e12 = F.conv2d(torch.cat([x, y, x * x, y * y, x * y]), win).chunk(5)
+    # Separable shifted multiply-adds: ~10x faster on CPU than a 1-channel 11x11 conv2d.
+    mu1, mu2, e11, e22, e12 = separable_filter_valid(torch.cat([x, y, x * x, y * y, x * y]), _gauss11(x.dtype, x.device)).chunk(5)
     s1 = (e11 - mu1 * mu1).clamp_min(0)
     s2 = (e22 - mu2 * mu2).clamp_min(0)
     s12 = e12 - mu1 * mu2
@@ -106,8 +108,9 @@ def imenlarge2(x: torch.Tensor) -> torch.Tensor:
 
 def info_weights(ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | None) -> torch.Tensor:
     """info_content_weight_map.m for one band: (N, 1, H - 2, W - 2)."""
-    box = torch.full((1, 1, 3, 3), 1 / 9, dtype=ref.dtype, device=ref.device)
-    mx, my, exy, exx, eyy = F.conv2d(torch.cat([ref, dist, ref * dist, ref * ref, dist * dist]), box, padding=1).chunk(5)
+    box = torch.full((3,), 1 / 3, dtype=ref.dtype, device=ref.device)  # filter2(ones(3)/9, ., 'same'): zero padding
+    stats = torch.cat([ref, dist, ref * dist, ref * ref, dist * dist])
+    mx, my, exy, exx, eyy = separable_filter_valid(F.pad(stats, (1, 1, 1, 1)), box).chunk(5)
     cov = exy - mx * my
     ssx = (exx - mx * mx).clamp_min(0)
     ssy = (eyy - my * my).clamp_min(0)

@@ -43,11 +43,41 @@ SCALE_WEIGHTS = (0.5, 0.75, 1.0, 5.0, 6.0)
 THRESH1, THRESH2 = 2.55, 3.35
 
 
-def _blocks(x: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, H, W) -> (N, size*size, bh, bw): size x size blocks every 4 pixels (the mex loops' grid)."""
+def _cell_moments(x: torch.Tensor, order: int) -> list[torch.Tensor]:
+    """Mean and central power sums (orders 2..``order``) of the non-overlapping 4x4 cells, (N, H/4, W/4)."""
     n, h, w = x.shape
-    u = F.unfold(x[:, None], size, stride=4)
-    return u.view(n, size * size, (h - size) // 4 + 1, (w - size) // 4 + 1)
+    c = x[:, : h // 4 * 4, : w // 4 * 4].reshape(n, h // 4, 4, w // 4, 4)
+    mu = c.mean((2, 4), keepdim=True)
+    d = c - mu
+    return [mu[:, :, 0, :, 0]] + [(d**k).sum((2, 4)) for k in range(2, order + 1)]
+
+
+def _block_moments(cells: list[torch.Tensor], span: int) -> list[torch.Tensor]:
+    """Mean and central power sums of (4 span)^2 blocks every 4 pixels, from their span x span cells.
+
+    Exact re-centring of each cell's sums on the block mean (x - mu_b = (x - mu_c) + delta), so
+    no E[x^k] - mu^k cancellation: 16x less data than unfolding every block's pixels.
+    """
+    n = len(cells[0])
+    def windows(t: torch.Tensor) -> torch.Tensor:  # (N, span*span, bh, bw)
+        bh, bw = t.shape[-2] - span + 1, t.shape[-1] - span + 1
+        return F.unfold(t[:, None], span).view(n, span * span, bh, bw)
+    mu_c = windows(cells[0])
+    mu_b = mu_c.mean(1)
+    delta = mu_c - mu_b[:, None]
+    m = 16.0  # samples per cell
+    out = [mu_b]
+    sums = [windows(t) for t in cells[1:]]
+    if sums:
+        m2 = sums[0]
+        out.append((m2 + m * delta**2).sum(1))
+    if len(sums) > 1:
+        m3 = sums[1]
+        out.append((m3 + 3 * delta * m2 + m * delta**3).sum(1))
+    if len(sums) > 2:
+        m4 = sums[2]
+        out.append((m4 + 4 * delta * m3 + 6 * delta**2 * m2 + m * delta**4).sum(1))
+    return out
 
 
 def _fill(stat: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -56,16 +86,13 @@ def _fill(stat: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return F.pad(up, (0, w - up.shape[-1], 0, h - up.shape[-2]))
 
 
-def _std(u: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(((u - u.mean(1, keepdim=True)) ** 2).sum(1) / (u.shape[1] - 1))
-
-
 def ical_std(err: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """ical_std.c: std of ``err`` (16x16), modified std of ``ref`` (min of 8x8 stds), mean of ``ref``."""
     h, w = err.shape[-2:]
-    std_err = _std(_blocks(err, 16))
-    mean_ref = _blocks(ref, 16).mean(1)
-    sub = _std(_blocks(ref, 8)[..., : std_err.shape[-2], : std_err.shape[-1]])  # 8x8 std at the same block starts
+    std_err = torch.sqrt(_block_moments(_cell_moments(err, 2), 4)[1] / 255)
+    ref_cells = _cell_moments(ref, 2)
+    mean_ref = _block_moments(ref_cells[:1], 4)[0]
+    sub = torch.sqrt(_block_moments(ref_cells, 2)[1] / 63)[..., : std_err.shape[-2], : std_err.shape[-1]]  # 8x8 at the same starts
     # Minimum over the sub-blocks at offsets 0 and 5 in each direction: offset 5 falls in the next
     # block's cell, so these are the block itself and its right, lower and diagonal neighbours. The
     # C loop takes a neighbour only if its offset-5 position is < n - 15, which excludes a last block
@@ -83,14 +110,13 @@ def ical_std(err: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.
 def ical_stat(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """ical_stat.c: 16x16-block std (N - 1), skewness and kurtosis (population), 4x4 filled."""
     h, w = x.shape[-2:]
-    u = _blocks(x, 16)
-    d = u - u.mean(1, keepdim=True)
-    m2, m3, m4 = (d**2).mean(1), (d**3).mean(1), (d**4).mean(1)
+    _, s2, s3, s4 = _block_moments(_cell_moments(x, 4), 4)
+    m2, m3, m4 = s2 / 256, s3 / 256, s4 / 256
     pop = torch.sqrt(m2)
     ok = pop != 0
     skw = torch.where(ok, m3 / pop.clamp_min(1e-300) ** 3, torch.zeros_like(m3))
     krt = torch.where(ok, m4 / pop.clamp_min(1e-300) ** 4, torch.zeros_like(m4))
-    return _fill(torch.sqrt(m2 * 256 / 255), h, w), _fill(skw, h, w), _fill(krt, h, w)
+    return _fill(torch.sqrt(s2 / 255), h, w), _fill(skw, h, w), _fill(krt, h, w)
 
 
 def make_csf(m: int, n: int, nfreq: float = 32.0) -> torch.Tensor:

@@ -60,7 +60,7 @@ def laplacian_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
     k = _kernel(img.dtype, img.device)
     bands, j = [], img
     for _ in range(LEVELS - 1):
-        low = F.conv2d(_sym_pad2(j), k)[..., ::2, ::2]
+        low = F.conv2d(_sym_pad2(j), k, stride=2)  # only the kept samples
         bands.append(j - _expand(low, j.shape[-2:], k))
         j = low
     bands.append(j)
@@ -74,14 +74,17 @@ def _sym_pad2(x: torch.Tensor) -> torch.Tensor:
 
 
 def _expand(low: torch.Tensor, size: torch.Size, k: torch.Tensor) -> torch.Tensor:
-    """NLP_dist.m's upsample(I, odd, filter) back to ``size``."""
+    """NLP_dist.m's upsample(I, odd, filter) back to ``size``.
+
+    Pad by one replicated pixel, put 4x the values on the even grid, ``imfilter`` (zero padding)
+    and crop: the zero insertion plus filtering is one stride-2 transposed convolution, whose
+    full output starts 2 samples before MATLAB's 'same' output.
+    """
     p = F.pad(low, (1, 1, 1, 1), mode="replicate")
-    n, c, h, w = p.shape
-    up = torch.zeros(n, c, 2 * h, 2 * w, dtype=p.dtype, device=p.device)
-    up[..., ::2, ::2] = 4 * p
-    up = F.conv2d(F.pad(up, (2, 2, 2, 2)), k)  # imfilter default: zero padding
+    h, w = p.shape[-2:]
+    up = F.conv_transpose2d(4 * p, k, stride=2)
     odd_h, odd_w = 2 * low.shape[-2] - size[0], 2 * low.shape[-1] - size[1]
-    return up[..., 2 : 2 * h - 2 - odd_h, 2 : 2 * w - 2 - odd_w]
+    return up[..., 4 : 2 * h - odd_h, 4 : 2 * w - odd_w]
 
 
 def normalised_bands(img: torch.Tensor) -> list[torch.Tensor]:
