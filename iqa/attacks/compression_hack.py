@@ -1,0 +1,195 @@
+"""The compression hack: a tiny network that games a differentiable FR metric through a JPEG codec.
+
+Paper: Siniukov, Kulikov, Vatolin, "Applicability limitations of differentiable full-reference
+image-quality metrics", DCC 2023 (MSU). No code was released; this is our design following the
+abstract and spec section 7: a residual CNN of about 30k parameters, f(x) = clip(x + r(x)),
+applied before the codec (or after it, ``placement="after"``), trained to maximise a
+differentiable FR metric between the original and the decoded image through the differentiable
+JPEG proxy (:mod:`iqa.transforms.diffjpeg`), and evaluated with the real codec (Pillow's libjpeg at
+the same quality). The last layer starts at zero, so training starts from plain JPEG.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from iqa.errors import InputError
+from iqa.metrics.base import FRMetric
+from iqa.transforms.diffjpeg import diff_jpeg
+
+
+class Preprocessor(nn.Module):
+    """Residual CNN: 3 -> ``width`` conv, ``blocks`` residual blocks, ``width`` -> 3 conv, global skip."""
+
+    def __init__(self, width: int = 16, blocks: int = 6) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, width, 3, padding=1)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks)
+        )
+        self.tail = nn.Conv2d(width, 3, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)  # f = identity at the start: training starts from plain JPEG
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.head(x))
+        for block in self.blocks:
+            h = h + block(h)
+        return (x + self.tail(h)).clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class HackConfig:
+    """Training settings; everything that changes the result is here (and in the checkpoint key)."""
+
+    metric: str
+    quality: int = 30
+    placement: str = "before"  # "before": JPEG(f(x)); "after": f(JPEG(x))
+    crop: int = 128
+    batch: int = 8
+    steps: int = 300
+    lr: float = 1e-3
+    fidelity: float = 0.0  # weight of ||f(x) - x||^2, 0 = none
+    rounding: str = "ste"
+    seed: int = 0
+    metric_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.placement not in ("before", "after"):
+            raise InputError(f"placement must be 'before' or 'after', got {self.placement!r}")
+        if not 1 <= self.quality <= 100:
+            raise InputError(f"quality must be in 1..100, got {self.quality}")
+
+
+def hacked_proxy(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig) -> torch.Tensor:
+    """Decoded image through the differentiable proxy, with the preprocessor where ``cfg`` puts it."""
+    if cfg.placement == "before":
+        return diff_jpeg(pre(x), cfg.quality, rounding=cfg.rounding)
+    return pre(diff_jpeg(x, cfg.quality, rounding=cfg.rounding))
+
+
+def metric_objective(metric: FRMetric, decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Loss to minimise: -score for similarities, +score for distances (mean over the batch)."""
+    score = metric(decoded, original)
+    return -score.mean() if metric.spec.higher_is_better else score.mean()
+
+
+def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """``n`` random ``size`` x ``size`` crops of (3, H, W) images, (n, 3, size, size)."""
+    out = []
+    for _ in range(n):
+        img = images[int(torch.randint(len(images), (1,), generator=g))]
+        h, w = img.shape[-2:]
+        if h < size or w < size:
+            raise InputError(f"a training image of {h}x{w} is smaller than the crop {size}; use --crop {min(h, w)} or larger images")
+        top = int(torch.randint(h - size + 1, (1,), generator=g))
+        left = int(torch.randint(w - size + 1, (1,), generator=g))
+        out.append(img[:, top : top + size, left : left + size])
+    return torch.stack(out)
+
+
+def _save(path: Path, step: int, pre: Preprocessor, opt: torch.optim.Optimizer, g: torch.Generator, cfg: HackConfig, history: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"key": asdict(cfg), "step": step, "model": pre.state_dict(), "opt": opt.state_dict(),
+                "rng": g.get_state(), "history": history}, tmp)  # fmt: skip
+    os.replace(tmp, path)
+
+
+def train_preprocessor(
+    metric: FRMetric,
+    images: list[torch.Tensor],
+    cfg: HackConfig,
+    *,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 50,
+    on_step: Callable[[int, float], None] | None = None,
+) -> tuple[Preprocessor, list[dict]]:
+    """Train f on random crops of ``images`` ((3, H, W) float in [0, 1]); returns f and the loss history.
+
+    With ``checkpoint``, the state is written atomically every ``checkpoint_every`` steps and at the
+    end; ``resume=True`` continues a stopped run to the same weights an uninterrupted run reaches.
+    """
+    torch.manual_seed(cfg.seed)
+    pre = Preprocessor()
+    opt = torch.optim.Adam(pre.parameters(), lr=cfg.lr)
+    g = torch.Generator().manual_seed(cfg.seed)
+    history: list[dict] = []
+    start = 0
+    if checkpoint is not None and checkpoint.exists():
+        if not resume:
+            raise InputError(f"{checkpoint} exists; pass resume=True (--resume) to continue it or delete it")
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state["key"] != asdict(cfg):
+            diff = sorted(k for k, v in asdict(cfg).items() if state["key"].get(k) != v)
+            raise InputError(f"{checkpoint} was written with other settings ({', '.join(diff)}); delete it or drop --resume")
+        pre.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        g.set_state(state["rng"])
+        start, history = int(state["step"]), list(state["history"])
+    for p in metric.parameters():
+        p.requires_grad_(False)
+    for step in range(start, cfg.steps):
+        x = random_crops(images, cfg.batch, cfg.crop, g)
+        y = hacked_proxy(pre, x, cfg)
+        loss = metric_objective(metric, y, x)
+        if cfg.fidelity:
+            loss = loss + cfg.fidelity * ((pre(x) - x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append({"step": step + 1, "loss": float(loss.detach())})
+        if on_step is not None:
+            on_step(step + 1, float(loss.detach()))
+        if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg.steps):
+            _save(checkpoint, step + 1, pre, opt, g, cfg, history)
+    return pre, history
+
+
+def pillow_jpeg(x: torch.Tensor, quality: int) -> tuple[torch.Tensor, int]:
+    """Real JPEG round trip of one (3, H, W) image in [0, 1] (8-bit, Pillow's libjpeg, 4:2:0): (decoded, bytes)."""
+    a = (x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=int(quality))
+    data = buf.getvalue()
+    dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return torch.from_numpy(dec.copy()).permute(2, 0, 1).float() / 255, len(data)
+
+
+@torch.no_grad()
+def evaluate_hack(pre: Preprocessor, images: dict[str, torch.Tensor], cfg: HackConfig, metrics: dict[str, FRMetric]) -> list[dict]:
+    """Per image: each metric on plain JPEG and on hacked JPEG (both vs the original), and bits per pixel."""
+    rows = []
+    for name, x in images.items():
+        x8 = (x.clamp(0, 1) * 255).round() / 255
+        plain, plain_bytes = pillow_jpeg(x8, cfg.quality)
+        if cfg.placement == "before":
+            hacked, hacked_bytes = pillow_jpeg(pre(x8[None])[0], cfg.quality)
+        else:
+            hacked, hacked_bytes = pre(plain[None])[0], plain_bytes
+        hacked = (hacked.clamp(0, 1) * 255).round() / 255  # what a user would store
+        pixels = x.shape[-2] * x.shape[-1]
+        row: dict = {"image": name, "bpp_plain": 8 * plain_bytes / pixels, "bpp_hacked": 8 * hacked_bytes / pixels}
+        for mname, m in metrics.items():
+            row[f"{mname}_plain"] = float(m(plain[None], x8[None]))
+            row[f"{mname}_hacked"] = float(m(hacked[None], x8[None]))
+        rows.append(row)
+    return rows
+
+
+def gain_percent(plain: float, hacked: float, higher_is_better: bool) -> float:
+    """Relative improvement of the hacked score over plain JPEG, in %, positive = the metric says better."""
+    if plain == 0:
+        return 0.0 if hacked == plain else float("inf")
+    change = (hacked - plain) / abs(plain) * 100
+    return change if higher_is_better else -change
