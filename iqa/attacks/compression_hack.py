@@ -85,6 +85,8 @@ def metric_objective(metric: FRMetric, decoded: torch.Tensor, original: torch.Te
 
 def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generator) -> torch.Tensor:
     """``n`` random ``size`` x ``size`` crops of (3, H, W) images, (n, 3, size, size)."""
+    if not images:
+        raise InputError("no training images: the training folder is empty or none of its files could be read")
     out = []
     for _ in range(n):
         img = images[int(torch.randint(len(images), (1,), generator=g))]

@@ -8,6 +8,11 @@ import torch
 import torch.nn.functional as F
 
 
+def similarity(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
+    """(2ab + c) / (a^2 + b^2 + c): the similarity term FSIM, VSI, MDSI and HaarPSI all use."""
+    return (2 * a * b + c) / (a * a + b * b + c)
+
+
 def matlab_round(v: float) -> int:
     """MATLAB ``round``: halves away from zero (Python's ``round`` takes halves to even)."""
     return int(math.floor(v + 0.5))

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample
+from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
 from iqa.metrics.fr._phase_congruency import phase_congruency
 from iqa.registry import MetricSpec, register_metric
 
@@ -36,9 +36,6 @@ T1, T2, T3, T4 = 0.85, 160.0, 200.0, 200.0
 LAMBDA = 0.03
 YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))  # FeatureSIM.m's rows
 
-
-def _sim(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
-    return (2 * a * b + c) / (a * a + b * b + c)
 
 
 def scharr_magnitude(y: torch.Tensor) -> torch.Tensor:
@@ -61,9 +58,9 @@ def fsim_score(img: torch.Tensor, ref: torch.Tensor, data_range: float, chromati
     pc_r, pc_d = phase_congruency(torch.cat([y[:, :1], x[:, :1]])).chunk(2)
     g_r, g_d = scharr_magnitude(torch.cat([y[:, :1], x[:, :1]])).chunk(2)
     pc_m = torch.maximum(pc_r, pc_d)
-    s = _sim(pc_r, pc_d, T1) * _sim(g_r, g_d, T2) * pc_m
+    s = similarity(pc_r, pc_d, T1) * similarity(g_r, g_d, T2) * pc_m
     if chromatic and x.shape[1] == 3:
-        p = _sim(y[:, 1:2], x[:, 1:2], T3) * _sim(y[:, 2:3], x[:, 2:3], T4)
+        p = similarity(y[:, 1:2], x[:, 1:2], T3) * similarity(y[:, 2:3], x[:, 2:3], T4)
         # real(p^lambda) on MATLAB's principal branch: |p|^lambda cos(pi lambda) where p < 0.
         branch = torch.ones_like(p).masked_fill(p < 0, math.cos(math.pi * LAMBDA))
         s = s * p.abs() ** LAMBDA * branch

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.fr._matlab import similarity
 from iqa.metrics.fr.gmsd import matlab_half
 from iqa.registry import MetricSpec, register_metric
 
@@ -82,10 +83,6 @@ def box_mean_2x2(x: torch.Tensor) -> torch.Tensor:
     return (p[..., :-1, :-1] + p[..., 1:, :-1] + p[..., :-1, 1:] + p[..., 1:, 1:]) * 0.25
 
 
-def similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (2 * a * b + C) / (a * a + b * b + C)
-
-
 def _yiq(x: torch.Tensor, scale: float) -> torch.Tensor:
     m = torch.tensor(YIQ, dtype=x.dtype, device=x.device) * scale
     return F.conv2d(x, m.view(3, 3, 1, 1))
@@ -112,12 +109,12 @@ def haarpsi_maps(img: torch.Tensor, ref: torch.Tensor, scale: float = 1.0, subsa
         s = 0
         for scale in range(SCALES - 1):
             a, b = resp[scale][o].abs().chunk(2)
-            s = s + similarity(a, b)
+            s = s + similarity(a, b, C)
         sims.append(s / (SCALES - 1))
     if img.shape[1] == 3:
         iq = box_mean_2x2(torch.cat([img[:, 1:], ref[:, 1:]])).abs()
         a, b = iq.chunk(2)
-        sims.append(similarity(a, b).mean(1, keepdim=True))
+        sims.append(similarity(a, b, C).mean(1, keepdim=True))
         weights.append((weights[0] + weights[1]) / 2)
     return torch.cat(sims, 1), torch.cat(weights, 1)
 

@@ -37,6 +37,7 @@ from iqa.metrics.base import FRMetric
 from iqa.metrics.fr._matlab import matlab_round
 from iqa.metrics.nr.niqe import matlab_gray_uint8
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.filters import symmetric_pad
 
 BSIZE = 16
 SCALE_WEIGHTS = (0.5, 0.75, 1.0, 5.0, 6.0)
@@ -150,14 +151,8 @@ def hi_index(ref: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     msk = torch.where(idx2, c_err + 5, msk)
     err2 = (ref - dst) ** 2
     # imfilter(., ones(16)/256, 'symmetric', 'same', 'conv'): the window covers i-7 .. i+8.
-    lmse = F.avg_pool2d(_symmetric_pad(err2[:, None], 7, 8), 16, stride=1)[:, 0]
+    lmse = F.avg_pool2d(symmetric_pad(err2[:, None], 7, 8, 7, 8), 16, stride=1)[:, 0]
     return _rms_core(msk * lmse)
-
-
-def _symmetric_pad(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
-    """MATLAB 'symmetric' padding (the edge sample repeated) of the last two dims."""
-    x = torch.cat([x[..., :before, :].flip(-2), x, x[..., x.shape[-2] - after :, :].flip(-2)], -2)
-    return torch.cat([x[..., :before].flip(-1), x, x[..., x.shape[-1] - after :].flip(-1)], -1)
 
 
 def _rms_core(mp: torch.Tensor) -> torch.Tensor:

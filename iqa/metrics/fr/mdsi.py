@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample
+from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
 from iqa.metrics.fr.gmsd import gradient_magnitude
 from iqa.registry import MetricSpec, register_metric
 
@@ -42,9 +42,6 @@ GAMMA, BETA = 0.2, 0.1  # "mult"
 LHM = ((0.2989, 0.5870, 0.1140), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
-def _sim(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
-    return (2 * a * b + c) / (a * a + b * b + c)
-
 
 def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Modulus and argument of the gradient-chromaticity similarity (argument pi where MATLAB's powers go complex)."""
@@ -52,7 +49,7 @@ def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[t
     lhm_r, lhm_d = F.conv2d(ref, m), F.conv2d(img, m)
     l1, l2 = lhm_r[:, :1], lhm_d[:, :1]
     g_r, g_d, g_f = gradient_magnitude(torch.cat([l1, l2, (l1 + l2) / 2])).chunk(3)
-    gs = _sim(g_r, g_d, C1) + _sim(g_d, g_f, C2) - _sim(g_r, g_f, C2)
+    gs = similarity(g_r, g_d, C1) + similarity(g_d, g_f, C2) - similarity(g_r, g_f, C2)
     h1, m1, h2, m2 = lhm_r[:, 1:2], lhm_r[:, 2:], lhm_d[:, 1:2], lhm_d[:, 2:]
     cs = (2 * (h1 * h2 + m1 * m2) + C3) / (h1 * h1 + h2 * h2 + m1 * m1 + m2 * m2 + C3)
     pi = math.pi

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.filters import symmetric_pad
 
 LEVELS = 6
 BURT = (0.05, 0.25, 0.4, 0.25, 0.05)
@@ -60,17 +61,11 @@ def laplacian_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
     k = _kernel(img.dtype, img.device)
     bands, j = [], img
     for _ in range(LEVELS - 1):
-        low = F.conv2d(_sym_pad2(j), k, stride=2)  # only the kept samples
+        low = F.conv2d(symmetric_pad(j, 2, 2, 2, 2), k, stride=2)  # only the kept samples
         bands.append(j - _expand(low, j.shape[-2:], k))
         j = low
     bands.append(j)
     return bands
-
-
-def _sym_pad2(x: torch.Tensor) -> torch.Tensor:
-    """MATLAB 'symmetric' padding by 2 (the edge sample repeated): torch's reflect excludes it."""
-    x = torch.cat([x[..., :2, :].flip(-2), x, x[..., -2:, :].flip(-2)], -2)
-    return torch.cat([x[..., :, :2].flip(-1), x, x[..., :, -2:].flip(-1)], -1)
 
 
 def _expand(low: torch.Tensor, size: torch.Size, k: torch.Tensor) -> torch.Tensor:

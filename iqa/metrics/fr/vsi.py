@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample
+from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
 from iqa.metrics.fr._sdsp import sdsp
 from iqa.metrics.fr.fsim import scharr_magnitude
 from iqa.registry import MetricSpec, register_metric
@@ -36,9 +36,6 @@ C_VS, C_GM, C_CHROM = 1.27, 386.0, 130.0
 ALPHA, LAMBDA = 0.40, 0.020
 LMN = ((0.06, 0.63, 0.27), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
-
-def _sim(a: torch.Tensor, b: torch.Tensor, c: float) -> torch.Tensor:
-    return (2 * a * b + c) / (a * a + b * b + c)
 
 
 def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
@@ -52,10 +49,10 @@ def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
     vs = box_downsample(vs, f)
     grad = scharr_magnitude(lmn[:, :1])
     vs1, vs2, g1, g2, c1, c2 = vs[:n], vs[n:], grad[:n], grad[n:], lmn[:n], lmn[n:]
-    p = _sim(c1[:, 1:2], c2[:, 1:2], C_CHROM) * _sim(c1[:, 2:], c2[:, 2:], C_CHROM)
+    p = similarity(c1[:, 1:2], c2[:, 1:2], C_CHROM) * similarity(c1[:, 2:], c2[:, 2:], C_CHROM)
     branch = torch.ones_like(p).masked_fill(p < 0, math.cos(math.pi * LAMBDA))  # real(p^lambda) for p < 0
     weight = torch.maximum(vs1, vs2)
-    s = _sim(vs1, vs2, C_VS) * _sim(g1, g2, C_GM) ** ALPHA * p.abs() ** LAMBDA * branch * weight
+    s = similarity(vs1, vs2, C_VS) * similarity(g1, g2, C_GM) ** ALPHA * p.abs() ** LAMBDA * branch * weight
     return s.sum((1, 2, 3)) / weight.sum((1, 2, 3))
 
 

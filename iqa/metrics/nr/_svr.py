@@ -48,6 +48,13 @@ class FeatureRange:
         return self.lower + (self.upper - self.lower) * (x - fmin) / (fmax - fmin)
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise _bad(path, "not a text file") from None
+
+
 def _bad(path: Path, what: str) -> InputError:
     return InputError(f"{path}: {what}; expected the text file shipped with the model (not a pickle or a converted copy)")
 
@@ -55,7 +62,7 @@ def _bad(path: Path, what: str) -> InputError:
 def read_libsvm_model(path: str | Path) -> RBFSVR:
     path = Path(path)
     header, rows = {}, []
-    lines = path.read_text(encoding="ascii", errors="strict").splitlines()
+    lines = _text(path).splitlines()
     try:
         start = lines.index("SV")
     except ValueError:
@@ -84,7 +91,7 @@ def read_libsvm_model(path: str | Path) -> RBFSVR:
 
 def read_libsvm_range(path: str | Path, dim: int) -> FeatureRange:
     path = Path(path)
-    lines = [ln.split() for ln in path.read_text(encoding="ascii").splitlines() if ln.strip()]
+    lines = [ln.split() for ln in _text(path).splitlines() if ln.strip()]
     if not lines or lines[0] != ["x"] or len(lines[1]) != 2:
         raise _bad(path, "not a libsvm feature-range file (first lines 'x' and 'lower upper')")
     lower, upper = float(lines[1][0]), float(lines[1][1])
@@ -115,7 +122,7 @@ def _bracketed(text: str, key: str, path: Path) -> str:
 
 def read_opencv_svm(path: str | Path) -> RBFSVR:
     path = Path(path)
-    text = path.read_text(encoding="ascii")
+    text = _text(path)
     if "opencv_ml_svm" not in text or "EPS_SVR" not in text or "RBF" not in text:
         raise _bad(path, "not an OpenCV EPS_SVR model with an RBF kernel")
     gamma = float(re.search(rf"gamma:\s*({_NUM})", text).group(1))  # type: ignore[union-attr]
@@ -134,7 +141,7 @@ def read_opencv_svm(path: str | Path) -> RBFSVR:
 
 def read_opencv_range(path: str | Path) -> FeatureRange:
     path = Path(path)
-    text = path.read_text(encoding="ascii")
+    text = _text(path)
     rows = int(re.search(r"rows:\s*(\d+)", text).group(1))  # type: ignore[union-attr]
     cols = int(re.search(r"cols:\s*(\d+)", text).group(1))  # type: ignore[union-attr]
     data = _numbers(_bracketed(text, "data", path))

@@ -94,3 +94,6 @@ def test_properties_and_errors(metric, photos, tmp_path) -> None:  # noqa: ANN00
     bad.write_text("x\n-1 1\n99 0 1\n")
     with pytest.raises(InputError, match="index min max"):
         read_libsvm_range(bad, 36)
+    bad.write_bytes(bytes(range(256)))  # a corrupt (binary) range file names itself
+    with pytest.raises(InputError, match=r"allrange: not a text file"):
+        iqa.create("brisque", model=shared_path("weights", "brisque", "allmodel"), ranges=bad)
