@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -59,8 +59,10 @@ class HackConfig:
     steps: int = 300
     lr: float = 1e-3
     fidelity: float = 0.0  # weight of ||f(x) - x||^2, 0 = none
-    rounding: str = "ste"
+    rounding: str = "ste"  # the training surrogate; validation always rounds exactly
     seed: int = 0
+    val_every: int = 25  # steps between validations on fixed held-out crops (0 = none)
+    val_crops: int = 16
     metric_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -70,11 +72,11 @@ class HackConfig:
             raise InputError(f"quality must be in 1..100, got {self.quality}")
 
 
-def hacked_proxy(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig) -> torch.Tensor:
+def hacked_proxy(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, generator: torch.Generator | None = None) -> torch.Tensor:
     """Decoded image through the differentiable proxy, with the preprocessor where ``cfg`` puts it."""
     if cfg.placement == "before":
-        return diff_jpeg(pre(x), cfg.quality, rounding=cfg.rounding)
-    return pre(diff_jpeg(x, cfg.quality, rounding=cfg.rounding))
+        return diff_jpeg(pre(x), cfg.quality, rounding=cfg.rounding, generator=generator)
+    return pre(diff_jpeg(x, cfg.quality, rounding=cfg.rounding, generator=generator))
 
 
 def metric_objective(metric: FRMetric, decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
@@ -99,12 +101,19 @@ def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generat
     return torch.stack(out)
 
 
-def _save(path: Path, step: int, pre: Preprocessor, opt: torch.optim.Optimizer, g: torch.Generator, cfg: HackConfig, history: list[dict]) -> None:
+def _save(path: Path, step: int, pre: Preprocessor, opt: torch.optim.Optimizer, g: torch.Generator, cfg: HackConfig,
+          history: list[dict], best: dict) -> None:  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save({"key": asdict(cfg), "step": step, "model": pre.state_dict(), "opt": opt.state_dict(),
-                "rng": g.get_state(), "history": history}, tmp)  # fmt: skip
+                "rng": g.get_state(), "history": history, "best": best}, tmp)  # fmt: skip
     os.replace(tmp, path)
+
+
+@torch.no_grad()
+def validation_loss(pre: Preprocessor, metric: FRMetric, crops: torch.Tensor, cfg: HackConfig) -> float:
+    """The objective on fixed crops with exact rounding (the surrogate only shapes the gradient)."""
+    return float(metric_objective(metric, hacked_proxy(pre, crops, replace(cfg, rounding="ste")), crops))
 
 
 def train_preprocessor(
@@ -115,12 +124,16 @@ def train_preprocessor(
     checkpoint: Path | None = None,
     resume: bool = False,
     checkpoint_every: int = 50,
-    on_step: Callable[[int, float], None] | None = None,
+    on_step: Callable[[dict], None] | None = None,
 ) -> tuple[Preprocessor, list[dict]]:
     """Train f on random crops of ``images`` ((3, H, W) float in [0, 1]); returns f and the loss history.
 
-    With ``checkpoint``, the state is written atomically every ``checkpoint_every`` steps and at the
-    end; ``resume=True`` continues a stopped run to the same weights an uninterrupted run reaches.
+    Every ``cfg.val_every`` steps (and before the first) the objective is measured with exact
+    rounding on ``cfg.val_crops`` fixed crops drawn with another seed; the weights with the best
+    validation value are returned (step 0, the identity, included), so a surrogate gradient that
+    misleads cannot make the result worse than plain JPEG on those crops. With ``checkpoint``, the
+    state is written atomically every ``checkpoint_every`` steps and at the end; ``resume=True``
+    continues a stopped run to the same weights an uninterrupted run reaches.
     """
     torch.manual_seed(cfg.seed)
     pre = Preprocessor()
@@ -128,6 +141,8 @@ def train_preprocessor(
     g = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     start = 0
+    val = random_crops(images, cfg.val_crops, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1)) if cfg.val_every else None
+    best: dict = {}
     if checkpoint is not None and checkpoint.exists():
         if not resume:
             raise InputError(f"{checkpoint} exists; pass resume=True (--resume) to continue it or delete it")
@@ -138,53 +153,102 @@ def train_preprocessor(
         pre.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         g.set_state(state["rng"])
-        start, history = int(state["step"]), list(state["history"])
+        start, history, best = int(state["step"]), list(state["history"]), dict(state["best"])
     for p in metric.parameters():
         p.requires_grad_(False)
+    if val is not None and not best:
+        best = {"step": 0, "val": validation_loss(pre, metric, val, cfg), "model": _copy(pre)}
+        history.append({"step": 0, "val": best["val"]})
     for step in range(start, cfg.steps):
         x = random_crops(images, cfg.batch, cfg.crop, g)
-        y = hacked_proxy(pre, x, cfg)
+        y = hacked_proxy(pre, x, cfg, g)
         loss = metric_objective(metric, y, x)
         if cfg.fidelity:
             loss = loss + cfg.fidelity * ((pre(x) - x) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history.append({"step": step + 1, "loss": float(loss.detach())})
+        entry = {"step": step + 1, "loss": float(loss.detach())}
+        if val is not None and ((step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps):
+            entry["val"] = validation_loss(pre, metric, val, cfg)
+            if entry["val"] < best["val"]:
+                best = {"step": step + 1, "val": entry["val"], "model": _copy(pre)}
+        history.append(entry)
         if on_step is not None:
-            on_step(step + 1, float(loss.detach()))
+            on_step(entry)
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == cfg.steps):
-            _save(checkpoint, step + 1, pre, opt, g, cfg, history)
+            _save(checkpoint, step + 1, pre, opt, g, cfg, history, best)
+    if best:
+        pre.load_state_dict(best["model"])
     return pre, history
 
 
-def pillow_jpeg(x: torch.Tensor, quality: int) -> tuple[torch.Tensor, int]:
-    """Real JPEG round trip of one (3, H, W) image in [0, 1] (8-bit, Pillow's libjpeg, 4:2:0): (decoded, bytes)."""
+def _copy(pre: Preprocessor) -> dict:
+    return {k: v.detach().clone() for k, v in pre.state_dict().items()}
+
+
+def jpeg_encode(x: torch.Tensor, quality: int) -> bytes:
+    """Pillow's baseline JPEG (libjpeg, 4:2:0) of one (3, H, W) image in [0, 1], stored as 8-bit."""
     a = (x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(a).save(buf, "JPEG", quality=int(quality))
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+def jpeg_decode(data: bytes) -> torch.Tensor:
     dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return torch.from_numpy(dec.copy()).permute(2, 0, 1).float() / 255, len(data)
+    return torch.from_numpy(dec.copy()).permute(2, 0, 1).float() / 255
+
+
+def pillow_jpeg(x: torch.Tensor, quality: int) -> tuple[torch.Tensor, int]:
+    """Real JPEG round trip of one (3, H, W) image in [0, 1]: (decoded, number of bytes)."""
+    data = jpeg_encode(x, quality)
+    return jpeg_decode(data), len(data)
+
+
+@dataclass
+class HackedImage:
+    """One test image through plain and hacked JPEG: the decodes, the files, the scores."""
+
+    original: torch.Tensor
+    plain: torch.Tensor
+    hacked: torch.Tensor
+    plain_jpeg: bytes
+    hacked_jpeg: bytes
+    scores: dict[str, tuple[float, float]]  # metric -> (plain, hacked), NaN where it failed
+    errors: dict[str, str]
 
 
 @torch.no_grad()
+def hack_image(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, metrics: dict[str, FRMetric]) -> HackedImage:
+    """Plain and hacked JPEG of ``x`` (3, H, W) with the real codec, each metric against the original."""
+    x8 = (x.clamp(0, 1) * 255).round() / 255  # the original as stored
+    plain_jpeg = jpeg_encode(x8, cfg.quality)
+    plain = jpeg_decode(plain_jpeg)
+    if cfg.placement == "before":
+        hacked_jpeg = jpeg_encode(pre(x8[None])[0], cfg.quality)
+        hacked = jpeg_decode(hacked_jpeg)
+    else:
+        hacked_jpeg = plain_jpeg  # the post-filter runs at the decoder: the file is the plain one
+        hacked = (pre(plain[None])[0].clamp(0, 1) * 255).round() / 255  # what a user would store
+    scores, errors = {}, {}
+    for name, m in metrics.items():
+        try:
+            scores[name] = (float(m(plain[None], x8[None])), float(m(hacked[None], x8[None])))
+        except InputError as e:  # e.g. an image smaller than the metric's minimum size
+            scores[name], errors[name] = (float("nan"), float("nan")), str(e)
+    return HackedImage(x8, plain, hacked, plain_jpeg, hacked_jpeg, scores, errors)
+
+
 def evaluate_hack(pre: Preprocessor, images: dict[str, torch.Tensor], cfg: HackConfig, metrics: dict[str, FRMetric]) -> list[dict]:
     """Per image: each metric on plain JPEG and on hacked JPEG (both vs the original), and bits per pixel."""
     rows = []
     for name, x in images.items():
-        x8 = (x.clamp(0, 1) * 255).round() / 255
-        plain, plain_bytes = pillow_jpeg(x8, cfg.quality)
-        if cfg.placement == "before":
-            hacked, hacked_bytes = pillow_jpeg(pre(x8[None])[0], cfg.quality)
-        else:
-            hacked, hacked_bytes = pre(plain[None])[0], plain_bytes
-        hacked = (hacked.clamp(0, 1) * 255).round() / 255  # what a user would store
+        r = hack_image(pre, x, cfg, metrics)
         pixels = x.shape[-2] * x.shape[-1]
-        row: dict = {"image": name, "bpp_plain": 8 * plain_bytes / pixels, "bpp_hacked": 8 * hacked_bytes / pixels}
-        for mname, m in metrics.items():
-            row[f"{mname}_plain"] = float(m(plain[None], x8[None]))
-            row[f"{mname}_hacked"] = float(m(hacked[None], x8[None]))
+        row: dict = {"image": name, "bpp_plain": 8 * len(r.plain_jpeg) / pixels, "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels}
+        for mname, (a, b) in r.scores.items():
+            row[f"{mname}_plain"], row[f"{mname}_hacked"] = a, b
         rows.append(row)
     return rows
 

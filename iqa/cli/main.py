@@ -35,11 +35,12 @@ def _attach() -> None:
     from iqa.cli.demo import demo
     from iqa.cli.explain_cmd import explain
     from iqa.cli.registry_cmds import info, list_cmd
+    from iqa.cli.robustness_cmd import robustness
     from iqa.cli.score_cmds import merge, score
     from iqa.cli.synth_cmd import synth
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

@@ -10,7 +10,11 @@ Follows what libjpeg (and so Pillow) does for a baseline, 4:2:0, quality-q encod
   (q < 50: 5000 / q, else 200 - 2q percent; entries floor((t s + 50) / 100) clipped to [1, 255]);
 - rounding of the quantised coefficients, of the decoded samples and of the final RGB values
   by a straight-through estimator (forward: round; backward: identity), or by the cubic
-  approximation round(x) + (x - round(x))^3 (Shin & Song 2017) with ``rounding="cubic"``;
+  approximation round(x) + (x - round(x))^3 (Shin & Song 2017) with ``rounding="cubic"``, or
+  by additive uniform noise x + U(-1/2, 1/2) (Balle et al. 2017, "End-to-end optimized image
+  compression") with ``rounding="noise"``, a training-time stand-in whose expectation is smooth,
+  or by exact rounding whose gradient is cut where a coefficient quantises to zero
+  (``rounding="deadzone"``);
 - decoding: dequantise, inverse DCT, chroma doubled by libjpeg's "fancy" triangle upsampling
   (3/4-1/4 weights, i.e. bilinear with half-pixel centres), RGB clipped to [0, 255].
 
@@ -73,7 +77,24 @@ def cubic_round(x: torch.Tensor) -> torch.Tensor:
     return r + (x - r) ** 3
 
 
-_ROUNDERS = {"ste": ste_round, "cubic": cubic_round}
+def noise_round(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + U(-1/2, 1/2): quantisation error modelled as independent uniform noise."""
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+    return x + (u - 0.5)
+
+
+def deadzone_round(x: torch.Tensor) -> torch.Tensor:
+    """round(x) forward; identity backward except where x rounds to 0, where it is 0.
+
+    Small changes of a coefficient inside the dead zone (|x| < 1/2) never reach the decoder, so
+    unlike plain STE this gradient does not ask for detail that quantisation erases.
+    """
+    r = torch.round(x)
+    keep = (r != 0).to(x.dtype)
+    return r.detach() + (x - x.detach()) * keep
+
+
+_ROUNDERS = {"ste": ste_round, "cubic": cubic_round, "noise": noise_round, "deadzone": deadzone_round}
 
 
 def _blocks(x: torch.Tensor) -> torch.Tensor:
@@ -96,17 +117,22 @@ def _code_plane(p: torch.Tensor, table: torch.Tensor, rnd) -> torch.Tensor:  # n
     return _unblocks(d.t() @ coeff @ d) + 128
 
 
-def diff_jpeg(x: torch.Tensor, quality: int, *, rounding: str = "ste", round_output: bool = True) -> torch.Tensor:
+def diff_jpeg(
+    x: torch.Tensor, quality: int, *, rounding: str = "ste", round_output: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Approximate JPEG round trip of (N, 3, H, W) RGB in [0, 1]; differentiable in ``x``.
 
-    Returns the decoded image in [0, 1], same shape. ``rounding`` is "ste" (straight-through)
-    or "cubic"; ``round_output`` rounds the decoded RGB to 8-bit levels as a real decode does.
+    Returns the decoded image in [0, 1], same shape. ``rounding`` is "ste" (straight-through),
+    "deadzone", "cubic" or "noise" (drawn from ``generator``); ``round_output`` rounds the decoded RGB to
+    8-bit levels as a real decode does.
     """
     if x.dim() != 4 or x.shape[1] != 3:
         raise InputError(f"diff_jpeg needs (N, 3, H, W) RGB, got shape {tuple(x.shape)}")
     if rounding not in _ROUNDERS:
         raise InputError(f"rounding must be one of {sorted(_ROUNDERS)}, got {rounding!r}")
     rnd = _ROUNDERS[rounding]
+    if rounding == "noise":
+        rnd = lambda v: noise_round(v, generator)  # noqa: E731
     n, _, h, w = x.shape
     ph, pw = (-h) % 16, (-w) % 16
     xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x  # whole MCUs, edges replicated
@@ -119,5 +145,5 @@ def diff_jpeg(x: torch.Tensor, quality: int, *, rounding: str = "ste", round_out
     rgb = ycbcr_to_rgb(torch.cat([y[:, None], c], 1) / 255) * 255
     rgb = rgb.clamp(0, 255)
     if round_output:
-        rgb = rnd(rgb)
+        rgb = rnd(rgb).clamp(0, 255)  # the clamp only acts for "noise"
     return (rgb / 255)[..., :h, :w]

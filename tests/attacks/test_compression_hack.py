@@ -34,7 +34,7 @@ def _images() -> list[torch.Tensor]:
 
 
 def test_resume_reaches_the_uninterrupted_weights(tmp_path) -> None:  # noqa: ANN001
-    cfg = HackConfig(metric="psnr", quality=50, crop=32, batch=2, steps=6, lr=1e-2)
+    cfg = HackConfig(metric="psnr", quality=50, crop=32, batch=2, steps=6, lr=1e-2, val_every=1, val_crops=2)
     m = iqa.create("psnr")
     full, hist_full = train_preprocessor(m, _images(), cfg)
     ck = tmp_path / "ck.pt"
@@ -47,7 +47,7 @@ def test_resume_reaches_the_uninterrupted_weights(tmp_path) -> None:  # noqa: AN
     resumed, hist = train_preprocessor(m, _images(), cfg, checkpoint=ck, resume=True)
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
-    assert [h["loss"] for h in hist] == [h["loss"] for h in hist_full]
+    assert hist == hist_full  # losses and validations alike
     with pytest.raises(InputError, match="resume"):
         train_preprocessor(m, _images(), cfg, checkpoint=ck)
     with pytest.raises(InputError, match="quality"):
@@ -55,9 +55,27 @@ def test_resume_reaches_the_uninterrupted_weights(tmp_path) -> None:  # noqa: AN
 
 
 def test_training_moves_the_weights_and_the_loss_is_finite() -> None:
-    cfg = HackConfig(metric="haarpsi", quality=30, crop=32, batch=2, steps=3, lr=1e-2)
+    cfg = HackConfig(metric="haarpsi", quality=30, crop=32, batch=2, steps=3, lr=1e-2, val_every=0)
     pre, hist = train_preprocessor(iqa.create("haarpsi"), _images(), cfg)
     assert pre.tail.weight.abs().sum() > 0 and all(torch.isfinite(torch.tensor(h["loss"])) for h in hist)
+
+
+def test_the_best_validated_weights_are_returned() -> None:
+    # A learning rate this large wrecks the preprocessor; selection by exact-rounding validation
+    # must then return the step-0 identity, never something worse than plain JPEG on the crops.
+    m = iqa.create("psnr")
+    cfg = HackConfig(metric="psnr", quality=50, crop=32, batch=2, steps=4, lr=1.0, val_every=2, val_crops=4)
+    pre, hist = train_preprocessor(m, _images(), cfg)
+    vals = [h["val"] for h in hist if "val" in h]
+    assert [h["step"] for h in hist if "val" in h] == [0, 2, 4]
+    best = min(range(len(vals)), key=vals.__getitem__)
+    x = torch.rand(1, 3, 16, 16)
+    if best == 0:
+        assert torch.equal(pre(x), x)
+    assert vals[best] <= vals[0]
+    from iqa.attacks.compression_hack import validation_loss, random_crops
+    crops = random_crops(_images(), 4, 32, torch.Generator().manual_seed(cfg.seed + 1))
+    assert validation_loss(pre, m, crops, cfg) == pytest.approx(vals[best])
 
 
 def test_evaluation_uses_the_real_codec() -> None:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, JpegImagePlugin
 
 from iqa.errors import InputError
-from iqa.transforms.diffjpeg import cubic_round, diff_jpeg, quant_tables, ste_round
+from iqa.transforms.diffjpeg import cubic_round, deadzone_round, diff_jpeg, noise_round, quant_tables, ste_round
 
 QUALITIES = (10, 30, 50, 75, 90, 95)
 
@@ -58,8 +58,8 @@ def test_decode_tracks_pillow(photos) -> None:  # noqa: ANN001
 
 def test_gradients_and_rounding() -> None:
     x = torch.rand(2, 3, 24, 40, dtype=torch.float64, requires_grad=True)
-    for rounding in ("ste", "cubic"):
-        y = diff_jpeg(x, 50, rounding=rounding)
+    for rounding in ("ste", "cubic", "noise", "deadzone"):
+        y = diff_jpeg(x, 50, rounding=rounding, generator=torch.Generator().manual_seed(0))
         assert y.shape == x.shape and ((y >= 0) & (y <= 1)).all()
         (y * torch.randn_like(y)).sum().backward()
         assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
@@ -68,3 +68,23 @@ def test_gradients_and_rounding() -> None:
     assert ste_round(v).tolist() == [0.0, 1.0, -1.0] and cubic_round(v).tolist() == pytest.approx([0.008, 0.973, -1.064])
     with pytest.raises(InputError, match="RGB"):
         diff_jpeg(torch.rand(1, 1, 8, 8), 50)
+
+
+def test_noise_and_deadzone_surrogates() -> None:
+    v = torch.tensor([0.2, 0.7, -1.4, 3.0], requires_grad=True)
+    # dead zone: exact forward, zero gradient where the value rounds to 0, identity elsewhere
+    d = deadzone_round(v)
+    assert d.tolist() == [0.0, 1.0, -1.0, 3.0]
+    (g,) = torch.autograd.grad(d.sum(), v)
+    assert g.tolist() == [0.0, 1.0, 1.0, 1.0]
+    # noise: x + U(-1/2, 1/2), reproducible from the generator, identity gradient
+    a = noise_round(v, torch.Generator().manual_seed(3))
+    b = noise_round(v, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and ((a - v).abs() <= 0.5).all() and not torch.equal(a, v)
+    (g,) = torch.autograd.grad(a.sum(), v)
+    assert g.tolist() == [1.0] * 4
+    x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    same = [diff_jpeg(x, 30, rounding="noise", generator=torch.Generator().manual_seed(1)) for _ in range(2)]
+    assert torch.equal(*same)
+    # the exact-forward surrogates give the same decode as STE
+    assert torch.equal(diff_jpeg(x, 30, rounding="deadzone"), diff_jpeg(x, 30, rounding="ste"))
