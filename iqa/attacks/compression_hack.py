@@ -28,10 +28,16 @@ from iqa.transforms.diffjpeg import diff_jpeg
 
 
 class Preprocessor(nn.Module):
-    """Residual CNN: 3 -> ``width`` conv, ``blocks`` residual blocks, ``width`` -> 3 conv, global skip."""
+    """Global contrast stage, then a residual CNN: 3 -> ``width`` conv, ``blocks`` residual blocks, ``width`` -> 3 conv.
+
+    The global stage, x + a_c (x - mean_c(x)) with one learnable gain per channel, gives the network
+    the image-wide contrast change that the same group's VMAF-hacking work found effective and that
+    a 3x3 CNN (receptive field ~27 px) cannot express. Both parts start at zero: f = identity.
+    """
 
     def __init__(self, width: int = 16, blocks: int = 6) -> None:
         super().__init__()
+        self.gain = nn.Parameter(torch.zeros(3))
         self.head = nn.Conv2d(3, width, 3, padding=1)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks)
@@ -41,6 +47,7 @@ class Preprocessor(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.gain.view(1, 3, 1, 1) * (x - x.mean((2, 3), keepdim=True))
         h = torch.relu(self.head(x))
         for block in self.blocks:
             h = h + block(h)
@@ -57,7 +64,9 @@ class HackConfig:
     crop: int = 128
     batch: int = 8
     steps: int = 300
-    lr: float = 1e-3
+    lr: float = 1e-3  # the CNN's learning rate
+    lr_global: float = 3e-3  # the global contrast gains' learning rate (3 parameters)
+    optimizer: str = "adam"  # or "sgd" (momentum 0.9): steps proportional to the gradient
     fidelity: float = 0.0  # weight of ||f(x) - x||^2, 0 = none
     rounding: str = "ste"  # the training surrogate; validation always rounds exactly
     seed: int = 0
@@ -68,6 +77,8 @@ class HackConfig:
     def __post_init__(self) -> None:
         if self.placement not in ("before", "after"):
             raise InputError(f"placement must be 'before' or 'after', got {self.placement!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise InputError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if not 1 <= self.quality <= 100:
             raise InputError(f"quality must be in 1..100, got {self.quality}")
 
@@ -85,19 +96,27 @@ def metric_objective(metric: FRMetric, decoded: torch.Tensor, original: torch.Te
     return -score.mean() if metric.spec.higher_is_better else score.mean()
 
 
-def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generator) -> torch.Tensor:
-    """``n`` random ``size`` x ``size`` crops of (3, H, W) images, (n, 3, size, size)."""
+def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generator, *, min_std: float = 2 / 255) -> torch.Tensor:
+    """``n`` random ``size`` x ``size`` crops of (3, H, W) images, (n, 3, size, size).
+
+    Nearly flat crops (std below ``min_std``: sky, a uniform background) are drawn again: they
+    carry no signal and make information-theoretic metrics undefined (VIF of a constant is 0/0).
+    """
     if not images:
         raise InputError("no training images: the training folder is empty or none of its files could be read")
     out = []
     for _ in range(n):
-        img = images[int(torch.randint(len(images), (1,), generator=g))]
-        h, w = img.shape[-2:]
-        if h < size or w < size:
-            raise InputError(f"a training image of {h}x{w} is smaller than the crop {size}; use --crop {min(h, w)} or larger images")
-        top = int(torch.randint(h - size + 1, (1,), generator=g))
-        left = int(torch.randint(w - size + 1, (1,), generator=g))
-        out.append(img[:, top : top + size, left : left + size])
+        for _attempt in range(20):
+            img = images[int(torch.randint(len(images), (1,), generator=g))]
+            h, w = img.shape[-2:]
+            if h < size or w < size:
+                raise InputError(f"a training image of {h}x{w} is smaller than the crop {size}; use --crop {min(h, w)} or larger images")
+            top = int(torch.randint(h - size + 1, (1,), generator=g))
+            left = int(torch.randint(w - size + 1, (1,), generator=g))
+            crop = img[:, top : top + size, left : left + size]
+            if float(crop.std()) >= min_std:
+                break
+        out.append(crop)
     return torch.stack(out)
 
 
@@ -137,7 +156,11 @@ def train_preprocessor(
     """
     torch.manual_seed(cfg.seed)
     pre = Preprocessor()
-    opt = torch.optim.Adam(pre.parameters(), lr=cfg.lr)
+    groups = [{"params": [pre.gain], "lr": cfg.lr_global}, {"params": [p for n, p in pre.named_parameters() if n != "gain"], "lr": cfg.lr}]
+    if cfg.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(groups)
+    else:
+        opt = torch.optim.SGD(groups, momentum=0.9)
     g = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     start = 0

@@ -86,9 +86,11 @@ def fid_resample(pool: Path, ref: Path, out: Path, extractor: str, checks: tuple
 @click.option("--steps", default=600, show_default=True, help="Adam steps (about 0.3-1 s each on 2 CPU cores, by metric).")
 @click.option("--crop", default=128, show_default=True)
 @click.option("--batch", default=8, show_default=True)
-@click.option("--lr", default=3e-4, show_default=True, type=float)
+@click.option("--lr", default=3e-4, show_default=True, type=float, help="Learning rate of the CNN (0 freezes it at the identity).")
+@click.option("--lr-global", default=3e-3, show_default=True, type=float, help="Learning rate of the three global contrast gains.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--fidelity", default=0.0, show_default=True, type=float, help="Weight of ||f(x) - x||^2 in the loss.")
-@click.option("--rounding", type=click.Choice(["ste", "deadzone", "noise", "cubic"]), default="ste", show_default=True,
+@click.option("--rounding", type=click.Choice(["ste", "deadzone", "threshold", "noise", "cubic"]), default="ste", show_default=True,
               help="Rounding surrogate for training (validation and evaluation always round exactly).")
 @click.option("--val-every", default=25, show_default=True)
 @click.option("--seed", default=0, show_default=True)
@@ -96,7 +98,7 @@ def fid_resample(pool: Path, ref: Path, out: Path, extractor: str, checks: tuple
 @click.option("--resume", is_flag=True, help="Continue a stopped run in OUT (training checkpoint and finished test images).")
 @click.option("-q", "--quiet", is_flag=True)
 def compression(metric: str, codec: str, quality: int, train_dir: Path, test_dir: Path, out: Path, placement: str, steps: int,
-                crop: int, batch: int, lr: float, fidelity: float, rounding: str, val_every: int, seed: int,
+                crop: int, batch: int, lr: float, lr_global: float, optimizer: str, fidelity: float, rounding: str, val_every: int, seed: int,
                 metric_list: str | None, resume: bool, quiet: bool) -> None:
     """Train a tiny network that games METRIC through JPEG, then measure it on held-out images."""
     from iqa.attacks.compression_hack import HackConfig
@@ -104,7 +106,7 @@ def compression(metric: str, codec: str, quality: int, train_dir: Path, test_dir
     from iqa.reports.compression_report import write_compression_report
 
     cfg = HackConfig(metric=metric, quality=quality, placement=placement, crop=crop, batch=batch, steps=steps, lr=lr,
-                     fidelity=fidelity, rounding=rounding, seed=seed, val_every=val_every)
+                     lr_global=lr_global, optimizer=optimizer, fidelity=fidelity, rounding=rounding, seed=seed, val_every=val_every)
     metrics = [m.strip() for m in metric_list.split(",")] if metric_list else None
     run = run_compression_hack(train_dir, test_dir, out, cfg, metrics=metrics, resume=resume, progress=make_progress(quiet))
     paths = write_compression_report(run, test_dir, command=shlex.join(["iqa", *sys.argv[1:]]))

@@ -94,7 +94,18 @@ def deadzone_round(x: torch.Tensor) -> torch.Tensor:
     return r.detach() + (x - x.detach()) * keep
 
 
-_ROUNDERS = {"ste": ste_round, "cubic": cubic_round, "noise": noise_round, "deadzone": deadzone_round}
+def threshold_round(x: torch.Tensor) -> torch.Tensor:
+    """round(x) forward; backward 3 (x - round(x))^2, the cubic surrogate's slope.
+
+    The slope is largest next to a decision threshold (3/4 at |x - round(x)| = 1/2) and zero at a
+    level: only coefficients that a small change can move to another level carry gradient.
+    """
+    r = torch.round(x).detach()
+    slope = 3 * (x.detach() - r) ** 2
+    return r + (x - x.detach()) * slope
+
+
+_ROUNDERS = {"ste": ste_round, "threshold": threshold_round, "cubic": cubic_round, "noise": noise_round, "deadzone": deadzone_round}
 
 
 def _blocks(x: torch.Tensor) -> torch.Tensor:

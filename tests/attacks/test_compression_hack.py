@@ -23,9 +23,19 @@ from iqa.errors import InputError
 def test_preprocessor_size_and_identity_start() -> None:
     pre = Preprocessor()
     n = sum(p.numel() for p in pre.parameters())
-    assert 20_000 < n < 40_000  # "about 30k parameters" (28,723)
+    assert 20_000 < n < 40_000  # "about 30k parameters" (28,726)
     x = torch.rand(2, 3, 20, 24)
-    assert torch.equal(pre(x), x)  # zero last layer: training starts from plain JPEG
+    assert torch.equal(pre(x), x)  # zero gains and last layer: training starts from plain JPEG
+    with torch.no_grad():
+        pre.gain.fill_(0.5)  # the global stage alone: x + 0.5 (x - per-image channel mean)
+    expected = (x + 0.5 * (x - x.mean((2, 3), keepdim=True))).clamp(0, 1)
+    assert torch.allclose(pre(x), expected, atol=1e-6)
+
+
+def test_a_zero_cnn_learning_rate_trains_only_the_global_gains() -> None:
+    cfg = HackConfig(metric="psnr", quality=40, crop=32, batch=2, steps=3, lr=0.0, lr_global=1e-2, val_every=0)
+    pre, _ = train_preprocessor(iqa.create("psnr"), _images(), cfg)
+    assert pre.gain.abs().sum() > 0 and pre.tail.weight.abs().sum() == 0
 
 
 def _images() -> list[torch.Tensor]:
@@ -95,6 +105,8 @@ def test_config_errors() -> None:
         HackConfig(metric="vif", placement="middle")
     with pytest.raises(InputError, match="1..100"):
         HackConfig(metric="vif", quality=0)
+    with pytest.raises(InputError, match="optimizer"):
+        HackConfig(metric="vif", optimizer="lbfgs")
     from iqa.attacks.compression_hack import random_crops
 
     with pytest.raises(InputError, match="--crop"):

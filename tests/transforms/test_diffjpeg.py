@@ -10,7 +10,7 @@ import torch
 from PIL import Image, JpegImagePlugin
 
 from iqa.errors import InputError
-from iqa.transforms.diffjpeg import cubic_round, deadzone_round, diff_jpeg, noise_round, quant_tables, ste_round
+from iqa.transforms.diffjpeg import cubic_round, deadzone_round, diff_jpeg, noise_round, quant_tables, ste_round, threshold_round
 
 QUALITIES = (10, 30, 50, 75, 90, 95)
 
@@ -58,7 +58,7 @@ def test_decode_tracks_pillow(photos) -> None:  # noqa: ANN001
 
 def test_gradients_and_rounding() -> None:
     x = torch.rand(2, 3, 24, 40, dtype=torch.float64, requires_grad=True)
-    for rounding in ("ste", "cubic", "noise", "deadzone"):
+    for rounding in ("ste", "cubic", "noise", "deadzone", "threshold"):
         y = diff_jpeg(x, 50, rounding=rounding, generator=torch.Generator().manual_seed(0))
         assert y.shape == x.shape and ((y >= 0) & (y <= 1)).all()
         (y * torch.randn_like(y)).sum().backward()
@@ -77,6 +77,10 @@ def test_noise_and_deadzone_surrogates() -> None:
     assert d.tolist() == [0.0, 1.0, -1.0, 3.0]
     (g,) = torch.autograd.grad(d.sum(), v)
     assert g.tolist() == [0.0, 1.0, 1.0, 1.0]
+    # threshold: exact forward, the cubic surrogate's slope 3 (x - round(x))^2 backward
+    t = threshold_round(v)
+    (g,) = torch.autograd.grad(t.sum(), v)
+    assert t.tolist() == [0.0, 1.0, -1.0, 3.0] and g.tolist() == pytest.approx([0.12, 0.27, 0.48, 0.0])
     # noise: x + U(-1/2, 1/2), reproducible from the generator, identity gradient
     a = noise_round(v, torch.Generator().manual_seed(3))
     b = noise_round(v, torch.Generator().manual_seed(3))

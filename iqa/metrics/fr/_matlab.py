@@ -40,3 +40,15 @@ def box_downsample(x: torch.Tensor, f: int) -> torch.Tensor:
         s = x[..., 0::2, :] + x[..., 1::2, :]
         return (s[..., 0::2] + s[..., 1::2]) * 0.25
     return F.avg_pool2d(F.pad(x, pads), kernel_size=f, stride=f)
+
+
+def inv_or_pinv(c: torch.Tensor) -> torch.Tensor:
+    """Inverse of a batch of symmetric matrices; the pseudo-inverse for the singular ones.
+
+    Where MATLAB's ``inv`` warns and returns Inf (a flat image region makes a block covariance
+    singular) and the scripts go on to NaN, this keeps the index defined.
+    """
+    inv, info = torch.linalg.inv_ex(c)
+    if bool((info != 0).any()):
+        inv = torch.where((info != 0).view(-1, *([1] * (c.dim() - 1))), torch.linalg.pinv(c, hermitian=True), inv)
+    return inv

@@ -17,7 +17,9 @@ exactly on grey levels 0-255 (RGB through MATLAB ``rgb2gray`` weights):
 - each level's weighted mean cs, combined as prod(cs_s ^ w_s) with (0.0448, 0.2856, 0.3001,
   0.2363, 0.1333) normalised to sum 1.
 
-Higher is better; 1 for identical images. Differentiable. Needs sides of at least 176 pixels.
+Higher is better; 1 for identical images. Differentiable. Needs sides of at least 176 pixels. A
+singular neighbourhood covariance (flat regions; MATLAB's inv returns Inf) uses the pseudo-inverse;
+a piecewise-constant image is NaN, as in the script.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.fr._matlab import inv_or_pinv
 from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.filters import separable_filter_valid
@@ -133,7 +136,7 @@ def info_weights(ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | N
     total = pos.sum(-1, keepdim=True)
     lam = pos * lam.sum(-1, keepdim=True) / (total + (total == 0).to(total.dtype))  # keep the variance
     cu = q @ torch.diag_embed(lam) @ q.transpose(1, 2)
-    ss = ((y @ torch.linalg.inv(cu)) * y).sum(-1) / n  # (N, nexp)
+    ss = ((y @ inv_or_pinv(cu)) * y).sum(-1) / n  # (N, nexp)
     ss = ss.view(-1, 1, nv, nh)
     g, vv = g[..., 1 : 1 + nv, 1 : 1 + nh], vv[..., 1 : 1 + nv, 1 : 1 + nh]
     lam = lam.view(-1, 1, 1, 1, n)

@@ -16,6 +16,10 @@ exactly on grey levels 0-255 (RGB through MATLAB ``rgb2gray`` weights):
 - borders of ceil(2^(lev-1) / 3) blocks dropped; VIF = sum log2(1 + g^2 s lambda / (v + 0.4)) /
   sum log2(1 + s lambda / 0.4).
 
+Where a subband's block covariance C is singular (flat regions; MATLAB's ``inv`` returns Inf and
+the script NaN) the pseudo-inverse is used. A constant reference carries no information: VIF is
+0/0 and returned as NaN, as in the script.
+
 Higher is better; 1 for identical images (it can exceed 1 for contrast enhancement). Float64;
 differentiable. The sp5 filter taps are read from pyrtools (``pip install 'iqa[wavelet]'``).
 The pixel-domain approximation is ``vifp``.
@@ -30,6 +34,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.fr._matlab import inv_or_pinv
 from iqa.metrics.fr._steerable import box_dn, sp5_filters, spatial_pyramid
 from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
@@ -70,7 +75,7 @@ def reference_gsm(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     centred = over - over.mean(1, keepdim=True)
     cu = centred.transpose(1, 2) @ centred / over.shape[1]
     disjoint = F.unfold(y, M, stride=M).transpose(1, 2)  # same neighbour order as above
-    s = ((disjoint @ torch.linalg.inv(cu)) * disjoint).sum(-1) / (M * M)
+    s = ((disjoint @ inv_or_pinv(cu)) * disjoint).sum(-1) / (M * M)
     return s.view(-1, 1, h // M, w // M), torch.linalg.eigvalsh(cu)
 
 

@@ -48,3 +48,11 @@ def test_properties(photos) -> None:  # noqa: ANN001
     assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
     scores = torch.stack([m(distort(x, "white_noise", level=k, seed=1), x) for k in (1, 3, 5)])
     assert (scores[1:] < scores[:-1]).all()
+
+
+def test_flat_images_give_nan_not_an_exception() -> None:
+    # A piecewise-constant image makes the neighbourhood covariance singular (MATLAB's inv warns and
+    # returns Inf, the script ends in NaN); torch's inv raised here. Now: the script's NaN.
+    steps = torch.full((1, 3, 256, 256), 0.5)
+    steps[..., :128, :] = 0.2
+    assert torch.isnan(iqa.create("iw_ssim")(steps, steps)).all()

@@ -67,3 +67,14 @@ def test_missing_pyrtools_names_the_install_command(monkeypatch) -> None:  # noq
             iqa.create("vif")
     finally:
         st.sp5_filters.cache_clear()
+
+
+def test_flat_regions_do_not_crash_and_a_constant_reference_is_nan() -> None:
+    # A piecewise-constant image makes some subbands' 3x3-block covariances singular (inv fails);
+    # the pseudo-inverse keeps the index defined there. A constant reference is 0/0, as in vifvec.m.
+    m = iqa.create("vif")
+    steps = torch.full((1, 3, 128, 128), 0.5)
+    steps[..., :64, :] = 0.2
+    assert m(steps, steps).item() == pytest.approx(1.0)
+    flat = torch.full((1, 3, 128, 128), 0.5)
+    assert torch.isnan(m(torch.rand(1, 3, 128, 128), flat)).all()
