@@ -70,7 +70,7 @@ class HackConfig:
     fidelity: float = 0.0  # weight of ||f(x) - x||^2, 0 = none
     rounding: str = "ste"  # the training surrogate; validation always rounds exactly
     seed: int = 0
-    val_every: int = 25  # steps between validations on fixed held-out crops (0 = none)
+    val_every: int = 25  # steps between validations on fixed crops (0 = none)
     val_crops: int = 16
     metric_options: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 
@@ -148,7 +148,7 @@ def train_preprocessor(
     """Train f on random crops of ``images`` ((3, H, W) float in [0, 1]); returns f and the loss history.
 
     Every ``cfg.val_every`` steps (and before the first) the objective is measured with exact
-    rounding on ``cfg.val_crops`` fixed crops drawn with another seed; the weights with the best
+    rounding on ``cfg.val_crops`` fixed crops of the training images drawn with another seed; the weights with the best
     validation value are returned (step 0, the identity, included), so a surrogate gradient that
     misleads cannot make the result worse than plain JPEG on those crops. With ``checkpoint``, the
     state is written atomically every ``checkpoint_every`` steps and at the end; ``resume=True``
@@ -203,6 +203,9 @@ def train_preprocessor(
             _save(checkpoint, step + 1, pre, opt, g, cfg, history, best)
     if best:
         pre.load_state_dict(best["model"])
+        for h in history:  # mark the validation the returned weights come from
+            if h["step"] == best["step"] and "val" in h:
+                h["selected"] = True
     return pre, history
 
 

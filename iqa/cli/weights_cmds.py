@@ -83,3 +83,17 @@ def verify() -> None:
         bad += status == "BAD HASH"
     if bad:
         raise SystemExit(1)
+
+
+@weights.command()
+@click.argument("model", type=click.Choice(["tanet"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--variant", type=click.Choice(["tad66k", "ava"]), default="tad66k", show_default=True,
+              help="tad66k: SRCC_513_LCC_531_MSE_016.pth; ava: SRCC_758_LCC_765.pth.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder.")
+def convert(model: str, file: Path, variant: str, out_dir: Path | None) -> None:
+    """Convert a released checkpoint FILE (read without unpickling code) into verified safetensors."""
+    from iqa.metrics.nr.tunet import convert_tanet
+
+    path = convert_tanet(file, variant, out_dir=out_dir)
+    click.echo(f"{file} -> {path} (record: {path.with_suffix('.json').name}); use it with iqa.create('tunet', variant='{variant}')")

@@ -5,4 +5,4 @@
 
 from iqa.metrics.fr import cw_ssim, dists, fsim, fsimc, gmsd, haarpsi, iw_ssim, lpips, mad, mdsi, ms_gmsd, ms_ssim, nlpd, psnr, ssim, vif, vifp, vsi  # noqa: F401
 from iqa.metrics.gen import cmmd, feature_distances, fid, kid  # noqa: F401
-from iqa.metrics.nr import brisque, brisque_opencv, niqe  # noqa: F401
+from iqa.metrics.nr import brisque, brisque_opencv, niqe, tunet  # noqa: F401

@@ -35,7 +35,7 @@ def _curve(history: list[dict], metric: str) -> bytes:
     ax.plot(steps, [h["loss"] for h in history if "loss" in h], lw=0.8, alpha=0.6, label="training batch (surrogate rounding)")
     val = [(h["step"], h["val"]) for h in history if "val" in h]
     if val:
-        ax.plot(*zip(*val), marker="o", ms=3, label="held-out crops (exact rounding)")
+        ax.plot(*zip(*val), marker="o", ms=3, label="fixed validation crops (exact rounding)")
     ax.set_xlabel("step", fontsize=8)
     ax.set_ylabel(f"loss (-{metric} for similarities)", fontsize=8)
     ax.legend(fontsize=7)
@@ -107,7 +107,7 @@ def write_compression_report(run: CompressionRun, test_dir: str | Path, *, comma
                "skipped_metrics": run.skipped_metrics, "failed": run.failed, "n_test": len(run.rows),
                "best_step": next((h["step"] for h in reversed(run.history) if h.get("selected")), None)}  # fmt: skip
     _atomic_write(out / "result.json", json.dumps(summary, indent=1, default=str))
-    figs = [("training", "Training: surrogate loss per batch and exact-rounding loss on held-out crops", _curve(run.history, run.cfg.metric))]
+    figs = [("training", "Training: loss per batch and exact-rounding loss on the fixed validation crops (the best is kept)", _curve(run.history, run.cfg.metric))]
     if run.rows:
         figs.append(("per_image", f"Per test image: {run.cfg.metric} gain of hacked over plain JPEG (real codec)", _per_image(run)))
     if table:
@@ -143,7 +143,7 @@ def _page(run: CompressionRun, table: list[dict], bits: dict, figs: list, trips:
         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}figure{margin:1em 0}img{max-width:100%}"
         "figcaption{font-size:12px;color:#555}</style></head><body>"
         f"<h1>Compression hack against {html.escape(m)} (JPEG quality {cfg.quality}, preprocessor {cfg.placement} the codec)</h1>"
-        "<p>A ~29k-parameter residual CNN trained to raise the target metric between the original and its JPEG "
+        "<p>A ~29k-parameter preprocessor (three global contrast gains and a residual CNN) trained to raise the target metric between the original and its JPEG "
         "(Siniukov, Kulikov, Vatolin, DCC 2023). Trained through a differentiable JPEG proxy; every number below "
         f"comes from Pillow's real codec on {len(run.rows)} held-out images. Gains are relative to plain JPEG of "
         "the same image at the same quality; positive means the metric rates the hacked file better.</p>"

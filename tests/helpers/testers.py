@@ -77,7 +77,16 @@ def _brisque_opencv(**options: object) -> object:
     return iqa.create("brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml", **options)
 
 
-FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists, "brisque": _brisque, "brisque_opencv": _brisque_opencv}
+def _tunet(**options: object) -> object:
+    """TUNet with a seeded random TANet (the released checkpoints are not offline)."""
+    from iqa.metrics.nr._tanet import TANet
+
+    torch.manual_seed(0)
+    net = TANet(variant=str(options.get("variant", "tad66k")), mode=str(options.get("mode", "per_image")))
+    return iqa.create("tunet", model=net, **options)
+
+
+FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists, "brisque": _brisque, "brisque_opencv": _brisque_opencv, "tunet": _tunet}
 
 
 def make_metric(name: str, **options: object) -> object:
