@@ -83,10 +83,10 @@ def fid_resample(pool: Path, ref: Path, out: Path, extractor: str, checks: tuple
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (report.html, per_image.csv, ...).")
 @click.option("--placement", type=click.Choice(["before", "after"]), default="before", show_default=True,
               help="Preprocessor before the encoder (the attack) or post-filter after the decoder.")
-@click.option("--steps", default=600, show_default=True, help="Adam steps (about 0.3-1 s each on 2 CPU cores, by metric).")
+@click.option("--steps", default=300, show_default=True, help="Adam steps (about 0.3-1 s each on 2 CPU cores, by metric).")
 @click.option("--crop", default=128, show_default=True)
 @click.option("--batch", default=8, show_default=True)
-@click.option("--lr", default=3e-4, show_default=True, type=float, help="Learning rate of the CNN (0 freezes it at the identity).")
+@click.option("--lr", default=1e-4, show_default=True, type=float, help="Learning rate of the CNN (0 freezes it at the identity).")
 @click.option("--lr-global", default=3e-3, show_default=True, type=float, help="Learning rate of the three global contrast gains.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--fidelity", default=0.0, show_default=True, type=float, help="Weight of ||f(x) - x||^2 in the loss.")

@@ -38,9 +38,10 @@ def _attach() -> None:
     from iqa.cli.robustness_cmd import robustness
     from iqa.cli.score_cmds import merge, score
     from iqa.cli.synth_cmd import synth
+    from iqa.cli.train_cmd import train
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, train, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

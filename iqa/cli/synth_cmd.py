@@ -20,13 +20,24 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
 @click.option("-l", "--levels", "levels", multiple=True, help="Levels 1-5 (comma list or repeated; default all).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--recursive", is_flag=True)
+@click.option("--format", "fmt", type=click.Choice(["kadid10k", "tad66k"]), default="kadid10k", show_default=True,
+              help="tad66k: an aesthetics set (sub-folders of REF_DIR are themes) with a learnable proxy score.")
+@click.option("--per-image", default=4, show_default=True, help="tad66k: edited crops per source image.")
 @click.option("-q", "--quiet", is_flag=True)
-def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[str, ...], seed: int, recursive: bool, quiet: bool) -> None:
+def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[str, ...], seed: int, recursive: bool, fmt: str,
+          per_image: int, quiet: bool) -> None:  # fmt: skip
     """Distort every image in REF_DIR into OUT_DIR, KADID-10k layout, with a synthetic dmos.csv.
 
     The dmos column is 6 - level, a proxy and not a human score (OUT_DIR/SYNTHETIC.txt says so).
     Then: iqa correlate kadid10k --root OUT_DIR -m psnr -m ssim --report REPORT/
+
+    With --format tad66k: edited crops in TAD66k's layout, scored by a fixed function of the edits
+    (blur, saturation, exposure, noise), themes = REF_DIR's sub-folders; then
+    iqa train tunet --root OUT_DIR --out RUN/
     """
+    if fmt == "tad66k":
+        _synth_tad66k(ref_dir, out_dir, per_image, seed, quiet)
+        return
     from iqa.augment.synth import synthesize
 
     type_list: list[str | int] = [int(t) if t.isdigit() else t for t in _split_list(types)]
@@ -48,6 +59,27 @@ def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[st
         if bar is not None:
             bar.close()
     click.echo(f"{res.rows} distorted images listed in {out_dir / 'dmos.csv'} ({res.written} written, {res.kept} kept)")
+    for rel, err in res.failed.items():
+        click.echo(f"failed: {rel}: {err}", err=True)
+    if res.failed:
+        raise SystemExit(1)
+
+
+def _synth_tad66k(ref_dir: Path, out_dir: Path, per_image: int, seed: int, quiet: bool) -> None:
+    from iqa.augment.synth_aesthetics import synthesize_aesthetics
+
+    bar: ProgressReporter | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or ProgressReporter(total, "synth tad66k", quiet)
+        bar.update(done)
+
+    res = synthesize_aesthetics(ref_dir, out_dir, per_image=per_image, seed=seed, progress=progress)
+    if bar is not None:
+        bar.close()
+    click.echo(f"{res.train} train and {res.test} test images in {len(res.themes)} themes under {out_dir} "
+               "(synthetic proxy scores, see SYNTHETIC.txt)")  # fmt: skip
     for rel, err in res.failed.items():
         click.echo(f"failed: {rel}: {err}", err=True)
     if res.failed:

@@ -1,0 +1,73 @@
+"""``iqa train tunet --dataset tad66k --root DIR --out OUT``: train TANet, evaluate per theme."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from iqa.cli.explain_cmd import make_progress
+
+
+@click.group()
+def train() -> None:
+    """Train learned metrics."""
+
+
+@train.command("tunet")
+@click.option("--dataset", type=click.Choice(["tad66k"]), default="tad66k", show_default=True)
+@click.option("--root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder (images/ and the labels).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (weights, checkpoint, report/).")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=3e-4, show_default=True, type=float)
+@click.option("--theme-trunk", type=click.Choice(["resnet18_places365", "efficientnet_lite0"]), default="resnet18_places365", show_default=True)
+@click.option("--theme-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="resnet18_places365.pth.tar (MIT CSAIL); EfficientNet-Lite0 needs none.")
+@click.option("--aes-trunk", type=click.Choice(["mobilenet_v2_nima", "efficientnet_lite0"]), default="mobilenet_v2_nima", show_default=True)
+@click.option("--aes-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NIMA's mobilenetv2.pth.tar.")
+@click.option("--theme-bn", type=click.Choice(["train", "eval"]), default="train", show_default=True,
+              help="train: the release's drifting BatchNorm statistics in the frozen theme trunk; eval: truly frozen.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue OUT/checkpoint.pt.")
+@click.option("-q", "--quiet", is_flag=True)
+def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: float, theme_trunk: str, theme_weights: Path | None,
+          aes_trunk: str, aes_weights: Path | None, theme_bn: str, seed: int, resume: bool, quiet: bool) -> None:
+    """Train TANet on the train split, then SRCC/PLCC overall and per theme on the test split."""
+    from iqa.datasets.registry import load_dataset
+    from iqa.errors import InputError
+    from iqa.evaluation.correlate import correlate
+    from iqa.metrics.nr.tunet import TUNet
+    from iqa.reports.correlation import write_correlation_report
+    from iqa.training.tunet import TUNetTrainConfig, build_model, load_train_images, train_tunet
+    from iqa.weights.converted import save_converted
+
+    if (theme_trunk == "resnet18_places365" and theme_weights is None) or (aes_trunk == "mobilenet_v2_nima" and aes_weights is None):
+        click.echo("note: a trunk without --theme-weights/--aes-weights starts from random weights; "
+                   "offline, --theme-trunk efficientnet_lite0 --aes-trunk efficientnet_lite0 start from ImageNet", err=True)  # fmt: skip
+    data = load_dataset(dataset, root)
+    train_part, test_part = data.subset("train"), data.subset("test")
+    if len(train_part) == 0 or len(test_part) == 0:
+        raise InputError(f"{root}: need both a train and a test split (found {len(train_part)} and {len(test_part)} records)")
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = TUNetTrainConfig(epochs=epochs, batch=batch, lr=lr, theme_trunk=theme_trunk, aes_trunk=aes_trunk, theme_bn=theme_bn, seed=seed)
+    progress = make_progress(quiet)
+    images, targets, failed = load_train_images(train_part)
+    model = build_model(cfg, theme_weights, aes_weights)
+    model, history = train_tunet(model, images, targets, cfg, checkpoint=out / "checkpoint.pt", resume=resume, progress=progress)
+    weights = save_converted("tunet", model.state_dict(), source=out / "checkpoint.pt", converter="iqa train tunet",
+                             options={**cfg.__dict__, "dataset": dataset}, out_dir=out)  # fmt: skip
+    metric = TUNet(model=model)
+    result = correlate(data, {"tunet": metric}, split="test", cache=out / "cache", n_boot=200, progress=progress)
+    paths = write_correlation_report(result, out / "report", command=shlex.join(["iqa", *sys.argv[1:]]))
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    row = result.overall.iloc[0]
+    for h in history:
+        click.echo(f"epoch {h['epoch']}: train MSE {h['train_mse']:.4f} (on score/10)")
+    click.echo(f"test ({len(test_part)} images): SRCC {row['srcc']:.3f}, PLCC {row['plcc']:.3f}")
+    click.echo(f"weights: {weights}; report: {paths.get('html', out / 'report')}")
+    for f in failed:
+        click.echo(f"skipped: {f}", err=True)

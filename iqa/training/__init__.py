@@ -1,0 +1,1 @@
+"""Training pipelines: TANet (tunet) on TAD66k-format data."""

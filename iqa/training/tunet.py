@@ -1,0 +1,139 @@
+"""Training TANet (the ``tunet`` metric) on TAD66k-format data.
+
+As the release (``woshidandan/TANet`` code/TAD66K, spec section 5.3): targets score / 10, MSE on the
+sigmoid output, train transform Resize((256, 256)) -> random horizontal flip -> random 224 crop,
+test transform Resize((224, 224)), Adam without decay, the theme trunk frozen (its BatchNorm
+statistics still move in training mode, as in the release unless ``theme_bn="eval"``). Our
+choices: the theme branch in per-image mode (batch-independent scores), trunks by name
+(:mod:`iqa.metrics.nr._tanet_trunks`), a checkpoint after every epoch (atomic; ``resume`` continues
+to the same weights), seeded shuffling and crops.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from iqa.datasets.base import MOSDataset
+from iqa.errors import InputError
+from iqa.io.images import read_image
+from iqa.metrics.nr._tanet import TANet
+from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
+from iqa.metrics.nr.tunet import MEAN, STD
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TUNetTrainConfig:
+    epochs: int = 10
+    batch: int = 16
+    lr: float = 3e-4  # option.py's default for every group
+    theme_trunk: str = "resnet18_places365"
+    aes_trunk: str = "mobilenet_v2_nima"
+    theme_bn: str = "train"  # "train": the release's drifting statistics; "eval": truly frozen
+    seed: int = 0
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+def load_train_images(data: MOSDataset, size: int = 256) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Every image of ``data`` resized to ``size`` x ``size`` (uint8, N x 3 x size x size), targets score/10, failures."""
+    images, targets, failed = [], [], []
+    for rec in data.table.itertuples():
+        try:
+            x = read_image(data.root / rec.image)[None]
+        except Exception as e:  # noqa: BLE001 - recorded per file, training goes on without it
+            failed.append(f"{rec.image}: {e}")
+            continue
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        images.append((x[0] * 255).round().to(torch.uint8))
+        targets.append(float(rec.mos) / 10.0)
+    if not images:
+        raise InputError(f"{data.name}: no readable training images under {data.root}")
+    return torch.stack(images), torch.tensor(targets), failed
+
+
+def _batch(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random horizontal flip and random 224 crop of the 256 x 256 images, ImageNet-normalised."""
+    x = images[idx].float() / 255
+    flip = torch.rand(len(idx), generator=g) < 0.5
+    x[flip] = x[flip].flip(-1)
+    top, left = (int(v) for v in torch.randint(0, images.shape[-1] - 224 + 1, (2,), generator=g))
+    return _normalise(x[..., top : top + 224, left : left + 224])
+
+
+def build_model(cfg: TUNetTrainConfig, theme_weights: str | Path | None = None, aes_weights: str | Path | None = None) -> TANet:
+    torch.manual_seed(cfg.seed)
+    t, t_dim = theme_trunk(cfg.theme_trunk, theme_weights)
+    a, a_dim = aesthetics_trunk(cfg.aes_trunk, aes_weights)
+    return TANet(variant="tad66k", mode="per_image", theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train_tunet(
+    model: TANet,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    cfg: TUNetTrainConfig,
+    *,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> tuple[TANet, list[dict]]:
+    """Train ``model`` on 256 x 256 uint8 ``images`` with ``targets`` = score / 10; returns it and the epoch log."""
+    for p in model.res365_last.parameters():
+        p.requires_grad_(False)  # the release freezes the theme trunk
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    g = torch.Generator().manual_seed(cfg.seed)
+    history: list[dict] = []
+    start = 0
+    if checkpoint is not None and checkpoint.exists():
+        if not resume:
+            raise InputError(f"{checkpoint} exists; pass --resume to continue it or choose another --out")
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state["config"] != asdict(cfg):
+            raise InputError(f"{checkpoint} was written with other settings; delete it or drop --resume")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        g.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])  # dropout draws from the global generator
+        start, history = int(state["epoch"]), list(state["history"])
+    n = len(images)
+    steps = (n + cfg.batch - 1) // cfg.batch
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        if cfg.theme_bn == "eval":
+            model.res365_last.eval()
+        order = torch.randperm(n, generator=g)
+        total = 0.0
+        for s in range(steps):
+            idx = order[s * cfg.batch : (s + 1) * cfg.batch]
+            if len(idx) < 2:  # BatchNorm1d in training mode needs two samples
+                continue
+            loss = F.mse_loss(model(_batch(images, idx, g)), targets[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+            if progress:
+                progress(f"epoch {epoch + 1}/{cfg.epochs}", s + 1, steps)
+        history.append({"epoch": epoch + 1, "train_mse": total / n})
+        if checkpoint is not None:
+            _save(checkpoint, {"config": asdict(cfg), "epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
+                               "rng": g.get_state(), "torch_rng": torch.get_rng_state(), "history": history})  # fmt: skip
+    return model.eval(), history
+
