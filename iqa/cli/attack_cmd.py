@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from iqa.cli.explain_cmd import default_cache, make_progress
-from iqa.cli.options import check_device
+from iqa.cli.options import check_device, finish_run
 
 
 @click.group()
@@ -115,10 +115,4 @@ def compression(metric: str, codec: str, quality: int, train_dir: Path, test_dir
                    f"improved on {100 * t['improved']:.0f} % of {t['n']} images")
     bits = bitrate_change(run)
     click.echo(f"bitrate: {bits['bpp_plain']:.3f} -> {bits['bpp_hacked']:.3f} bpp ({bits['change_pct']:+.1f} %)")
-    for name, reason in run.skipped_metrics.items():
-        click.echo(f"not evaluated: {name}: {reason}", err=True)
-    click.echo(f"report: {paths['html']}")
-    for f in run.failed:
-        click.echo(f"skipped: {f}", err=True)
-    if run.failed:
-        sys.exit(1)
+    finish_run(run.skipped_metrics, paths["html"], run.failed)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
+
+import click
 
 from iqa.errors import InputError
 
@@ -59,3 +63,15 @@ def check_device(device: str) -> str:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
     return device
+
+
+def finish_run(skipped_metrics: dict[str, str], report: Path, failed: list[str]) -> None:
+    """Common end of a report-writing command: what was not evaluated, where the report is, per-file
+    failures on stderr, and exit status 1 if any file failed."""
+    for name, reason in skipped_metrics.items():
+        click.echo(f"not evaluated: {name}: {reason}", err=True)
+    click.echo(f"report: {report}")
+    for f in failed:
+        click.echo(f"skipped: {f}", err=True)
+    if failed:
+        sys.exit(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from iqa.cli.explain_cmd import make_progress
+from iqa.cli.options import finish_run
 
 
 @click.command()
@@ -31,10 +32,4 @@ def robustness(images: Path, out: Path, quality: int, attacks: tuple[str, ...], 
     for t in robustness_table(run):
         click.echo(f"{t['attack']:<12} {t['metric']:<10} R {t['robustness']:6.3f} ± {t['robustness_ci']:.3f}  "
                    f"gain {t['abs_gain']:+.3f}  improved {100 * t['improved']:.0f} %")
-    for name, reason in run.skipped_metrics.items():
-        click.echo(f"not evaluated: {name}: {reason}", err=True)
-    click.echo(f"report: {paths['html']}")
-    for f in run.failed:
-        click.echo(f"skipped: {f}", err=True)
-    if run.failed:
-        sys.exit(1)
+    finish_run(run.skipped_metrics, paths["html"], run.failed)

@@ -77,7 +77,7 @@ def write_robustness_report(run: RobustnessRun, *, command: str = "") -> dict[st
         "<!doctype html><html><head><meta charset='utf-8'><title>Metric robustness</title><style>"
         "body{font-family:sans-serif;margin:1.5em;max-width:1200px}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{max-width:100%}</style></head><body>"
-        f"<h1>Robustness of full-reference metrics (JPEG quality {run.quality})</h1>"
+        f"<h1>Robustness of full-reference metrics (JPEG quality {run.quality}; a hack: at the quality it was trained for)</h1>"
         "<p>Scores as in the MSU Metrics Robustness Benchmark (Antsiferova et al., AAAI 2024): clean = metric(plain JPEG, "
         "original), attacked = metric(attacked JPEG, original); both min-max scaled with the clean values' range. Robustness "
         "R = mean log10(max(1 - s, s) / (|s - s'| + 1e-6)), higher = more robust, with a 95 % t-interval over images. Gains "

@@ -73,3 +73,16 @@ def test_cli_trains_and_reports_per_theme(tmp_path) -> None:  # noqa: ANN001
     assert (out / "tunet.safetensors").exists() and (out / "tunet.json").exists() and (out / "report").is_dir()
     md = (out / "report" / "report.md").read_text()
     assert "tad66k (test)" in md and "beach" in md and "city" in md  # per-theme breakdown
+
+
+def test_emd_loss_hand_computed() -> None:
+    from iqa.training.tunet import emd_loss
+
+    p = torch.tensor([[0.5, 0.5, 0.0]])
+    q = torch.tensor([[0.0, 0.5, 0.5]])
+    # CDFs (0.5, 1, 1) and (0, 0.5, 1): |diff| = (0.5, 0.5, 0)
+    assert emd_loss(p, q, r=1).item() == pytest.approx(1 / 3)
+    assert emd_loss(p, q, r=2).item() == pytest.approx((0.5 / 3) ** 0.5)
+    assert emd_loss(q, q).item() == 0
+    with pytest.raises(InputError, match="distributions"):
+        emd_loss(p, q[:, :2])
