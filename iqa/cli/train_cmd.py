@@ -24,10 +24,12 @@ def train() -> None:
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch", default=16, show_default=True)
 @click.option("--lr", default=3e-4, show_default=True, type=float)
-@click.option("--theme-trunk", type=click.Choice(["resnet18_places365", "efficientnet_lite0"]), default="resnet18_places365", show_default=True)
+@click.option("--theme-trunk", default="resnet18_places365", show_default=True,
+              help="resnet18_places365 (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.")
 @click.option("--theme-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="resnet18_places365.pth.tar (MIT CSAIL); EfficientNet-Lite0 needs none.")
-@click.option("--aes-trunk", type=click.Choice(["mobilenet_v2_nima", "efficientnet_lite0"]), default="mobilenet_v2_nima", show_default=True)
+@click.option("--aes-trunk", default="mobilenet_v2_nima", show_default=True,
+              help="mobilenet_v2_nima (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.")
 @click.option("--aes-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NIMA's mobilenetv2.pth.tar.")
 @click.option("--theme-bn", type=click.Choice(["train", "eval"]), default="train", show_default=True,
               help="train: the release's drifting BatchNorm statistics in the frozen theme trunk; eval: truly frozen.")
@@ -69,5 +71,6 @@ def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: floa
         click.echo(f"epoch {h['epoch']}: train MSE {h['train_mse']:.4f} (on score/10)")
     click.echo(f"test ({len(test_part)} images): SRCC {row['srcc']:.3f}, PLCC {row['plcc']:.3f}")
     click.echo(f"weights: {weights}; report: {paths.get('html', out / 'report')}")
+    click.echo(f"use: iqa.create('tunet', weights='{weights}', theme_trunk='{theme_trunk}', aes_trunk='{aes_trunk}')")
     for f in failed:
         click.echo(f"skipped: {f}", err=True)

@@ -86,3 +86,33 @@ def test_emd_loss_hand_computed() -> None:
     assert emd_loss(q, q).item() == 0
     with pytest.raises(InputError, match="distributions"):
         emd_loss(p, q[:, :2])
+
+
+def test_trunks_by_name() -> None:
+    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
+
+    t, dim = theme_trunk("efficientnet_lite0")  # the offline ImageNet weights
+    a, adim = aesthetics_trunk("efficientnet_lite0")
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert dim == 1000 and t.eval()(x).shape == (1, 1000)
+        assert adim == 1280 and a.eval()(x).shape == (1, 1280, 7, 7)
+    with pytest.raises(InputError, match="unknown theme trunk"):
+        theme_trunk("vgg")
+    with pytest.raises(InputError, match="timm trunk"):
+        aesthetics_trunk("timm:no_such_model_xyz")
+
+
+@torch.no_grad()
+def test_trained_weights_load_into_the_metric(tmp_path) -> None:  # noqa: ANN001
+    import iqa
+    from iqa.weights.converted import save_converted
+
+    cfg = TUNetTrainConfig(theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
+    net = build_model(cfg).eval()
+    src = tmp_path / "checkpoint.pt"
+    src.write_bytes(b"x")
+    path = save_converted("tunet", net.state_dict(), source=src, converter="test", options={}, out_dir=tmp_path)
+    m = iqa.create("tunet", weights=path, theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
+    x = torch.rand(2, 3, 64, 64)
+    torch.testing.assert_close(m(x), iqa.create("tunet", model=net)(x))

@@ -3,7 +3,8 @@
 The release uses ResNet-18 with Places365 weights (theme) and NIMA's MobileNetV2 (aesthetics);
 neither is available offline, so the EfficientNet-Lite0 that ships with iqa (ImageNet, 1000
 logits for the theme branch, its 1280-channel last map for the aesthetics branch) can stand in
-for either. All trunks take TANet's ImageNet-normalised input and convert it to their own.
+for either; ``timm:NAME`` builds any timm model with its pretrained weights (downloaded by timm).
+All trunks take TANet's ImageNet-normalised input and convert it to their own normalisation.
 """
 
 from __future__ import annotations
@@ -22,17 +23,35 @@ AES_TRUNKS = ("mobilenet_v2_nima", "efficientnet_lite0")
 
 
 class _Renormalised(nn.Module):
-    """ImageNet-normalised input -> [0, 1] -> (x - 0.5) / 0.5 (EfficientNet-Lite0's convention)."""
+    """ImageNet-normalised input -> [0, 1] -> the trunk's own mean/std (EfficientNet-Lite0: 0.5, 0.5)."""
 
-    def __init__(self, net: nn.Module, spatial: bool) -> None:
+    def __init__(self, net: nn.Module, spatial: bool, mean: tuple = (0.5,) * 3, std: tuple = (0.5,) * 3) -> None:
         super().__init__()
         self.net, self.spatial = net, spatial
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("own_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("own_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = ((x * self.std + self.mean) - 0.5) / 0.5
+        x = ((x * self.std + self.mean) - self.own_mean) / self.own_std
         return self.net.forward_features(x) if self.spatial else self.net(x)
+
+
+def _timm(name: str, spatial: bool) -> tuple[nn.Module, int]:
+    """``timm:NAME``: any timm model with its pretrained weights (downloaded by timm; not offline)."""
+    try:
+        import timm
+    except ImportError as e:
+        raise InputError("timm trunks need timm: pip install timm") from e
+    try:
+        net = timm.create_model(name, pretrained=True)
+    except Exception as e:  # noqa: BLE001 - unknown name, no network: one clear message
+        raise InputError(f"timm trunk {name!r} could not be built with pretrained weights ({type(e).__name__}: {e}); "
+                         "offline, use efficientnet_lite0") from e  # fmt: skip
+    cfg = net.pretrained_cfg
+    dim = net.num_features if spatial else net.num_classes
+    return _Renormalised(net, spatial, tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD))), dim
 
 
 def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module, int]:
@@ -51,7 +70,9 @@ def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module
         from iqa.features.efficientnet import build_efficientnet_lite0
 
         return _Renormalised(build_efficientnet_lite0(weights), spatial=False), 1000
-    raise InputError(f"unknown theme trunk {name!r}; choose one of {THEME_TRUNKS}")
+    if name.startswith("timm:"):
+        return _timm(name[len("timm:") :], spatial=False)
+    raise InputError(f"unknown theme trunk {name!r}; choose one of {THEME_TRUNKS} or timm:NAME")
 
 
 def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module, int]:
@@ -70,4 +91,6 @@ def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.M
         from iqa.features.efficientnet import build_efficientnet_lite0
 
         return _Renormalised(build_efficientnet_lite0(weights), spatial=True), 1280
-    raise InputError(f"unknown aesthetics trunk {name!r}; choose one of {AES_TRUNKS}")
+    if name.startswith("timm:"):
+        return _timm(name[len("timm:") :], spatial=True)
+    raise InputError(f"unknown aesthetics trunk {name!r}; choose one of {AES_TRUNKS} or timm:NAME")

@@ -75,6 +75,17 @@ def score_of(out: torch.Tensor, variant: str) -> torch.Tensor:
     return (out * torch.arange(1, 11, dtype=out.dtype, device=out.device)).sum(1)
 
 
+def _network(variant: str, mode: str, theme_trunk: str, aes_trunk: str) -> TANet:
+    """The release's architecture, or other trunks (a model trained with ``iqa train tunet --*-trunk``)."""
+    if theme_trunk == "resnet18_places365" and aes_trunk == "mobilenet_v2_nima":
+        return TANet(variant=variant, mode=mode)
+    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk as build_theme
+
+    t, t_dim = build_theme(theme_trunk)
+    a, a_dim = aesthetics_trunk(aes_trunk)
+    return TANet(variant=variant, mode=mode, theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
+
+
 @register_metric(
     MetricSpec(
         name="tunet",
@@ -94,13 +105,14 @@ class TUNet(NRMetric):
     """Aesthetic score per image, (N,), higher is better (1-10 scale)."""
 
     def __init__(self, *, data_range: float = 1.0, variant: str = "tad66k", mode: str = "per_image",
-                 weights: str | Path | None = None, model: TANet | None = None) -> None:  # fmt: skip
+                 weights: str | Path | None = None, theme_trunk: str = "resnet18_places365",
+                 aes_trunk: str = "mobilenet_v2_nima", model: TANet | None = None) -> None:  # fmt: skip
         super().__init__(data_range=data_range)
         if variant not in VARIANTS or mode not in MODES:
             raise InputError(f"tunet: variant must be one of {VARIANTS} and mode one of {MODES}, got {variant!r}, {mode!r}")
         self.variant, self.mode = variant, mode
         if model is None:
-            model = TANet(variant=variant, mode=mode)
+            model = _network(variant, mode, theme_trunk, aes_trunk)
             if weights is not None:
                 from safetensors.torch import load_file
 
