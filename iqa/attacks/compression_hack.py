@@ -2,11 +2,12 @@
 
 Paper: Siniukov, Kulikov, Vatolin, "Applicability limitations of differentiable full-reference
 image-quality metrics", DCC 2023 (MSU). No code was released; this is our design following the
-abstract and spec section 7: a residual CNN of about 30k parameters, f(x) = clip(x + r(x)),
-applied before the codec (or after it, ``placement="after"``), trained to maximise a
-differentiable FR metric between the original and the decoded image through the differentiable
-JPEG proxy (:mod:`iqa.transforms.diffjpeg`), and evaluated with the real codec (Pillow's libjpeg at
-the same quality). The last layer starts at zero, so training starts from plain JPEG.
+abstract and spec section 7: three global contrast gains and a residual CNN, about 29k parameters,
+f(x) = clip(x' + r(x')), applied before the codec (or after it, ``placement="after"``), trained to
+maximise a differentiable FR metric between the original and the decoded image through the
+differentiable JPEG proxy (:mod:`iqa.transforms.diffjpeg`), selected by exact-rounding validation,
+and evaluated with the real codec (Pillow's libjpeg at the same quality). The gains and the last
+layer start at zero, so training starts from plain JPEG.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class Preprocessor(nn.Module):
     """Global contrast stage, then a residual CNN: 3 -> ``width`` conv, ``blocks`` residual blocks, ``width`` -> 3 conv.
 
     The global stage, x + a_c (x - mean_c(x)) with one learnable gain per channel, gives the network
-    the image-wide contrast change that the same group's VMAF-hacking work found effective and that
-    a 3x3 CNN (receptive field ~27 px) cannot express. Both parts start at zero: f = identity.
+    an image-wide contrast change, which measurably raises HaarPSI and VIF through JPEG
+    (docs/compression_hack.md) and which a 3x3 CNN (receptive field ~27 px) cannot express. Both
+    parts start at zero: f = identity.
     """
 
     def __init__(self, width: int = 16, blocks: int = 6) -> None:
@@ -64,7 +66,7 @@ class HackConfig:
     crop: int = 128
     batch: int = 8
     steps: int = 300
-    lr: float = 1e-3  # the CNN's learning rate
+    lr: float = 1e-4  # the CNN's learning rate (0 keeps it at the identity)
     lr_global: float = 3e-3  # the global contrast gains' learning rate (3 parameters)
     optimizer: str = "adam"  # or "sgd" (momentum 0.9): steps proportional to the gradient
     fidelity: float = 0.0  # weight of ||f(x) - x||^2, 0 = none
