@@ -111,3 +111,14 @@ def test_config_errors() -> None:
 
     with pytest.raises(InputError, match="--crop"):
         random_crops([torch.rand(3, 10, 10)], 1, 16, torch.Generator())
+
+
+def test_empty_training_set_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+    from iqa.attacks.compression_hack import random_crops
+    from iqa.attacks.compression_run import run_compression_hack
+
+    with pytest.raises(InputError, match="no training images"):
+        random_crops([], 1, 16, torch.Generator())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no images found"):
+        run_compression_hack(tmp_path / "empty", tmp_path / "empty", tmp_path / "out", HackConfig(metric="psnr"), metrics=["psnr"])
