@@ -268,17 +268,19 @@ def hack_image(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, metrics: dic
     return HackedImage(x8, plain, hacked, plain_jpeg, hacked_jpeg, scores, errors)
 
 
+def result_row(name: str, r: HackedImage) -> dict:
+    """One CSV row: bits per pixel of both files, every metric on both, and per-metric errors."""
+    pixels = r.original.shape[-2] * r.original.shape[-1]
+    row: dict = {"image": name, "bpp_plain": 8 * len(r.plain_jpeg) / pixels, "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels}
+    for m, (a, b) in r.scores.items():
+        row[f"{m}_plain"], row[f"{m}_hacked"] = a, b
+    row["error"] = "; ".join(f"{m}: {e}" for m, e in r.errors.items())
+    return row
+
+
 def evaluate_hack(pre: Preprocessor, images: dict[str, torch.Tensor], cfg: HackConfig, metrics: dict[str, FRMetric]) -> list[dict]:
     """Per image: each metric on plain JPEG and on hacked JPEG (both vs the original), and bits per pixel."""
-    rows = []
-    for name, x in images.items():
-        r = hack_image(pre, x, cfg, metrics)
-        pixels = x.shape[-2] * x.shape[-1]
-        row: dict = {"image": name, "bpp_plain": 8 * len(r.plain_jpeg) / pixels, "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels}
-        for mname, (a, b) in r.scores.items():
-            row[f"{mname}_plain"], row[f"{mname}_hacked"] = a, b
-        rows.append(row)
-    return rows
+    return [result_row(name, hack_image(pre, x, cfg, metrics)) for name, x in images.items()]
 
 
 def gain_percent(plain: float, hacked: float, higher_is_better: bool) -> float:

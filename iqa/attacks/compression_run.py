@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 
 from iqa.api.core import create, get_spec, list_metrics
-from iqa.attacks.compression_hack import HackConfig, HackedImage, Preprocessor, gain_percent, hack_image, train_preprocessor
+from iqa.attacks.compression_hack import HackConfig, Preprocessor, gain_percent, hack_image, result_row, train_preprocessor
 from iqa.errors import IQAError, InputError
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
@@ -60,6 +60,11 @@ def transfer_metrics(names: list[str] | None = None) -> tuple[dict[str, FRMetric
     return built, skipped
 
 
+def file_failure(path: Path, e: Exception) -> str:
+    """A per-file failure line naming the file once (read errors already start with the path)."""
+    return str(e) if str(path) in str(e) else f"{path}: {e}"
+
+
 def _read_folder(root: Path, progress: Progress | None, label: str) -> tuple[dict[str, torch.Tensor], list[str]]:
     files = list_images(root)
     if not files:
@@ -69,7 +74,7 @@ def _read_folder(root: Path, progress: Progress | None, label: str) -> tuple[dic
         try:
             images[f] = read_image(root / f)
         except IQAError as e:
-            failed.append(f"{root / f}: {e}")
+            failed.append(file_failure(root / f, e))
         if progress:
             progress(label, i, len(files))
     return images, failed
@@ -79,15 +84,6 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def _row(name: str, r: HackedImage) -> dict:
-    pixels = r.original.shape[-2] * r.original.shape[-1]
-    row: dict = {"image": name, "bpp_plain": 8 * len(r.plain_jpeg) / pixels, "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels}
-    for m, (a, b) in r.scores.items():
-        row[f"{m}_plain"], row[f"{m}_hacked"] = a, b
-    row["error"] = "; ".join(f"{m}: {e}" for m, e in r.errors.items())
-    return row
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
@@ -164,12 +160,12 @@ def evaluate_folder(pre: Preprocessor, root: Path, out: Path, cfg: HackConfig, m
             try:
                 r = hack_image(pre, read_image(root / f), cfg, metrics)
             except IQAError as e:
-                failed.append(f"{root / f}: {e}")
+                failed.append(file_failure(root / f, e))
                 continue
             stem = f.replace("/", "__").rsplit(".", 1)[0]
             _atomic_bytes(out / "jpeg" / f"{stem}.plain.jpg", r.plain_jpeg)
             _atomic_bytes(out / "jpeg" / f"{stem}.hacked.jpg", r.hacked_jpeg)
-            rows.append(_row(f, r))
+            rows.append(result_row(f, r))
             _write_rows(csv_path, rows)  # after every image: a killed run loses at most one
         if progress:
             progress("evaluating with Pillow JPEG", i, len(files))

@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 
 from iqa.attacks.compression_hack import HackConfig, Preprocessor, hack_image, jpeg_decode, jpeg_encode
-from iqa.attacks.compression_run import transfer_metrics
+from iqa.attacks.compression_run import file_failure, transfer_metrics
 from iqa.attacks.gradient import ATTACKS
 from iqa.errors import IQAError, InputError
 from iqa.io.folders import list_images
@@ -138,7 +138,7 @@ def run_robustness(
             try:
                 x = (read_image(root / f) * 255).round() / 255
             except IQAError as e:
-                failed.append(f"{root / f}: {e}")
+                failed.append(file_failure(root / f, e))
                 todo = []
             for a in todo:
                 rows += _hack_rows(f, x, a, hacks[a], built) if a in hacks else _gradient_rows(f, x, quality, a, built)

@@ -116,3 +116,17 @@ def test_trained_weights_load_into_the_metric(tmp_path) -> None:  # noqa: ANN001
     m = iqa.create("tunet", weights=path, theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
     x = torch.rand(2, 3, 64, 64)
     torch.testing.assert_close(m(x), iqa.create("tunet", model=net)(x))
+
+
+def test_a_wrong_trunk_weight_file_names_the_file(tmp_path) -> None:  # noqa: ANN001
+    from iqa.errors import WeightsError
+    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
+
+    bad = tmp_path / "places.pth.tar"
+    bad.write_bytes(b"corrupt")
+    with pytest.raises(WeightsError, match="places.pth.tar.*Places365"):
+        theme_trunk("resnet18_places365", bad)
+    other = tmp_path / "mbv2.pth"
+    torch.save({"features.0.0.weight": torch.zeros(1)}, other)  # wrong shape
+    with pytest.raises(WeightsError, match="mbv2.pth.*mobilenetv2"):
+        aesthetics_trunk("mobilenet_v2_nima", other)

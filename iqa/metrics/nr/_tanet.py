@@ -38,6 +38,13 @@ MODES = ("per_image", "compat")
 VARIANTS = ("tad66k", "ava")
 
 
+def strip_module(state: dict) -> dict:
+    """A checkpoint's state dict without DataParallel's ``module.`` prefix (and a ``state_dict`` wrapper)."""
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+
+
+
 def _conv_bn(inp: int, oup: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup), nn.ReLU(inplace=True))
 

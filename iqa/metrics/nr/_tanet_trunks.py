@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from iqa.errors import InputError
+from iqa.errors import InputError, WeightsError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -54,6 +54,16 @@ def _timm(name: str, spatial: bool) -> tuple[nn.Module, int]:
     return _Renormalised(net, spatial, tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD))), dim
 
 
+def _load_into(net: nn.Module, path: Path, select, expected: str) -> None:  # noqa: ANN001 - a key mapper
+    """Load a trunk checkpoint (read without unpickling code); any mismatch names the file and what was expected."""
+    from iqa.weights import load_torch_state
+
+    try:
+        net.load_state_dict(select(load_torch_state(path)))
+    except Exception as e:  # noqa: BLE001 - unreadable file, wrong keys or shapes: one clear message
+        raise WeightsError(f"{path}: not usable as {expected} ({type(e).__name__}: {str(e)[:200]})") from e
+
+
 def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module, int]:
     """(module giving (N, D) theme logits, D)."""
     if name == "resnet18_places365":
@@ -61,18 +71,11 @@ def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module
 
         net = resnet18(num_classes=365)
         if weights is not None:  # the MIT CSAIL checkpoint: {'state_dict': {'module.conv1.weight': ...}}
-            from iqa.metrics.nr.tunet import strip_module
-            from iqa.weights import load_torch_state
+            from iqa.metrics.nr._tanet import strip_module
 
-            net.load_state_dict(strip_module(load_torch_state(Path(weights))))
+            _load_into(net, Path(weights), strip_module, "resnet18_places365.pth.tar (MIT CSAIL Places365)")
         return net, 365
-    if name == "efficientnet_lite0":
-        from iqa.features.efficientnet import build_efficientnet_lite0
-
-        return _Renormalised(build_efficientnet_lite0(weights), spatial=False), 1000
-    if name.startswith("timm:"):
-        return _timm(name[len("timm:") :], spatial=False)
-    raise InputError(f"unknown theme trunk {name!r}; choose one of {THEME_TRUNKS} or timm:NAME")
+    return _shared_trunk(name, weights, spatial=False, known=THEME_TRUNKS, what="theme")
 
 
 def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module, int]:
@@ -82,15 +85,20 @@ def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.M
 
         feats = mobilenet_v2_features()
         if weights is not None:  # NIMA's mobilenetv2.pth.tar: 'features.*' and 'classifier.*'
-            from iqa.weights import load_torch_state
+            def features_only(state: dict) -> dict:
+                return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
 
-            state = load_torch_state(Path(weights))
-            feats.load_state_dict({k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")})
+            _load_into(feats, Path(weights), features_only, "NIMA's mobilenetv2.pth.tar")
         return feats, 1280
+    return _shared_trunk(name, weights, spatial=True, known=AES_TRUNKS, what="aesthetics")
+
+
+def _shared_trunk(name: str, weights: str | Path | None, *, spatial: bool, known: tuple[str, ...], what: str) -> tuple[nn.Module, int]:
+    """The trunks both branches accept: EfficientNet-Lite0 (offline) and ``timm:NAME``."""
     if name == "efficientnet_lite0":
         from iqa.features.efficientnet import build_efficientnet_lite0
 
-        return _Renormalised(build_efficientnet_lite0(weights), spatial=True), 1280
+        return _Renormalised(build_efficientnet_lite0(weights), spatial=spatial), 1280 if spatial else 1000
     if name.startswith("timm:"):
-        return _timm(name[len("timm:") :], spatial=True)
-    raise InputError(f"unknown aesthetics trunk {name!r}; choose one of {AES_TRUNKS} or timm:NAME")
+        return _timm(name[len("timm:") :], spatial=spatial)
+    raise InputError(f"unknown {what} trunk {name!r}; choose one of {known} or timm:NAME")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from iqa.checks import check_image
 from iqa.errors import InputError, WeightsError
 from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._tanet import MODES, VARIANTS, TANet
+from iqa.metrics.nr._tanet import MODES, VARIANTS, TANet, strip_module
 from iqa.registry import MetricSpec, register_metric
 from iqa.weights.converted import load_converted
 
@@ -41,12 +41,6 @@ def how_to_get(variant: str) -> str:
     return (f"Download the released TANet checkpoint {RELEASES[variant]} (links in the README of "
             f"github.com/woshidandan/TANet) and run `iqa weights convert tanet FILE --variant {variant}`, "
             "or train one with `iqa train tunet`.")  # fmt: skip
-
-
-def strip_module(state: dict) -> dict:
-    """A checkpoint's state dict without DataParallel's ``module.`` prefix (and a ``state_dict`` wrapper)."""
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
 def check_state(model: TANet, state: dict[str, torch.Tensor], source: str) -> None:
@@ -147,7 +141,9 @@ def convert_tanet(source: str | Path, variant: str = "tad66k", *, out_dir: Path 
     try:
         state = strip_module(load_torch_state(source))
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise WeightsError(f"{source}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e
+        raise WeightsError(f"{source}: not a readable PyTorch checkpoint ({type(e).__name__}); expected the released "
+                           f"{RELEASES[variant]}. It is read with weights_only=True, so no code in it runs: a file that "
+                           "needs code to load is refused, not loaded unsafely") from e  # fmt: skip
     model = TANet(variant=variant)
     check_state(model, state, str(source))
     tensors = {k: v for k, v in state.items() if k in model.state_dict()}

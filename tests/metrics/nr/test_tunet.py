@@ -66,7 +66,7 @@ def test_missing_weights_name_the_checkpoint_and_the_command(tmp_path, monkeypat
         iqa.create("tunet")
     bad = tmp_path / "x.pth"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="not a readable PyTorch checkpoint"):
+    with pytest.raises(WeightsError, match="not a readable PyTorch checkpoint.*no code in it runs"):
         convert_tanet(bad)
 
 
