@@ -34,6 +34,7 @@ def _attach() -> None:
     from iqa.cli.datasets_cmds import datasets
     from iqa.cli.demo import demo
     from iqa.cli.explain_cmd import explain
+    from iqa.cli.fit_head_cmd import fit_head
     from iqa.cli.registry_cmds import info, list_cmd
     from iqa.cli.robustness_cmd import robustness
     from iqa.cli.score_cmds import merge, score
@@ -41,7 +42,7 @@ def _attach() -> None:
     from iqa.cli.train_cmd import train
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, train, list_cmd, info, weights, demo):
+    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, train, fit_head, list_cmd, info, weights, demo):
         cli.add_command(cmd)
 
 

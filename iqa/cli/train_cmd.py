@@ -74,3 +74,44 @@ def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: floa
     click.echo(f"use: iqa.create('tunet', weights='{weights}', theme_trunk='{theme_trunk}', aes_trunk='{aes_trunk}')")
     for f in failed:
         click.echo(f"skipped: {f}", err=True)
+
+
+def _pretrain(method: str, config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool) -> None:
+    from iqa.training.pretrain import load_config, pretrain, save_encoder
+    from iqa.training.pretrain_data import load_sources
+
+    cfg = load_config(config, method=method, steps=steps)
+    sources, skipped = load_sources(cfg.images, 2 * cfg.crop)
+    for s in skipped:
+        click.echo(f"skipped: {s}", err=True)
+    click.echo(f"{method}: {len(sources)} images, {cfg.trunk}, crop {cfg.crop}, batch {cfg.batch}, {cfg.steps} steps -> {out}", err=True)
+    model, log = pretrain(cfg, sources, out, resume=resume, progress=make_progress(quiet))
+    path = save_encoder(model, cfg, out, out / "checkpoint.pt")
+    if install:
+        from iqa.weights.converted import save_converted
+
+        save_converted(f"{method}_encoder", model.state_dict(), source=out / "checkpoint.pt", converter=f"iqa train {method}",
+                       options={"trunk": model.trunk, "run": str(out)})  # fmt: skip
+    last = log[-min(20, len(log)):]
+    click.echo(f"loss: first {log[0]['loss']:.3f}, mean of the last {len(last)} steps {sum(r['loss'] for r in last) / len(last):.3f}")
+    click.echo(f"encoder: {path}{' (also installed as ' + method + '_encoder)' if install else ''}")
+    click.echo(f"next: iqa fit-head {method} --dataset NAME --root DIR --encoder {path}")
+
+
+def _pretrain_command(method: str, help_text: str):  # noqa: ANN202 - a click command
+    @train.command(method, help=help_text)
+    @click.option("--config", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="TOML with the PretrainConfig fields (images = [folders], trunk, crop, batch, steps, lr, ...).")
+    @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (checkpoint, log.jsonl, encoder).")
+    @click.option("--steps", type=int, help="Override the config's number of steps.")
+    @click.option("--resume", is_flag=True, help="Continue OUT/checkpoint.pt (same config).")
+    @click.option("--install", is_flag=True, help=f"Also store the encoder as {method}_encoder, the default of iqa.create('{method}').")
+    @click.option("-q", "--quiet", is_flag=True)
+    def command(config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool) -> None:
+        _pretrain(method, config, out, steps, resume, install, quiet)
+
+    return command
+
+
+contrique = _pretrain_command("contrique", "CONTRIQUE pre-training: bank classes + authentic images, two-scale views, multi-positive NT-Xent.")
+qpt = _pretrain_command("qpt", "QPT-style pre-training (approximate: no official code): two degradations per image, quality-aware InfoNCE.")

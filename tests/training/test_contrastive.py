@@ -45,3 +45,42 @@ def test_scale_invariance_and_errors() -> None:
         multi_positive_nt_xent(z, w[:3], lab)
     with pytest.raises(InputError, match="no positive"):
         multi_positive_nt_xent(z, w, torch.zeros(4, 2))
+
+
+# --- QPT-style quality-aware InfoNCE ------------------------------------------------------------------
+
+def test_qpt_two_crops_of_two_degradations() -> None:
+    from iqa.training.contrastive import quality_aware_nce
+
+    # tau = 1; one content, degradations 0 (crops e1, e1) and 1 (crops e2, e2). Every anchor: positive
+    # similarity 1, two degradation negatives at 0: -log(e / (e + 2)).
+    z = torch.stack([E1, E1, E2, E2])
+    loss = quality_aware_nce(z, torch.tensor([0, 0, 0, 0]), torch.tensor([0, 0, 1, 1]), tau=1.0)
+    assert loss.item() == pytest.approx(math.log(math.e + 2) - 1)
+    # degradation negatives weighted by 1/2 in the partition: -log(e / (e + 1))
+    half = quality_aware_nce(z, torch.tensor([0, 0, 0, 0]), torch.tensor([0, 0, 1, 1]), tau=1.0, degradation_weight=0.5)
+    assert half.item() == pytest.approx(math.log(math.e + 1) - 1)
+
+
+def test_qpt_several_positives_and_content_negatives() -> None:
+    from iqa.training.contrastive import quality_aware_nce
+
+    # tau = 1; content 0 has three crops (e1, e1, e2) of one degraded image, content 1 two crops (e2, e2).
+    #   anchors 0, 1 (e1): positives {e1: S=1, e2: S=0}, negatives {e2, e2: S=0}
+    #       -> mean(-log(e / (e + 2)), -log(1 / 3))
+    #   anchor 2 (e2): positives {e1, e1: S=0}, negatives {e2, e2: S=1} -> -log(1 / (1 + 2e))
+    #   anchors 3, 4 (e2): positive {e2: S=1}, negatives {e1, e1: S=0; e2: S=1} -> -log(e / (2e + 2))
+    z = torch.stack([E1, E1, E2, E2, E2])
+    loss = quality_aware_nce(z, torch.tensor([0, 0, 0, 1, 1]), torch.tensor([0, 0, 0, 0, 0]), tau=1.0)
+    e = math.e
+    by_hand = (2 * (math.log(e + 2) - 1 + math.log(3)) / 2 + math.log(1 + 2 * e) + 2 * (math.log(2 * e + 2) - 1)) / 5
+    assert loss.item() == pytest.approx(by_hand)
+
+
+def test_qpt_needs_a_positive_for_every_patch() -> None:
+    from iqa.training.contrastive import quality_aware_nce
+
+    with pytest.raises(InputError, match="two crops per degraded image"):
+        quality_aware_nce(torch.stack([E1, E2]), torch.tensor([0, 0]), torch.tensor([0, 1]))
+    with pytest.raises(InputError, match=r"content, degradation ids of shape \(N,\)"):
+        quality_aware_nce(torch.stack([E1, E2]), torch.tensor([0]), torch.tensor([0, 1]))

@@ -1,4 +1,4 @@
-"""CONTRIQUE network and its two-scale feature path (issue 8 groundwork; the metric comes next).
+"""CONTRIQUE network and its two-scale feature path (shared by ``contrique``, ``contrique_fr`` and ``qpt``).
 
 Madhusudana, Birkbeck, Wang, Adsumilli, Bovik, "Image Quality Assessment using Contrastive
 Learning", IEEE TIP 2022. Reference implementation ``pavancm/CONTRIQUE``:
@@ -21,17 +21,24 @@ from torch import nn
 from iqa.errors import InputError
 
 
+TRUNKS = {"resnet50": 2048, "resnet18": 512}
+
+
 class ContriqueModel(nn.Module):
     """Encoder + projector; ``forward(x_i, x_j)`` returns the release's eight outputs."""
 
-    def __init__(self) -> None:
+    def __init__(self, trunk: str = "resnet50", proj_dim: int = 128) -> None:
         super().__init__()
-        from torchvision.models import resnet50
+        import torchvision.models as tvm
 
-        self.encoder = nn.Sequential(*list(resnet50(weights=None).children())[:-2])  # trained from scratch in the paper
+        if trunk not in TRUNKS:
+            raise InputError(f"CONTRIQUE trunk must be one of {sorted(TRUNKS)}, got {trunk!r}")
+        self.trunk, d = trunk, TRUNKS[trunk]
+        self.feature_dim = 2 * d
+        self.encoder = nn.Sequential(*list(getattr(tvm, trunk)(weights=None).children())[:-2])  # from scratch, as the paper
         self.projector = nn.Sequential(
-            nn.Linear(2048, 2048, bias=False), nn.BatchNorm1d(2048), nn.ReLU(),
-            nn.Linear(2048, 128, bias=False), nn.BatchNorm1d(128),
+            nn.Linear(d, d, bias=False), nn.BatchNorm1d(d), nn.ReLU(),
+            nn.Linear(d, proj_dim, bias=False), nn.BatchNorm1d(proj_dim),
         )  # fmt: skip
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,13 +67,28 @@ def half_scale(a: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray
     return np.asarray(Image.fromarray(a).resize(size or (w // 2, h // 2), Image.BICUBIC))
 
 
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255  # ToTensor: /255, no mean/std
+
+
+def _pair(model: ContriqueModel, full: np.ndarray, half: np.ndarray) -> torch.Tensor:
+    dev = next(model.parameters()).device
+    return torch.cat([model.embed(_tensor(full).to(dev))[0], model.embed(_tensor(half).to(dev))[0]], 1)
+
+
 @torch.no_grad()
 def two_scale_features(model: ContriqueModel, x: torch.Tensor) -> torch.Tensor:
-    """[h(full), h(half)] per image, (N, 4096) float32; images run one at a time (sizes may differ)."""
+    """[h(full), h(half)] per image, (N, 2 x 2048) float32; images run one at a time (sizes may differ)."""
+    model.eval()
+    return torch.cat([_pair(model, a, half_scale(a)) for a in to_uint8_images(x)]).cpu()
+
+
+@torch.no_grad()
+def fr_features(model: ContriqueModel, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """CONTRIQUE-FR (``demo_score_FR.py``): |features(ref) - features(img)|, both half copies at the reference's half size."""
     model.eval()
     out = []
-    for a in to_uint8_images(x):
-        full = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
-        half = torch.from_numpy(half_scale(a).copy()).permute(2, 0, 1)[None].float() / 255
-        out.append(torch.cat([model.embed(full)[0], model.embed(half)[0]], 1))
-    return torch.cat(out)
+    for a, r in zip(to_uint8_images(img), to_uint8_images(ref)):
+        size = (r.shape[1] // 2, r.shape[0] // 2)
+        out.append((_pair(model, r, half_scale(r, size)) - _pair(model, a, half_scale(a, size))).abs())
+    return torch.cat(out).cpu()

@@ -1,0 +1,34 @@
+"""qpt: no released weights, so a clear error names both commands; a trained encoder + fitted head score
+as the head's ridge on the two-scale features; a head fitted on another encoder is refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import iqa
+from iqa.errors import WeightsError, WeightsNotFoundError
+from iqa.metrics._quality_heads import RidgeHead
+from iqa.metrics.nr._contrique import two_scale_features
+from tests.helpers.quality_heads import random_encoder
+
+
+def test_missing_weights_name_the_commands(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("IQA_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("IQA_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(WeightsNotFoundError, match=r"iqa train qpt --config FILE --install.*iqa fit-head qpt"):
+        iqa.create("qpt")
+
+
+def test_score_is_the_ridge_of_the_two_scale_features() -> None:
+    enc = random_encoder()
+    coef = torch.linspace(-1, 1, 1024, dtype=torch.float64)
+    m = iqa.create("qpt", model=enc, head=RidgeHead(coef, 3.0, {"higher_is_better": True}))
+    x = torch.rand(2, 3, 80, 80, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(m(x).double(), two_scale_features(enc, x).double() @ coef + 3.0)
+
+
+def test_head_of_another_encoder_is_refused() -> None:
+    m = iqa.create("qpt", model=random_encoder(), head=RidgeHead(torch.zeros(4096), 0.0, {}))
+    with pytest.raises(WeightsError, match="head expects 4096 features, the encoder gives 1024"):
+        m(torch.rand(1, 3, 80, 80))
