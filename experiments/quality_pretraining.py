@@ -36,11 +36,13 @@ from iqa.metrics._quality_heads import load_encoder
 from iqa.metrics.nr._contrique import ContriqueModel, half_scale, to_uint8_images, two_scale_features
 from iqa.training.pretrain import load_config, pretrain, save_encoder
 from iqa.training.pretrain_data import load_sources
-from iqa.training.ridge import fit_ridge, fit_ridge_cv, folds_of
+from iqa.training.ridge import fit_ridge_cv, folds_of
 
 HERE = Path(__file__).parent
 SHARED = HERE.parent.parent / "shared"
 CROP, LEVELS, FOLDS = 240, (1, 2, 3, 4, 5), 7
+TYPES = list_distortions()
+ALPHAS = tuple(float(a) for a in np.logspace(-2, 5, 15))
 
 
 def log(msg: str) -> None:
@@ -53,7 +55,6 @@ def encoders(runs: Path, config: Path) -> dict[str, ContriqueModel]:
         enc = runs / method / f"{method}_encoder.safetensors"
         if not enc.is_file():
             cfg = load_config(config, method=method)
-            cfg.images = [str((config.parent / p).resolve()) for p in cfg.images]
             sources, _ = load_sources(cfg.images, 2 * cfg.crop)
             log(f"pre-training {method}: {cfg.steps} steps on {len(sources)} images")
             model, _ = pretrain(cfg, sources, runs / method, resume=True, progress=lambda _l, d, t: d % 50 == 0 and log(f"{method} {d}/{t}"))
@@ -78,7 +79,7 @@ def test_set(folder: Path) -> tuple[torch.Tensor, list[str]]:
 def distorted(x: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
     """All (image, type, level) versions, 8-bit quantised; with their image, type and level indices."""
     out, img, typ, lev = [], [], [], []
-    for t, name in enumerate(list_distortions()):
+    for t, name in enumerate(TYPES):
         for level in LEVELS:
             d = distort(x, name, level=level, seed=1000 + 10 * t + level)
             out.append((d * 255).round() / 255)
@@ -115,27 +116,34 @@ def features(name: str, model: ContriqueModel | None, x: torch.Tensor, cache: Pa
 
 
 def cv_srcc(f: np.ndarray, level: np.ndarray, img: np.ndarray) -> tuple[float, np.ndarray]:
-    """Content-separated CV predictions of level; SRCC over all held-out predictions."""
+    """Content-separated CV predictions of level; SRCC over all held-out predictions.
+
+    Features are centred and divided by one scalar, their overall deviation on the training fold: the
+    spread of L2-normalised features differs between encoders by orders of magnitude and one alpha grid
+    must suit them all; a single scale keeps each encoder's geometry (per-dimension z-scores would not).
+    """
     pred = np.zeros(len(level))
     for test in folds_of(len(level), FOLDS, img, seed=0):
         train = np.setdiff1d(np.arange(len(level)), test)
-        fit = fit_ridge_cv(f[train], level[train], k=5, groups=img[train]) if len(np.unique(img[train])) >= 2 else fit_ridge(f[train], level[train], 1.0)
-        pred[test] = fit.predict(f[test])
+        mu = f[train].mean(0)
+        sd = float(np.sqrt(((f[train] - mu) ** 2).sum(1).mean())) + 1e-12
+        z, zt = (f[train] - mu) / sd, (f[test] - mu) / sd
+        pred[test] = fit_ridge_cv(z, level[train], alphas=ALPHAS, k=5, groups=img[train]).predict(zt)
     return float(spearmanr(pred, level)[0]), pred
 
 
 def evaluate(feats: dict[str, np.ndarray], img: np.ndarray, typ: np.ndarray, lev: np.ndarray) -> dict:
     res: dict = {"per_type": {}, "all_types": {}}
     for m, f in feats.items():
-        res["per_type"][m] = {list_distortions()[t]: cv_srcc(f[typ == t], lev[typ == t], img[typ == t])[0] for t in range(25)}
+        res["per_type"][m] = {name: cv_srcc(f[typ == t], lev[typ == t], img[typ == t])[0] for t, name in enumerate(TYPES)}
         _, pred = cv_srcc(f, lev, img)
-        res["all_types"][m] = {list_distortions()[t]: float(spearmanr(pred[typ == t], lev[typ == t])[0]) for t in range(25)}
+        res["all_types"][m] = {name: float(spearmanr(pred[typ == t], lev[typ == t])[0]) for t, name in enumerate(TYPES)}
         log(f"{m}: mean per-type SRCC {np.mean(list(res['per_type'][m].values())):.3f}")
     return res
 
 
 def table(res: dict, models: list[str]) -> str:
-    types = list_distortions()
+    types = TYPES
     head = "| distortion | " + " | ".join(models) + " |\n|---|" + "---|" * len(models) + "\n"
     rows = "".join(f"| {t} | " + " | ".join(f"{res['per_type'][m][t]:.3f}" for m in models) + " |\n" for t in types)
     def stat(fn, key: str) -> str:  # noqa: ANN001
@@ -143,7 +151,7 @@ def table(res: dict, models: list[str]) -> str:
     rows += f"| **mean, ridge per type** | {stat(np.mean, 'per_type')} |\n| **median, ridge per type** | {stat(np.median, 'per_type')} |\n"
     rows += f"| **mean, one ridge for all types** | {stat(np.mean, 'all_types')} |\n"
     wins = [sum(res["per_type"][m][t] > res["per_type"]["random init"][t] for t in types) for m in models]
-    rows += "| types above random init | " + " | ".join(f"{w}/25" for w in wins) + " |\n"
+    rows += "| types above random init | " + " | ".join(f"{w}/{len(types)}" for w in wins) + " |\n"
     return head + rows
 
 
@@ -153,12 +161,12 @@ def chart(res: dict, models: list[str], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    types = list_distortions()
+    types = TYPES
     fig, ax = plt.subplots(figsize=(12, 4.5))
     w = 0.8 / len(models)
     for i, m in enumerate(models):
-        ax.bar(np.arange(25) + i * w, [res["per_type"][m][t] for t in types], w, label=m)
-    ax.set_xticks(np.arange(25) + 0.4 - w / 2, types, rotation=60, ha="right", fontsize=8)
+        ax.bar(np.arange(len(types)) + i * w, [res["per_type"][m][t] for t in types], w, label=m)
+    ax.set_xticks(np.arange(len(types)) + 0.4 - w / 2, types, rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("held-out SRCC (level)")
     ax.set_title("Set14 x 25 distortions x 5 levels: ridge on frozen features, content-separated 7-fold CV")
     ax.axhline(0, color="k", lw=0.5)
@@ -173,7 +181,10 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=HERE / "quality_pretraining.toml")
     ap.add_argument("--test", type=Path, default=SHARED / "data" / "images" / "Set14")
     ap.add_argument("--out", type=Path, default=HERE.parent / "docs" / "quality_pretraining_results.md")
+    ap.add_argument("--types", type=int, default=25, help="Only the first N distortion types (a quick check).")
     args = ap.parse_args()
+    global TYPES
+    TYPES = list_distortions()[: args.types]
     args.runs.mkdir(parents=True, exist_ok=True)
     models = encoders(args.runs, args.config)
     x, names = test_set(args.test)

@@ -11,6 +11,7 @@ below; LIVE and CSIQ were fitted to DMOS, so those heads score lower-is-better i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 
 from iqa.errors import InputError, WeightsError
 from iqa.metrics.nr._contrique import TRUNKS, ContriqueModel
+from iqa.registry import MetricSpec
 from iqa.weights.converted import load_converted
 
 # head name -> (release file, higher_is_better, label scale)
@@ -98,3 +100,19 @@ def load_head(model_name: str, head: str | Path, how_to: str) -> RidgeHead:
     if "coef" not in tensors or "intercept" not in tensors:
         raise WeightsError(f"{head}: not a ridge head (needs 'coef' and 'intercept' tensors)")
     return RidgeHead(tensors["coef"], float(tensors["intercept"].reshape(-1)[0]), dict(record.get("options", {})))
+
+
+def oriented_spec(spec: MetricSpec, higher_is_better: bool) -> MetricSpec:
+    """The class spec with the head's direction (a DMOS head scores lower-is-better)."""
+    return spec if spec.higher_is_better == higher_is_better else dataclasses.replace(spec, higher_is_better=higher_is_better)
+
+
+def attach(metric: torch.nn.Module, prefix: str, head: str | Path | RidgeHead, weights: str | Path | None,
+           model: ContriqueModel | None, how_to: str) -> None:  # fmt: skip
+    """Give ``metric`` its encoder (``net``), ridge head (``regressor``) and the head's direction (``spec``)."""
+    metric.head = "<RidgeHead>" if isinstance(head, RidgeHead) else head
+    metric.weights = weights
+    metric.net = model.eval() if model is not None else load_encoder(prefix, weights, how_to)
+    metric.regressor = head if isinstance(head, RidgeHead) else load_head(prefix, head, how_to)
+    released = isinstance(head, str) and head in RELEASE_HEADS and prefix == "contrique"
+    metric.spec = oriented_spec(type(metric).spec, RELEASE_HEADS[head][1] if released else metric.regressor.higher_is_better)

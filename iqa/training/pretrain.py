@@ -14,9 +14,7 @@ line per step: loss, lr, seconds), and at the end ``<method>_encoder.safetensors
 from __future__ import annotations
 
 import json
-import os
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
@@ -24,7 +22,13 @@ from typing import Callable
 import numpy as np
 import torch
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
 from iqa.errors import InputError
+from iqa.training.checkpoints import atomic_torch_save
 from iqa.metrics.nr._contrique import ContriqueModel
 from iqa.training.contrastive import multi_positive_nt_xent, quality_aware_nce
 from iqa.training.pretrain_data import contrique_batch, qpt_batch
@@ -65,7 +69,8 @@ class PretrainConfig:
 
 
 def load_config(path: Path, **overrides: object) -> PretrainConfig:
-    """A TOML file with the fields of :class:`PretrainConfig` (unknown keys are errors naming them)."""
+    """A TOML file with the fields of :class:`PretrainConfig` (unknown keys are errors naming them; relative
+    ``images`` folders are taken relative to the file)."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
@@ -75,6 +80,8 @@ def load_config(path: Path, **overrides: object) -> PretrainConfig:
     if unknown:
         raise InputError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")
     data.update({k: v for k, v in overrides.items() if v is not None})
+    # relative image folders are relative to the config file, so a config works from any directory
+    data["images"] = [str((Path(path).parent / p).resolve()) for p in data.get("images", [])]
     return PretrainConfig(**data)
 
 
@@ -89,11 +96,6 @@ def step_loss(model: ContriqueModel, cfg: PretrainConfig, sources: list[np.ndarr
     h, _ = model.embed(crops)
     return quality_aware_nce(model.projector(h), content, degr, tau=cfg.tau, degradation_weight=cfg.degradation_weight), {"iou_fallbacks": fallbacks}
 
-
-def _save(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 def _resume(model: ContriqueModel, opt: torch.optim.Optimizer, ckpt: Path, cfg: PretrainConfig) -> tuple[int, list[dict]]:
@@ -139,7 +141,7 @@ def pretrain(cfg: PretrainConfig, sources: list[np.ndarray], out: Path, *, resum
         with log_path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            _save(ckpt, {"config": asdict(cfg), "step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "log": log})
+            atomic_torch_save(ckpt, {"config": asdict(cfg), "step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "log": log})
         if progress:
             progress(f"{cfg.method} pre-training", step + 1, cfg.steps)
     return model.eval(), log

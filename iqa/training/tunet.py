@@ -11,7 +11,6 @@ to the same weights), seeded shuffling and crops.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 
 from iqa.datasets.base import MOSDataset
 from iqa.errors import InputError
+from iqa.training.checkpoints import atomic_torch_save
 from iqa.io.images import read_image
 from iqa.metrics.nr._tanet import TANet
 from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
@@ -87,11 +87,6 @@ def build_model(cfg: TUNetTrainConfig, theme_weights: str | Path | None = None, 
     return TANet(variant="tad66k", mode="per_image", theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
 
 
-def _save(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
 
 def train_tunet(
     model: TANet,
@@ -143,7 +138,7 @@ def train_tunet(
                 progress(f"epoch {epoch + 1}/{cfg.epochs}", s + 1, steps)
         history.append({"epoch": epoch + 1, "train_mse": total / n})
         if checkpoint is not None:
-            _save(checkpoint, {"config": asdict(cfg), "epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
+            atomic_torch_save(checkpoint, {"config": asdict(cfg), "epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
                                "rng": g.get_state(), "torch_rng": torch.get_rng_state(), "history": history})  # fmt: skip
     return model.eval(), history
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from iqa.checks import check_pair
-from iqa.metrics._quality_heads import RidgeHead, RELEASE_HEADS, load_encoder, load_head
+from iqa.metrics._quality_heads import RidgeHead, attach
 from iqa.metrics.base import FRMetric
 from iqa.metrics.nr._contrique import ContriqueModel, fr_features
-from iqa.metrics.nr.contrique import HOW_TO, oriented_spec
+from iqa.metrics.nr.contrique import HOW_TO
 from iqa.registry import MetricSpec, register_metric
 
 
@@ -45,11 +45,7 @@ class ContriqueFR(FRMetric):
     def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "live_fr", weights: str | Path | None = None,
                  model: ContriqueModel | None = None) -> None:
         super().__init__(data_range=data_range)
-        self.head, self.weights = ("<RidgeHead>" if isinstance(head, RidgeHead) else head), weights
-        self.net = model.eval() if model is not None else load_encoder("contrique", weights, HOW_TO)
-        self.regressor = head if isinstance(head, RidgeHead) else load_head("contrique", head, HOW_TO)
-        hib = RELEASE_HEADS[head][1] if isinstance(head, str) and head in RELEASE_HEADS else self.regressor.higher_is_better
-        self.spec = oriented_spec(type(self).spec, hib)
+        attach(self, "contrique", head, weights, model, HOW_TO)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         img, ref = check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)

@@ -14,13 +14,12 @@ Scores are in the head's native label scale. Images are processed at full resolu
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
 
 from iqa.checks import check_image
-from iqa.metrics._quality_heads import RidgeHead, RELEASE_HEADS, load_encoder, load_head
+from iqa.metrics._quality_heads import RidgeHead, attach
 from iqa.metrics.base import NRMetric
 from iqa.metrics.nr._contrique import ContriqueModel, two_scale_features
 from iqa.registry import MetricSpec, register_metric
@@ -29,10 +28,6 @@ HOW_TO = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com
           "models/*.save, then run `iqa weights convert contrique CONTRIQUE_checkpoint25.tar --regressors models/`; "
           "or train an encoder with `iqa train contrique` and fit a head with `iqa fit-head contrique`.")  # fmt: skip
 
-
-def oriented_spec(spec: MetricSpec, higher_is_better: bool) -> MetricSpec:
-    """The class spec with the head's direction (a DMOS head scores lower-is-better)."""
-    return spec if spec.higher_is_better == higher_is_better else dataclasses.replace(spec, higher_is_better=higher_is_better)
 
 
 @register_metric(
@@ -45,8 +40,8 @@ def oriented_spec(spec: MetricSpec, higher_is_better: bool) -> MetricSpec:
         color="rgb",
         paper="Madhusudana et al., 'Image Quality Assessment using Contrastive Learning' (CONTRIQUE), IEEE TIP 2022",
         reference_impl="pavancm/CONTRIQUE demo_score.py (PIL bicubic half scale, no normalisation, sklearn Ridge)",
-        tolerance="features by hand and conversion round trip on random weights in the release layout (1e-6); "
-        "ridge = sklearn's to 1e-8; the released checkpoint is not offline",
+        tolerance="conversion round trip on random weights in the release layout: sklearn's predict to 1e-8 (float64 "
+        "input); features by hand; the released checkpoint is not offline",
         min_size=64,
         summary="contrastive ResNet-50 quality features + per-dataset ridge head (koniq default; live/csiq are DMOS)",
     )
@@ -57,11 +52,7 @@ class Contrique(NRMetric):
     def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "koniq", weights: str | Path | None = None,
                  model: ContriqueModel | None = None) -> None:
         super().__init__(data_range=data_range)
-        self.head, self.weights = ("<RidgeHead>" if isinstance(head, RidgeHead) else head), weights
-        self.net = model.eval() if model is not None else load_encoder("contrique", weights, HOW_TO)
-        self.regressor = head if isinstance(head, RidgeHead) else load_head("contrique", head, HOW_TO)
-        hib = RELEASE_HEADS[head][1] if isinstance(head, str) and head in RELEASE_HEADS else self.regressor.higher_is_better
-        self.spec = oriented_spec(type(self).spec, hib)
+        attach(self, "contrique", head, weights, model, HOW_TO)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)

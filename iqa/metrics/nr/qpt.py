@@ -19,10 +19,9 @@ from pathlib import Path
 import torch
 
 from iqa.checks import check_image
-from iqa.metrics._quality_heads import RidgeHead, load_encoder, load_head
+from iqa.metrics._quality_heads import RidgeHead, attach
 from iqa.metrics.base import NRMetric
 from iqa.metrics.nr._contrique import ContriqueModel, two_scale_features
-from iqa.metrics.nr.contrique import oriented_spec
 from iqa.registry import MetricSpec, register_metric
 
 HOW_TO = ("QPT has no released weights: pre-train an encoder with `iqa train qpt --config FILE --install` and fit a head "
@@ -50,10 +49,7 @@ class QPT(NRMetric):
     def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "koniq10k", weights: str | Path | None = None,
                  model: ContriqueModel | None = None) -> None:
         super().__init__(data_range=data_range)
-        self.head, self.weights = ("<RidgeHead>" if isinstance(head, RidgeHead) else head), weights
-        self.net = model.eval() if model is not None else load_encoder("qpt", weights, HOW_TO)
-        self.regressor = head if isinstance(head, RidgeHead) else load_head("qpt", head, HOW_TO)
-        self.spec = oriented_spec(type(self).spec, self.regressor.higher_is_better)
+        attach(self, "qpt", head, weights, model, HOW_TO)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
