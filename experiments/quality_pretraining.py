@@ -175,6 +175,24 @@ def chart(res: dict, models: list[str], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def loss_chart(runs: Path, path: Path) -> None:
+    """Training loss per step (and its 25-step moving average) of both runs, from their log.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, method in zip(axes, ("contrique", "qpt")):
+        loss = np.array([json.loads(s)["loss"] for s in (runs / method / "log.jsonl").read_text().splitlines()])
+        ax.plot(np.arange(1, len(loss) + 1), loss, lw=0.5, alpha=0.4)
+        ax.plot(np.arange(25, len(loss) + 1), np.convolve(loss, np.ones(25) / 25, mode="valid"), lw=1.5)
+        ax.set_title(f"{method} pre-training loss")
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, required=True, help="Folder for the two pre-training runs and the feature caches.")
@@ -198,6 +216,7 @@ def main() -> None:
     args.out.write_text(table(res, order))
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=1))
     chart(res, order, args.out.with_suffix(".png"))
+    loss_chart(args.runs, args.out.with_name(args.out.stem + "_loss.png"))
     print(table(res, order))
 
 

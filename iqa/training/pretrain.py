@@ -52,6 +52,8 @@ class PretrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     tau: float = 0.0  # 0: the method's default (0.1 CONTRIQUE, 0.2 QPT-style)
+    class_repeats: int = 1  # CONTRIQUE: images per synthetic class in a batch (1 = the release's independent draws)
+    authentic: int = -1  # CONTRIQUE: authentic images per batch, each its own class (-1 = batch, as the release)
     max_ops: int = 3  # QPT-style: longest degradation chain
     degradation_weight: float = 1.0  # QPT-style: weight of same-content negatives in the partition
     proj_dim: int = 128
@@ -89,7 +91,7 @@ def step_loss(model: ContriqueModel, cfg: PretrainConfig, sources: list[np.ndarr
     """The loss of iteration ``step`` (its batch drawn from (seed, step))."""
     rng = np.random.default_rng([cfg.seed, step])
     if cfg.method == "contrique":
-        xa, xb, labels = contrique_batch(sources, cfg.batch, cfg.crop, rng)
+        xa, xb, labels = contrique_batch(sources, cfg.batch, cfg.crop, rng, cfg.class_repeats, None if cfg.authentic < 0 else cfg.authentic)
         _, _, za, zb, *_ = model(xa, xb)
         return multi_positive_nt_xent(za, zb, labels.repeat_interleave(4, 0), tau=cfg.tau), {}
     crops, content, degr, fallbacks = qpt_batch(sources, cfg.batch, cfg.crop, rng, cfg.max_ops)

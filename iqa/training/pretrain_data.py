@@ -4,7 +4,9 @@ CONTRIQUE (``train.py`` of pavancm/CONTRIQUE): each step takes B *synthetic* ima
 of a pristine image under one of 126 classes (25 bank types x 5 levels, plus "pristine"; KADIS-700k
 in the paper, generated here by :mod:`iqa.augment.bank`), and B *authentic* regions, each its own
 class. Both get a full-scale and a half-scale view (:mod:`iqa.training.views`). Labels are
-(2B, 126 + B): the synthetic class, or the authentic image's identity column.
+(2B, 126 + B): the synthetic class, or the authentic image's identity column. The paper's authentic
+images carry real distortions; regions of pristine photos carry none, and as their own classes they
+only teach content, so ``authentic`` can lower their number (0 in our CPU experiment).
 
 QPT-style: each of B regions is degraded twice by independent chains (:func:`iqa.augment.chains.sample_chain`,
 one to ``max_ops`` steps in random order), and two overlapping crops are cut from each degraded copy
@@ -55,14 +57,34 @@ def synthetic_class(a: np.ndarray, k: int, seed: int) -> np.ndarray:
     return _to_uint8(distort(_to_float(a), name, level=k % 5 + 1, seed=seed))
 
 
-def contrique_batch(sources: list[np.ndarray], batch: int, crop: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(views A (2B, 3, c, c), views B, labels (2B, 126 + B)); rows 0..B-1 synthetic, B..2B-1 authentic."""
+def synthetic_classes(batch: int, repeats: int, rng: np.random.Generator) -> list[int]:
+    """``batch`` class draws: uniform and independent (``repeats`` = 1, the release), or ceil(B / repeats)
+    distinct classes each given to ``repeats`` images of (usually) different contents.
+
+    With the release's batch of 256 synthetic images, most of the 126 classes occur twice or more, so
+    every batch holds positives of the same distortion across contents. With a CPU batch of 16 almost
+    every class is drawn once, and its only positives are its own patches: the loss then rewards content,
+    not quality. Repeats restore the cross-content positives at small batches.
+    """
+    if repeats <= 1:
+        return [int(rng.integers(0, N_CLASSES)) for _ in range(batch)]
+    n = -(-batch // repeats)
+    classes = rng.choice(N_CLASSES, size=n, replace=False)
+    return [int(k) for k in np.repeat(classes, repeats)[:batch]]
+
+
+def contrique_batch(sources: list[np.ndarray], batch: int, crop: int, rng: np.random.Generator,
+                    class_repeats: int = 1, authentic: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(views A (B + U, 3, c, c), views B, labels (B + U, 126 + U)): rows 0..B-1 synthetic, then U authentic
+    (U = B by default, as the release)."""
+    u = batch if authentic is None else authentic
     va, vb = [], []
-    labels = torch.zeros(2 * batch, N_CLASSES + batch)
-    for i in range(2 * batch):
+    labels = torch.zeros(batch + u, N_CLASSES + u)
+    classes = synthetic_classes(batch, class_repeats, rng)
+    for i in range(batch + u):
         a = region(sources[int(rng.integers(0, len(sources)))], 2 * crop, rng)
         if i < batch:
-            k = int(rng.integers(0, N_CLASSES))
+            k = classes[i]
             a = synthetic_class(a, k, int(rng.integers(0, 2**31)))
             labels[i, k] = 1
         else:

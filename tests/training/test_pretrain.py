@@ -150,3 +150,23 @@ def test_fit_head_resumes_from_its_feature_cache(tmp_path) -> None:  # noqa: ANN
     (tmp_path / "0.png").unlink()  # cached features are not recomputed, so a vanished file no longer matters
     again, failed = dataset_features("qpt", enc, data, cache)
     assert not failed and all(np.array_equal(first[k], again[k]) for k in first)
+
+
+def test_class_repeats_give_cross_content_positives() -> None:
+    from iqa.training.pretrain_data import synthetic_classes
+
+    rng = np.random.default_rng(0)
+    k = synthetic_classes(16, 4, rng)
+    assert len(k) == 16 and len(set(k)) == 4 and all(k.count(c) == 4 for c in set(k))
+    assert len(synthetic_classes(10, 4, rng)) == 10
+    assert all(0 <= c < N_CLASSES for c in synthetic_classes(16, 1, rng))
+    _, _, labels = contrique_batch(_sources(), 4, 32, np.random.default_rng(1), class_repeats=2)
+    shared = labels[:4, :N_CLASSES] @ labels[:4, :N_CLASSES].t()
+    assert (shared.sum(1) == 2).all()  # each synthetic image shares its class with exactly one other
+
+
+def test_batches_without_authentic_images() -> None:
+    xa, _, labels = contrique_batch(_sources(), 4, 32, np.random.default_rng(0), class_repeats=2, authentic=0)
+    assert xa.shape[0] == 4 and labels.shape == (4, N_CLASSES)
+    xa, _, labels = contrique_batch(_sources(), 4, 32, np.random.default_rng(0), authentic=1)
+    assert xa.shape[0] == 5 and labels.shape == (5, N_CLASSES + 1) and labels[4, N_CLASSES] == 1
