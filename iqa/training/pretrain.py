@@ -71,13 +71,17 @@ class PretrainConfig:
 
 
 def load_config(path: Path, **overrides: object) -> PretrainConfig:
-    """A TOML file with the fields of :class:`PretrainConfig` (unknown keys are errors naming them; relative
-    ``images`` folders are taken relative to the file)."""
+    """A TOML file with the fields of :class:`PretrainConfig`: top-level keys for both methods, then optional
+    ``[contrique]`` / ``[qpt]`` tables whose keys apply to that method only. Unknown keys are errors naming
+    them; relative ``images`` folders are taken relative to the file."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise InputError(f"{path}: not a readable TOML config ({e})") from e
     known = {f.name for f in fields(PretrainConfig)}
+    method = overrides.get("method") or data.get("method", "contrique")
+    per_method = {m: data.pop(m) for m in METHODS if isinstance(data.get(m), dict)}  # [contrique] / [qpt] tables
+    data.update(per_method.get(str(method), {}))
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")

@@ -170,3 +170,15 @@ def test_batches_without_authentic_images() -> None:
     assert xa.shape[0] == 4 and labels.shape == (4, N_CLASSES)
     xa, _, labels = contrique_batch(_sources(), 4, 32, np.random.default_rng(0), authentic=1)
     assert xa.shape[0] == 5 and labels.shape == (5, N_CLASSES + 1) and labels[4, N_CLASSES] == 1
+
+
+def test_per_method_tables_and_relative_folders(tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "c.toml").write_text('images = ["imgs"]\nsteps = 10\n[qpt]\nsteps = 20\n[contrique]\nclass_repeats = 4\n')
+    c = load_config(tmp_path / "c.toml", method="contrique")
+    q = load_config(tmp_path / "c.toml", method="qpt")
+    assert (c.steps, c.class_repeats, q.steps, q.class_repeats) == (10, 4, 20, 1)
+    assert c.images == [str((tmp_path / "imgs").resolve())]
+    (tmp_path / "d.toml").write_text("[qpt]\nstep = 20\n")
+    with pytest.raises(InputError, match=r"unknown keys \['step'\]"):
+        load_config(tmp_path / "d.toml", method="qpt")
