@@ -75,3 +75,18 @@ def load_converted(name: str, *, how_to: str) -> tuple[dict[str, torch.Tensor], 
         where = " or ".join(str(d) for d in _dirs())
         raise WeightsNotFoundError(f"converted weights {name!r} not found in {where}. {how_to}")
     return load_file(str(found[0])), found[1]
+
+
+def read_release_checkpoint(source: Path, expected: str) -> dict[str, torch.Tensor]:
+    """A released PyTorch checkpoint as a state dict, read with ``weights_only=True``; errors name the
+    file and ``expected`` (the release file the user should have)."""
+    from iqa.errors import InputError, WeightsError
+    from iqa.weights import load_torch_state
+
+    if not source.is_file():
+        raise InputError(f"{source}: no such checkpoint. {expected}")
+    try:
+        return load_torch_state(source)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise WeightsError(f"{source}: not a readable PyTorch checkpoint ({type(e).__name__}); {expected} It is read with "
+                           "weights_only=True, so no code in it runs: a file that needs code to load is refused, not loaded unsafely") from e  # fmt: skip

@@ -13,24 +13,16 @@ from pathlib import Path
 
 import torch
 
-from iqa.errors import InputError, WeightsError
+from iqa.errors import InputError
 from iqa.metrics._quality_heads import RELEASE_HEADS, build_encoder
 from iqa.metrics.nr._tanet import strip_module
-from iqa.weights.converted import save_converted
+from iqa.weights.converted import read_release_checkpoint, save_converted
 from iqa.weights.sklearn_pickle import read_sklearn_ridge
 
 
 def convert_checkpoint(source: Path, out_dir: Path | None = None, name: str = "contrique_encoder") -> Path:
     """The encoder + projector state dict, checked against the release layout."""
-    from iqa.weights import load_torch_state
-
-    if not source.is_file():
-        raise InputError(f"{source}: no such checkpoint (expected CONTRIQUE_checkpoint25.tar from the release)")
-    try:
-        state = strip_module(load_torch_state(source))
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise WeightsError(f"{source}: not a readable PyTorch checkpoint ({type(e).__name__}); expected CONTRIQUE_checkpoint25.tar. "
-                           "It is read with weights_only=True, so a file that needs code to load is refused") from e  # fmt: skip
+    state = strip_module(read_release_checkpoint(source, "Expected CONTRIQUE_checkpoint25.tar from the release (see its README)."))
     model = build_encoder(state, str(source))
     tensors = {k: v for k, v in state.items() if k in model.state_dict()}
     return save_converted(name, tensors, source=source, converter="contrique", options={"trunk": model.trunk}, out_dir=out_dir)

@@ -132,18 +132,10 @@ def convert_tanet(source: str | Path, variant: str = "tad66k", *, out_dir: Path 
 
     The key layout and every shape are checked against :class:`TANet` before anything is written.
     """
-    from iqa.weights import load_torch_state
-    from iqa.weights.converted import save_converted
+    from iqa.weights.converted import read_release_checkpoint, save_converted
 
     source = Path(source)
-    if not source.is_file():
-        raise InputError(f"{source}: no such checkpoint. {how_to_get(variant)}")
-    try:
-        state = strip_module(load_torch_state(source))
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise WeightsError(f"{source}: not a readable PyTorch checkpoint ({type(e).__name__}); expected the released "
-                           f"{RELEASES[variant]}. It is read with weights_only=True, so no code in it runs: a file that "
-                           "needs code to load is refused, not loaded unsafely") from e  # fmt: skip
+    state = strip_module(read_release_checkpoint(source, f"Expected the released {RELEASES[variant]}. {how_to_get(variant)}"))
     model = TANet(variant=variant)
     check_state(model, state, str(source))
     tensors = {k: v for k, v in state.items() if k in model.state_dict()}
