@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from iqa.errors import InputError, WeightsError
+from iqa.errors import InputError, WeightsError, WeightsHashError
 from iqa.metrics.nr._contrique import TRUNKS, ContriqueModel
 from iqa.registry import MetricSpec
 from iqa.weights.converted import load_converted
@@ -38,10 +38,19 @@ def _load(name_or_path: str | Path, store_name: str, how_to: str) -> tuple[dict[
     if p.suffix == ".safetensors":
         from safetensors.torch import load_file
 
+        from iqa.weights.store import sha256_file
+
         if not p.is_file():
             raise InputError(f"{p}: no such weights file. {how_to}")
-        rec = p.with_suffix(".json")
-        return load_file(str(p)), (json.loads(rec.read_text()) if rec.is_file() else {})
+        rec_path = p.with_suffix(".json")
+        record = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
+        if record.get("sha256") and sha256_file(p) != record["sha256"]:
+            raise WeightsHashError(f"{p}: sha256 differs from its record {rec_path.name}; the file is corrupt or was edited: "
+                                   "write it again (iqa train / iqa fit-head / iqa weights convert)")  # fmt: skip
+        try:
+            return load_file(str(p)), record
+        except Exception as e:  # noqa: BLE001 - safetensors' own errors do not name the file
+            raise WeightsError(f"{p}: not a readable safetensors file ({e}). {how_to}") from e
     return load_converted(store_name, how_to=how_to)
 
 

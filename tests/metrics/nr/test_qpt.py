@@ -32,3 +32,21 @@ def test_head_of_another_encoder_is_refused() -> None:
     m = iqa.create("qpt", model=random_encoder(), head=RidgeHead(torch.zeros(4096), 0.0, {}))
     with pytest.raises(WeightsError, match="head expects 4096 features, the encoder gives 1024"):
         m(torch.rand(1, 3, 80, 80))
+
+
+def test_weight_files_given_by_path_are_checked(tmp_path) -> None:  # noqa: ANN001
+    from safetensors.torch import save_file
+
+    from iqa.errors import WeightsHashError
+    from iqa.weights.converted import save_converted
+
+    (tmp_path / "junk.safetensors").write_bytes(b"garbage")
+    with pytest.raises(WeightsError, match=r"junk\.safetensors: not a readable safetensors file"):
+        iqa.create("qpt", weights=str(tmp_path / "junk.safetensors"))
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x")
+    head = save_converted("qpt_head_x", {"coef": torch.zeros(1024), "intercept": torch.zeros(1)}, source=src, converter="test",
+                          options={}, out_dir=tmp_path)  # fmt: skip
+    save_file({"coef": torch.ones(1024), "intercept": torch.zeros(1)}, str(head))  # edited after its record was written
+    with pytest.raises(WeightsHashError, match="qpt_head_x.safetensors: sha256 differs"):
+        iqa.create("qpt", model=random_encoder(), head=str(head))
