@@ -50,8 +50,12 @@ def build(root: Path, n: int) -> tuple[Path, Path]:
 
 def run(script: str, *args: str) -> tuple[float, float]:
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, str(HERE / "fid_runners" / script), *args], capture_output=True, text=True,
-                       cwd=HERE / "fid_runners")
+    p = subprocess.run(
+        [sys.executable, str(HERE / "fid_runners" / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=HERE / "fid_runners",
+    )
     wall = time.perf_counter() - t
     m = re.search(r"RESULT (\S+)", p.stdout)
     if p.returncode or not m:
@@ -75,8 +79,12 @@ def bench_frechet() -> None:
         rows.append((method, statistics.median(ts), v))
     print("\n| Frechet distance, 2048-d | median s | value |\n|---|---|---|")
     for method, t, v in rows:
-        print(f"| {'iqa (Cholesky + eigvalsh)' if method == 'eigh' else 'scipy.linalg.sqrtm (pytorch-fid route)'} | {t:.2f} | {v:.10f} |")
-    print(f"\nspeed-up {rows[1][1] / rows[0][1]:.1f}x; relative difference {abs(rows[0][2] - rows[1][2]) / rows[1][2]:.1e}")
+        print(
+            f"| {'iqa (Cholesky + eigvalsh)' if method == 'eigh' else 'scipy.linalg.sqrtm (pytorch-fid route)'} | {t:.2f} | {v:.10f} |"
+        )
+    print(
+        f"\nspeed-up {rows[1][1] / rows[0][1]:.1f}x; relative difference {abs(rows[0][2] - rows[1][2]) / rows[1][2]:.1e}"
+    )
 
 
 def main() -> None:
@@ -107,17 +115,27 @@ def main() -> None:
     print(f"{args.images} + {args.images} PNG images 256x256, CPU, 2 threads; same random weights in every contender\n")
     print("| contender | value | median s | runs s |\n|---|---|---|---|")
     for k, rs in res.items():
-        print(f"| {k} | {rs[0][0]:.6f} | {statistics.median(t for _, t in rs):.2f} | {', '.join(f'{t:.2f}' for _, t in rs)} |")
+        print(
+            f"| {k} | {rs[0][0]:.6f} | {statistics.median(t for _, t in rs):.2f} | {', '.join(f'{t:.2f}' for _, t in rs)} |"
+        )
     med = {k: statistics.median(t for _, t in rs) for k, rs in res.items()}
-    print(f"\nfid vs pytorch-fid: rel diff {abs(res['iqa fid'][0][0] - res['pytorch-fid'][0][0]) / res['pytorch-fid'][0][0]:.1e}, "
-          f"speed-up {med['pytorch-fid'] / med['iqa fid']:.2f}x")
-    print(f"fid_tf vs torch-fidelity: rel diff {abs(res['iqa fid_tf'][0][0] - res['torch-fidelity'][0][0]) / res['torch-fidelity'][0][0]:.1e}, "
-          f"speed-up {med['torch-fidelity'] / med['iqa fid_tf']:.2f}x")
-    print(f"fid_clean vs clean-fid: rel diff {abs(res['iqa fid_clean'][0][0] - res['clean-fid'][0][0]) / res['clean-fid'][0][0]:.1e}, "
-          f"speed-up {med['clean-fid'] / med['iqa fid_clean']:.2f}x")
+    print(
+        f"\nfid vs pytorch-fid: rel diff {abs(res['iqa fid'][0][0] - res['pytorch-fid'][0][0]) / res['pytorch-fid'][0][0]:.1e}, "
+        f"speed-up {med['pytorch-fid'] / med['iqa fid']:.2f}x"
+    )
+    print(
+        f"fid_tf vs torch-fidelity: rel diff {abs(res['iqa fid_tf'][0][0] - res['torch-fidelity'][0][0]) / res['torch-fidelity'][0][0]:.1e}, "
+        f"speed-up {med['torch-fidelity'] / med['iqa fid_tf']:.2f}x"
+    )
+    print(
+        f"fid_clean vs clean-fid: rel diff {abs(res['iqa fid_clean'][0][0] - res['clean-fid'][0][0]) / res['clean-fid'][0][0]:.1e}, "
+        f"speed-up {med['clean-fid'] / med['iqa fid_clean']:.2f}x"
+    )
     fastest = min(med[k] for k in ("pytorch-fid", "torch-fidelity", "clean-fid"))
-    print(f"fastest peer {fastest:.2f} s; iqa fid {fastest / med['iqa fid']:.2f}x, fid_tf {fastest / med['iqa fid_tf']:.2f}x, "
-          f"fid_clean {fastest / med['iqa fid_clean']:.2f}x faster than it")
+    print(
+        f"fastest peer {fastest:.2f} s; iqa fid {fastest / med['iqa fid']:.2f}x, fid_tf {fastest / med['iqa fid_tf']:.2f}x, "
+        f"fid_clean {fastest / med['iqa fid_clean']:.2f}x faster than it"
+    )
     bench_frechet()
 
 

@@ -72,15 +72,21 @@ def main() -> None:
     ssim, ms = iqa.create("ssim"), iqa.create("ms_ssim")
     files = list_images(args.set)
     imgs = [read_image(args.set / f) for f in files]
-    print(f"\n{len(imgs)} images from {args.set}\n\n| model | 1-SSIM JND | 1-SSIM white | ratio | 1-MS-SSIM JND | 1-MS-SSIM white | ratio |\n|---|---|---|---|---|---|---|")
+    print(
+        f"\n{len(imgs)} images from {args.set}\n\n| model | 1-SSIM JND | 1-SSIM white | ratio | 1-MS-SSIM JND | 1-MS-SSIM white | ratio |\n|---|---|---|---|---|---|---|"
+    )
     for model in ("wu2017", "namm_chou", "namm_yang"):
         d = torch.zeros(4)
         for i, img in enumerate(imgs):
             jnd, white = equal_energy(img, model, i)
             x = img[None]
-            d += torch.tensor([1 - ssim(jnd, x).item(), 1 - ssim(white, x).item(), 1 - ms(jnd, x).item(), 1 - ms(white, x).item()])
+            d += torch.tensor(
+                [1 - ssim(jnd, x).item(), 1 - ssim(white, x).item(), 1 - ms(jnd, x).item(), 1 - ms(white, x).item()]
+            )
         d /= len(imgs)
-        print(f"| {model} | {d[0]:.4f} | {d[1]:.4f} | {d[0] / d[1]:.2f} | {d[2]:.4f} | {d[3]:.4f} | {d[2] / d[3]:.2f} |")
+        print(
+            f"| {model} | {d[0]:.4f} | {d[1]:.4f} | {d[0] / d[1]:.2f} | {d[2]:.4f} | {d[3]:.4f} | {d[2] / d[3]:.2f} |"
+        )
     if args.figure:
         pick = next((i for i, f in enumerate(files) if f.startswith("lenna")), 0)  # smooth areas and texture
         figure(imgs[pick][:, 128:384, 128:384], args.figure)

@@ -39,7 +39,9 @@ def make_pair(root: Path) -> tuple[Path, Path]:
         big = Image.open(srcs[0]).convert("RGB").resize((6000, 4000), Image.BICUBIC)
     else:
         yy, xx = np.mgrid[0:4000, 0:6000]
-        big = Image.fromarray((127 + 120 * np.sin(xx / 37.0)[..., None] * np.cos(yy / 23.0)[..., None] * np.ones(3)).astype(np.uint8))
+        big = Image.fromarray(
+            (127 + 120 * np.sin(xx / 37.0)[..., None] * np.cos(yy / 23.0)[..., None] * np.ones(3)).astype(np.uint8)
+        )
     big.save(root / "ref" / "a.png")
     noisy = np.asarray(big).astype(np.int16) + np.random.default_rng(0).integers(-10, 11, (4000, 6000, 3))
     Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(root / "dist" / "a.png")

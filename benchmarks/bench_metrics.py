@@ -18,8 +18,8 @@ import argparse
 import io
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -75,7 +75,9 @@ def lpips_pair(net: str) -> tuple[Callable, Callable]:
     state = randomize(ref.net, 0)
     ref.net.load_state_dict(state)
     tv_state = {f"features.{k.split('.', 1)[1]}": v for k, v in state.items()}
-    ours = iqa.create("lpips", net=net, heads=SHARED / "weights" / "lpips" / f"{net}.pth", trunk=StagedTrunk(net, tv_state))
+    ours = iqa.create(
+        "lpips", net=net, heads=SHARED / "weights" / "lpips" / f"{net}.pth", trunk=StagedTrunk(net, tv_state)
+    )
     return ours, ref
 
 
@@ -84,11 +86,33 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
     import pyiqa.archs.niqe_arch as pyiqa_niqe
     from torchmetrics.functional.image import (
         multiscale_structural_similarity_index_measure as tm_msssim,
+    )
+    from torchmetrics.functional.image import (
         peak_signal_noise_ratio as tm_psnr,
+    )
+    from torchmetrics.functional.image import (
         structural_similarity_index_measure as tm_ssim,
     )
 
-    m = {n: iqa.create(n) for n in ("psnr", "ssim", "ms_ssim", "gmsd", "ms_gmsd", "mdsi", "vifp", "haarpsi", "fsim", "fsimc", "vsi", "vif", "nlpd", "iw_ssim")}
+    m = {
+        n: iqa.create(n)
+        for n in (
+            "psnr",
+            "ssim",
+            "ms_ssim",
+            "gmsd",
+            "ms_gmsd",
+            "mdsi",
+            "vifp",
+            "haarpsi",
+            "fsim",
+            "fsimc",
+            "vsi",
+            "vif",
+            "nlpd",
+            "iw_ssim",
+        )
+    }
     z = np.load(SHARED / "weights/niqe_pris_params.npz")
     mu, cov = torch.from_numpy(z["mu_pris_param"]).double(), torch.from_numpy(z["cov_pris_param"]).double()
     niqe = iqa.create("niqe", weights=SHARED / "weights/niqe_pris_params.npz")
@@ -99,7 +123,10 @@ def contenders(y: torch.Tensor, x: torch.Tensor) -> dict[str, list[tuple[str, Ca
 
     brisque = iqa.create("brisque", model=SHARED / "weights/brisque/allmodel", ranges=allrange_path())
     import pyiqa.archs.brisque_arch as pyiqa_brisque
-    grey = torch.floor((torch.round(y * 255) * torch.tensor([0.2989, 0.5870, 0.1140]).view(1, 3, 1, 1)).sum(1, keepdim=True) + 0.5)
+
+    grey = torch.floor(
+        (torch.round(y * 255) * torch.tensor([0.2989, 0.5870, 0.1140]).view(1, 3, 1, 1)).sum(1, keepdim=True) + 0.5
+    )
     return {
         "psnr": [("iqa", lambda: m["psnr"](y, x)), ("piq", lambda: piq.psnr(y, x, reduction="none")),
                  ("torchmetrics (per image)", lambda: tm_psnr(y, x, data_range=1.0, reduction="none", dim=(1, 2, 3)))],

@@ -86,11 +86,37 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     iqa_bin = shutil.which("iqa") or sys.exit("iqa is not on PATH: pip install -e .")
     contenders = {
-        "iqa score": [iqa_bin, "score", str(dist), "--ref", str(ref), "-m", "psnr", "-m", "ssim",
-                      "-o", str(out / "iqa.csv"), "--overwrite", "-q", "--ref-pattern", r"(?P<ref>.+)__"],
-        "piq loop": [sys.executable, str(HERE / "baselines" / "piq_loop.py"), str(dist), str(ref), str(out / "piq.csv")],
-        "torchmetrics loop": [sys.executable, str(HERE / "baselines" / "torchmetrics_loop.py"), str(dist), str(ref),
-                              str(out / "torchmetrics.csv")],
+        "iqa score": [
+            iqa_bin,
+            "score",
+            str(dist),
+            "--ref",
+            str(ref),
+            "-m",
+            "psnr",
+            "-m",
+            "ssim",
+            "-o",
+            str(out / "iqa.csv"),
+            "--overwrite",
+            "-q",
+            "--ref-pattern",
+            r"(?P<ref>.+)__",
+        ],
+        "piq loop": [
+            sys.executable,
+            str(HERE / "baselines" / "piq_loop.py"),
+            str(dist),
+            str(ref),
+            str(out / "piq.csv"),
+        ],
+        "torchmetrics loop": [
+            sys.executable,
+            str(HERE / "baselines" / "torchmetrics_loop.py"),
+            str(dist),
+            str(ref),
+            str(out / "torchmetrics.csv"),
+        ],
     }
     times: dict[str, list[float]] = {k: [] for k in contenders}
     for _ in range(args.repeats):  # interleaved, so drift in machine load hits all alike
@@ -107,7 +133,9 @@ def main() -> None:
         dp = max(abs(vals[k][0] - ours[k][0]) for k in ours)
         ds = max(abs(vals[k][1] - ours[k][1]) for k in ours)
         med = statistics.median(ts)
-        print(f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {med / t_iqa:.2f}x | {dp:.2e} / {ds:.2e} |")
+        print(
+            f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {med / t_iqa:.2f}x | {dp:.2e} / {ds:.2e} |"
+        )
 
 
 if __name__ == "__main__":

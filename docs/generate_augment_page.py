@@ -35,7 +35,9 @@ def render() -> str:
     lines = [INTRO, "| # | name | family | parameter | identity | levels 1-5 | what |", "|---|---|---|---|---|---|---|"]
     for d in describe():
         levels = ", ".join(f"{v:g}" for v in d["levels"])
-        lines.append(f"| {d['kadid_id']:02d} | `{d['name']}` | {d['family']} | {d['parameter']} | {d['identity']:g} | {levels} | {d['summary']} |")
+        lines.append(
+            f"| {d['kadid_id']:02d} | `{d['name']}` | {d['family']} | {d['parameter']} | {d['identity']:g} | {levels} | {d['summary']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

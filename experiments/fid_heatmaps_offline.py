@@ -42,8 +42,11 @@ def main() -> None:
         fig, axes = plt.subplots(n, 3, figsize=(9, 2.6 * n))
         for row, (a, b) in enumerate(zip(paper.items, signed.items)):
             img = (a.image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-            for ax, im, title in zip(axes[row], (img, overlay(a.image, a.heatmap), overlay(b.image, b.heatmap)),
-                                     (f"{a.name}: {a.top[0][0]}", f"grad_sq (paper), {a.contribution:+.2f}", "grad (signed)")):
+            for ax, im, title in zip(
+                axes[row],
+                (img, overlay(a.image, a.heatmap), overlay(b.image, b.heatmap)),
+                (f"{a.name}: {a.top[0][0]}", f"grad_sq (paper), {a.contribution:+.2f}", "grad (signed)"),
+            ):
                 ax.imshow(im)
                 ax.set_title(title, fontsize=8)
                 ax.axis("off")

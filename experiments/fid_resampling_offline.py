@@ -61,22 +61,44 @@ def main() -> None:
     rows = []
     for mode in args.modes:
         t = time.time()
-        run = attack_fid_resample(pool, ref, mode=mode, iterations=args.iterations, eval_every=50,
-                                  cache_dir=args.out / "cache", progress=lambda *a: None)
+        run = attack_fid_resample(
+            pool,
+            ref,
+            mode=mode,
+            iterations=args.iterations,
+            eval_every=50,
+            cache_dir=args.out / "cache",
+            progress=lambda *a: None,
+        )
         write_attack_report(run, args.out / mode)
         r = run.result
         p = r.probabilities
-        rows.append({"mode": mode, **{f"{k}_before": r.before[k] for k in r.before}, **{f"{k}_after": r.after[k] for k in r.after},
-                     "ess": float(1 / np.sum(p**2)), "seconds": time.time() - t, "top1_selection": run.top1_selection})
+        rows.append(
+            {
+                "mode": mode,
+                **{f"{k}_before": r.before[k] for k in r.before},
+                **{f"{k}_after": r.after[k] for k in r.after},
+                "ess": float(1 / np.sum(p**2)),
+                "seconds": time.time() - t,
+                "top1_selection": run.top1_selection,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    lines = ["| mode | FD EfficientNet before | after | change | FD pixel_stats before | after | change | ESS |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| mode | FD EfficientNet before | after | change | FD pixel_stats before | after | change | ESS |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ch = lambda k: 100 * (r[f"{k}_after"] - r[f"{k}_before"]) / r[f"{k}_before"]  # noqa: E731
-        lines.append(f"| {r['mode']} | {r['fd_before']:.2f} | {r['fd_after']:.2f} | {ch('fd'):+.1f} % | "
-                     f"{r['fd_pixel_stats_before']:.3f} | {r['fd_pixel_stats_after']:.3f} | {ch('fd_pixel_stats'):+.1f} % | {r['ess']:.0f} |")
+        lines.append(
+            f"| {r['mode']} | {r['fd_before']:.2f} | {r['fd_after']:.2f} | {ch('fd'):+.1f} % | "
+            f"{r['fd_pixel_stats_before']:.3f} | {r['fd_pixel_stats_after']:.3f} | {ch('fd_pixel_stats'):+.1f} % | {r['ess']:.0f} |"
+        )
     sel = rows[0]["top1_selection"]
     if sel:
-        lines.append(f"\nTop-1 histogram selection (no gradients): FD {sel['fd']:.2f}, FD pixel_stats {sel['fd_pixel_stats']:.3f}.")
+        lines.append(
+            f"\nTop-1 histogram selection (no gradients): FD {sel['fd']:.2f}, FD pixel_stats {sel['fd_pixel_stats']:.3f}."
+        )
     (args.out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -57,7 +57,13 @@ def encoders(runs: Path, config: Path) -> dict[str, ContriqueModel]:
             cfg = load_config(config, method=method)
             sources, _ = load_sources(cfg.images, 2 * cfg.crop)
             log(f"pre-training {method}: {cfg.steps} steps on {len(sources)} images")
-            model, _ = pretrain(cfg, sources, runs / method, resume=True, progress=lambda _l, d, t: d % 50 == 0 and log(f"{method} {d}/{t}"))
+            model, _ = pretrain(
+                cfg,
+                sources,
+                runs / method,
+                resume=True,
+                progress=lambda _l, d, t: d % 50 == 0 and log(f"{method} {d}/{t}"),
+            )
             save_encoder(model, cfg, runs / method, runs / method / "checkpoint.pt")
         out[method] = load_encoder(method, enc, "")
     cfg = load_config(config)
@@ -109,7 +115,10 @@ def features(name: str, model: ContriqueModel | None, x: torch.Tensor, cache: Pa
     if cache.is_file():
         return np.load(cache)
     log(f"features: {name} on {len(x)} images")
-    chunks = [effnet_features(x[i : i + 50]) if model is None else two_scale_features(model, x[i : i + 50]) for i in range(0, len(x), 50)]
+    chunks = [
+        effnet_features(x[i : i + 50]) if model is None else two_scale_features(model, x[i : i + 50])
+        for i in range(0, len(x), 50)
+    ]
     f = torch.cat(chunks).numpy()
     np.save(cache, f)
     return f
@@ -135,7 +144,9 @@ def cv_srcc(f: np.ndarray, level: np.ndarray, img: np.ndarray) -> tuple[float, n
 def evaluate(feats: dict[str, np.ndarray], img: np.ndarray, typ: np.ndarray, lev: np.ndarray) -> dict:
     res: dict = {"per_type": {}, "all_types": {}}
     for m, f in feats.items():
-        res["per_type"][m] = {name: cv_srcc(f[typ == t], lev[typ == t], img[typ == t])[0] for t, name in enumerate(TYPES)}
+        res["per_type"][m] = {
+            name: cv_srcc(f[typ == t], lev[typ == t], img[typ == t])[0] for t, name in enumerate(TYPES)
+        }
         _, pred = cv_srcc(f, lev, img)
         res["all_types"][m] = {name: float(spearmanr(pred[typ == t], lev[typ == t])[0]) for t, name in enumerate(TYPES)}
         log(f"{m}: mean per-type SRCC {np.mean(list(res['per_type'][m].values())):.3f}")
@@ -146,8 +157,10 @@ def table(res: dict, models: list[str]) -> str:
     types = TYPES
     head = "| distortion | " + " | ".join(models) + " |\n|---|" + "---|" * len(models) + "\n"
     rows = "".join(f"| {t} | " + " | ".join(f"{res['per_type'][m][t]:.3f}" for m in models) + " |\n" for t in types)
+
     def stat(fn, key: str) -> str:  # noqa: ANN001
         return " | ".join(f"**{fn(list(res[key][m].values())):.3f}**" for m in models)
+
     rows += f"| **mean, ridge per type** | {stat(np.mean, 'per_type')} |\n| **median, ridge per type** | {stat(np.median, 'per_type')} |\n"
     rows += f"| **mean, one ridge for all types** | {stat(np.mean, 'all_types')} |\n"
     wins = [sum(res["per_type"][m][t] > res["per_type"]["random init"][t] for t in types) for m in models]
@@ -195,7 +208,9 @@ def loss_chart(runs: Path, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=Path, required=True, help="Folder for the two pre-training runs and the feature caches.")
+    ap.add_argument(
+        "--runs", type=Path, required=True, help="Folder for the two pre-training runs and the feature caches."
+    )
     ap.add_argument("--config", type=Path, default=HERE / "quality_pretraining.toml")
     ap.add_argument("--test", type=Path, default=SHARED / "data" / "images" / "Set14")
     ap.add_argument("--out", type=Path, default=HERE.parent / "docs" / "quality_pretraining_results.md")

@@ -8,6 +8,19 @@ show the offending value, and say how to fix it.
 
 from __future__ import annotations
 
+import difflib
+
+
+def close_matches(word: str, candidates: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
+    """The candidates closest to ``word`` (difflib, cutoff 0.5): the one "did you mean" rule of iqa."""
+    return difflib.get_close_matches(word.strip().lower(), list(candidates), n=n, cutoff=0.5)
+
+
+def did_you_mean(word: str, candidates: list[str] | tuple[str, ...], fmt: str = " Did you mean {!r}?") -> str:
+    """``fmt`` filled with the closest candidate, or an empty string when none is close."""
+    close = close_matches(word, candidates, n=1)
+    return fmt.format(close[0]) if close else ""
+
 
 class IQAError(Exception):
     """Base class of every error raised deliberately by iqa."""

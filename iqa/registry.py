@@ -11,8 +11,9 @@ import difflib
 import fnmatch
 import math
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 from iqa.errors import DuplicateMetricError, InputError, UnknownMetricError
 from iqa.types import ColorHandling, MetricKind
@@ -38,6 +39,12 @@ class MetricSpec:
         weights: ids in the weights manifest this metric needs.
         min_size: smallest image side the metric accepts (after any internal downsampling rule).
         summary: one line for ``iqa list``.
+        identity_value: the score of identical inputs when it is not ``best_value`` (VIF: 1, while
+            contrast enhancement scores above 1); None means ``best_value``.
+        identity_is_head_intercept: identical inputs give the learned head's intercept (a regressor on
+            feature differences), so no fixed value can be declared.
+        noise_monotone_from: the additive-noise level (sigma, [0, 1] images) from which scores worsen
+            monotonically (NR statistics can stay flat below an image's own texture).
     """
 
     name: str
@@ -52,7 +59,9 @@ class MetricSpec:
     weights: tuple[str, ...] = ()
     min_size: int = 1
     summary: str = ""
-    extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    identity_value: float | None = None
+    identity_is_head_intercept: bool = False
+    noise_monotone_from: float = 0.01
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -70,12 +79,16 @@ class MetricSpec:
         """The best attainable score (``value_range`` end in the direction of quality)."""
         return self.value_range[1] if self.higher_is_better else self.value_range[0]
 
+    @property
+    def identity(self) -> float:
+        """The score of two identical images (``identity_value`` or ``best_value``)."""
+        return self.best_value if self.identity_value is None else self.identity_value
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (infinities as strings)."""
         d = asdict(self)
         d["value_range"] = [_json_float(v) for v in self.value_range]
         d["weights"] = list(self.weights)
-        d["extra"] = dict(self.extra)
         return d
 
 

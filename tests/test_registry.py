@@ -68,7 +68,8 @@ def test_every_metric_module_is_imported() -> None:
     imported = {f"{n.module}.{a.name}" for n in ast.walk(listed) if isinstance(n, ast.ImportFrom) for a in n.names}
     files = {
         "iqa.metrics." + ".".join(p.relative_to(pkg).with_suffix("").parts)
-        for p in pkg.glob("*/*.py") if not p.name.startswith("_")
+        for p in pkg.glob("*/*.py")
+        if not p.name.startswith("_")
     }
     assert files <= imported, f"metric modules not imported in iqa/metrics/__init__.py: {sorted(files - imported)}"
 
@@ -103,5 +104,14 @@ def test_spec_is_frozen_and_validated() -> None:
     with pytest.raises(AttributeError):
         spec.name = "x"  # type: ignore[misc]
     with pytest.raises(ValueError, match="kind"):
-        MetricSpec(name="x", kind="bad", higher_is_better=True, value_range=(0, 1), differentiable=True,  # type: ignore[arg-type]
-                   color="y", paper="p", reference_impl="r", tolerance="t")
+        MetricSpec(
+            name="x",
+            kind="bad",
+            higher_is_better=True,
+            value_range=(0, 1),
+            differentiable=True,  # type: ignore[arg-type]
+            color="y",
+            paper="p",
+            reference_impl="r",
+            tolerance="t",
+        )

@@ -13,7 +13,9 @@ def score_pair(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     with torch.no_grad():
         p = peak_signal_noise_ratio(x, y, data_range=1.0).item()
         xs, ys = F.avg_pool2d(to_y(x), 2), F.avg_pool2d(to_y(y), 2)
-        s = structural_similarity_index_measure(xs, ys, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=11).item()
+        s = structural_similarity_index_measure(
+            xs, ys, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=11
+        ).item()
     return p, s
 
 

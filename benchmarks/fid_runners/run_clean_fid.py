@@ -25,5 +25,15 @@ from cleanfid import fid  # noqa: E402
 
 its.check_download_inception = dh.check_download_inception = lambda fpath="./": None
 torch.jit.load = lambda path, *args, **kw: scripted  # this process only: the runner's own copy
-report(fid.compute_fid(a, b, mode="clean", device=torch.device("cpu"), num_workers=0, batch_size=50,
-                       use_dataparallel=False, verbose=False))
+report(
+    fid.compute_fid(
+        a,
+        b,
+        mode="clean",
+        device=torch.device("cpu"),
+        num_workers=0,
+        batch_size=50,
+        use_dataparallel=False,
+        verbose=False,
+    )
+)

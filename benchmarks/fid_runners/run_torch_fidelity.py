@@ -7,6 +7,15 @@ import sys
 import torch_fidelity
 
 weights, a, b = sys.argv[1:4]
-r = torch_fidelity.calculate_metrics(input1=b, input2=a, fid=True, cuda=False, verbose=False, batch_size=50,
-                                     feature_extractor_weights_path=weights, cache=False, save_cpu_ram=True)
+r = torch_fidelity.calculate_metrics(
+    input1=b,
+    input2=a,
+    fid=True,
+    cuda=False,
+    verbose=False,
+    batch_size=50,
+    feature_extractor_weights_path=weights,
+    cache=False,
+    save_cpu_ram=True,
+)
 report(r["frechet_inception_distance"])

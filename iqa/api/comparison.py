@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,8 @@ def _atomic_save(path: Path, arr: np.ndarray, meta: dict) -> None:
 
 def extract_folder(root: Path, extractor: torch.nn.Module, **opts: Any) -> tuple[torch.Tensor, list[str]]:
     """Features (N, dim) of every readable image in ``root``, in natural order, and the failures
-    (options as :func:`extract_folder_named`)."""
+    (options as :func:`extract_folder_named`).
+    """
     feats, _, failed = extract_folder_named(root, extractor, **opts)
     return feats, failed
 
@@ -126,7 +128,9 @@ class _Side:
         if isinstance(self.source, torch.Tensor):
             return "features" if self.source.ndim == 2 else "images"
         if self.path is None:
-            raise InputError(f"{self.name}: expected a folder, .npz, .npy or a tensor, got {type(self.source).__name__}")
+            raise InputError(
+                f"{self.name}: expected a folder, .npz, .npy or a tensor, got {type(self.source).__name__}"
+            )
         if self.path.is_dir():
             return "folder"
         return {".npz": "stats", ".npy": "features"}.get(self.path.suffix.lower(), "unknown")
@@ -159,8 +163,13 @@ class _Side:
             return torch.from_numpy(np.load(entry))
         progress = opts.get("progress")
         f, self.failed = extract_folder(
-            path, extractor, batch_size=opts["batch_size"], workers=opts["workers"], device=opts["device"],
-            recursive=opts["recursive"], max_pixels=opts["max_pixels"],
+            path,
+            extractor,
+            batch_size=opts["batch_size"],
+            workers=opts["workers"],
+            device=opts["device"],
+            recursive=opts["recursive"],
+            max_pixels=opts["max_pixels"],
             progress=(lambda d, t: progress(self.name, d, t)) if progress else None,
         )
         if entry is not None and not self.failed:
@@ -195,8 +204,15 @@ def compare(
         if not isinstance(m, DistributionMetric):
             raise InputError(f"{name} is a per-image metric; use `iqa score` for it")
         built[name] = m.to(device)
-    opts = {"batch_size": batch_size, "workers": workers, "device": device, "cache_dir": cache_dir,
-            "recursive": recursive, "max_pixels": max_pixels, "progress": progress}
+    opts = {
+        "batch_size": batch_size,
+        "workers": workers,
+        "device": device,
+        "cache_dir": cache_dir,
+        "recursive": recursive,
+        "max_pixels": max_pixels,
+        "progress": progress,
+    }
     sides = {True: _Side(a, "a"), False: _Side(b, "b")}
     shared: dict[str, torch.nn.Module] = {}
     result: dict[str, Any] = {}

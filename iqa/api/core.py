@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import torch
 from torch import nn
 
 import iqa.metrics  # noqa: F401  (fills the registry)
-from iqa.errors import InputError, UnknownOptionError
+from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 from iqa.registry import MetricSpec, get_metric_class, registered_names
 
@@ -32,22 +31,15 @@ def get_spec(name: str) -> MetricSpec:
 def create(name: str, **options: Any) -> Metric:
     """Build a metric by name with keyword options, e.g. ``create("ssim", data_range=255)``.
 
+    Options are checked and coerced by their declared types (``downsample="false"`` -> False).
+
     Raises:
         UnknownMetricError: unknown name (with suggestions).
         UnknownOptionError: an option the metric does not take (lists the valid ones).
+        InputError: a value of the wrong type, outside its range or not among its allowed values.
     """
     cls = get_metric_class(name)
-    valid = cls.option_names()
-    bad = [k for k in options if k not in valid]
-    if bad:
-        hints = []
-        for k in bad:
-            close = difflib.get_close_matches(k, valid, n=1)
-            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise UnknownOptionError(
-            f"{cls.spec.name} does not accept option(s) {', '.join(hints)}; valid options: {', '.join(valid)}"
-        )
-    return cls(**options)
+    return cls(**options)  # the constructor checks and coerces every option (iqa.options)
 
 
 class MetricLoss(nn.Module):

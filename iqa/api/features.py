@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -26,8 +26,13 @@ class FolderFeatures:
 
 
 def folder_features(
-    root: Path, extractor: FeatureExtractor, *, cache_dir: str | os.PathLike | None = None, progress: Progress | None = None,
-    label: str = "", **opts,
+    root: Path,
+    extractor: FeatureExtractor,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    label: str = "",
+    **opts,
 ) -> FolderFeatures:
     """Features and names of a folder's images, from the cache when the same files were seen."""
     root = Path(root)
@@ -47,5 +52,3 @@ def folder_features(
         np.savez(tmp, features=feats.numpy(), names=np.array(names))
         os.replace(tmp, entry)
     return FolderFeatures(feats, names, failed)
-
-

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 
-from iqa.errors import IQAError, InputError
+from iqa.errors import InputError, IQAError
 from iqa.io.folders import Pair, plan_pairs
 from iqa.io.images import array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
@@ -172,9 +172,7 @@ def _score_chunk(job: ScoreJob, dec: _Decoded) -> list[dict]:
     return rows
 
 
-def run_job(
-    job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[dict]], None]
-) -> Iterator[int]:
+def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[dict]], None]) -> Iterator[int]:
     """Score every item not in ``done``; call ``on_rows`` per chunk; yield items finished so far."""
     for m in job.metrics.values():
         m.to(job.device).eval()

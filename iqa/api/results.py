@@ -17,8 +17,9 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from iqa.errors import InputError, OutputExistsError
 from iqa.io.folders import natural_key
@@ -100,7 +101,10 @@ def read_table(path: Path) -> tuple[list[dict], list[str]]:
     if fmt == "json":
         data = json.loads(path.read_text(encoding="utf-8"))
         columns = list(data[0]) if data else []
-        rows = [{c: (float("nan") if v is None and c not in (KEY, "ref", "error") else v) for c, v in r.items()} for r in data]
+        rows = [
+            {c: (float("nan") if v is None and c not in (KEY, "ref", "error") else v) for c, v in r.items()}
+            for r in data
+        ]
         return rows, columns
     import pandas as pd
 
@@ -166,7 +170,9 @@ class ResultStore:
                         f"this run uses {self.meta}. Resume with the same options or use --overwrite"
                     )
                 continue
-            self.rows[str(rec[KEY])] = {c: (float("nan") if v is None and c not in (KEY, "ref", "error") else v) for c, v in rec.items()}
+            self.rows[str(rec[KEY])] = {
+                c: (float("nan") if v is None and c not in (KEY, "ref", "error") else v) for c, v in rec.items()
+            }
 
     def done(self) -> set[str]:
         """Keys already written (previous final file or journal)."""

@@ -94,8 +94,14 @@ def _score_folder(m, img, ref, batch_size, workers, recursive, ref_pattern, max_
     if ref is not None and not _is_folder(ref):
         raise InputError(f"img is a folder, so ref must be a folder too, got {ref!r}")
     job = ScoreJob(
-        root=Path(img), ref_root=Path(ref) if ref is not None else None, metrics={m.spec.name: m},
-        batch_size=batch_size, workers=workers, recursive=recursive, ref_pattern=ref_pattern, max_pixels=max_pixels,
+        root=Path(img),
+        ref_root=Path(ref) if ref is not None else None,
+        metrics={m.spec.name: m},
+        batch_size=batch_size,
+        workers=workers,
+        recursive=recursive,
+        ref_pattern=ref_pattern,
+        max_pixels=max_pixels,
     )
     rows: list[dict] = []
     for _ in run_job(job, plan_items(job), set(), rows.extend):

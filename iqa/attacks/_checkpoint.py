@@ -1,5 +1,6 @@
 """Checkpoints of the resampling attack: weights, optimiser state and history, written atomically
-so a killed run resumes where it stopped (and refuses a checkpoint made with other settings)."""
+so a killed run resumes where it stopped (and refuses a checkpoint made with other settings).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ def save(path: Path, key: dict, it: int, w: torch.Tensor, state: dict, history: 
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     arrays = {k: v.numpy() for k, v in state.items() if isinstance(v, torch.Tensor)}
     scalars = {k: v for k, v in state.items() if not isinstance(v, torch.Tensor)}
-    np.savez(tmp, w=w.numpy(), meta=np.array(json.dumps({"key": key, "iteration": it, "history": history, "state": scalars})),
-             **{f"state_{k}": v for k, v in arrays.items()})
+    np.savez(
+        tmp,
+        w=w.numpy(),
+        meta=np.array(json.dumps({"key": key, "iteration": it, "history": history, "state": scalars})),
+        **{f"state_{k}": v for k, v in arrays.items()},
+    )
     os.replace(tmp, path)
 
 
@@ -31,5 +36,5 @@ def load(path: Path, key: dict) -> tuple[int, torch.Tensor, dict, list[dict]]:
             diff = sorted(k for k in key if meta["key"].get(k) != key[k])
             raise InputError(f"{path} was written with other settings ({', '.join(diff)}); delete it or drop --resume")
         state = dict(meta["state"])
-        state.update({k[len("state_"):]: torch.from_numpy(z[k]) for k in z.files if k.startswith("state_")})
+        state.update({k[len("state_") :]: torch.from_numpy(z[k]) for k in z.files if k.startswith("state_")})
         return int(meta["iteration"]), torch.from_numpy(z["w"]), state, meta["history"]

@@ -22,7 +22,9 @@ def _chunks(n: int, size: int):
     return ((i, min(i + size, n)) for i in range(0, n, size))
 
 
-def weighted_stats(f: torch.Tensor, w: torch.Tensor, chunk: int = CHUNK) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def weighted_stats(
+    f: torch.Tensor, w: torch.Tensor, chunk: int = CHUNK
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(mu_w, Sigma_w, S) in float64 for features f (P, d) (any float dtype) and log-weights w (P,)."""
     a = torch.exp(w.to(torch.float64))
     s = a.sum()
@@ -39,8 +41,14 @@ def weighted_stats(f: torch.Tensor, w: torch.Tensor, chunk: int = CHUNK) -> tupl
 
 
 def weight_gradient(
-    f: torch.Tensor, w: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor, s: torch.Tensor,
-    g_mean: torch.Tensor, g_cov: torch.Tensor, chunk: int = CHUNK,
+    f: torch.Tensor,
+    w: torch.Tensor,
+    mean: torch.Tensor,
+    cov: torch.Tensor,
+    s: torch.Tensor,
+    g_mean: torch.Tensor,
+    g_cov: torch.Tensor,
+    chunk: int = CHUNK,
 ) -> torch.Tensor:
     """dFD/dw (P,) from the gradients of FD w.r.t. the weighted mean and covariance."""
     a = torch.exp(w.to(torch.float64))

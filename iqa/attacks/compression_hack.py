@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -42,7 +42,8 @@ class Preprocessor(nn.Module):
         self.gain = nn.Parameter(torch.zeros(3))
         self.head = nn.Conv2d(3, width, 3, padding=1)
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks)
+            nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, padding=1))
+            for _ in range(blocks)
         )
         self.tail = nn.Conv2d(width, 3, 3, padding=1)
         nn.init.zeros_(self.tail.weight)  # f = identity at the start: training starts from plain JPEG
@@ -85,7 +86,9 @@ class HackConfig:
             raise InputError(f"quality must be in 1..100, got {self.quality}")
 
 
-def hacked_proxy(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+def hacked_proxy(
+    pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Decoded image through the differentiable proxy, with the preprocessor where ``cfg`` puts it."""
     if cfg.placement == "before":
         return diff_jpeg(pre(x), cfg.quality, rounding=cfg.rounding, generator=generator)
@@ -98,7 +101,9 @@ def metric_objective(metric: FRMetric, decoded: torch.Tensor, original: torch.Te
     return -score.mean() if metric.spec.higher_is_better else score.mean()
 
 
-def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generator, *, min_std: float = 2 / 255) -> torch.Tensor:
+def random_crops(
+    images: list[torch.Tensor], n: int, size: int, g: torch.Generator, *, min_std: float = 2 / 255
+) -> torch.Tensor:
     """``n`` random ``size`` x ``size`` crops of (3, H, W) images, (n, 3, size, size).
 
     Nearly flat crops (std below ``min_std``: sky, a uniform background) are drawn again: they
@@ -112,7 +117,9 @@ def random_crops(images: list[torch.Tensor], n: int, size: int, g: torch.Generat
             img = images[int(torch.randint(len(images), (1,), generator=g))]
             h, w = img.shape[-2:]
             if h < size or w < size:
-                raise InputError(f"a training image of {h}x{w} is smaller than the crop {size}; use --crop {min(h, w)} or larger images")
+                raise InputError(
+                    f"a training image of {h}x{w} is smaller than the crop {size}; use --crop {min(h, w)} or larger images"
+                )
             top = int(torch.randint(h - size + 1, (1,), generator=g))
             left = int(torch.randint(w - size + 1, (1,), generator=g))
             crop = img[:, top : top + size, left : left + size]
@@ -158,7 +165,10 @@ def train_preprocessor(
     """
     torch.manual_seed(cfg.seed)
     pre = Preprocessor()
-    groups = [{"params": [pre.gain], "lr": cfg.lr_global}, {"params": [p for n, p in pre.named_parameters() if n != "gain"], "lr": cfg.lr}]
+    groups = [
+        {"params": [pre.gain], "lr": cfg.lr_global},
+        {"params": [p for n, p in pre.named_parameters() if n != "gain"], "lr": cfg.lr},
+    ]
     if cfg.optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam(groups)
     else:
@@ -166,7 +176,11 @@ def train_preprocessor(
     g = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     start = 0
-    val = random_crops(images, cfg.val_crops, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1)) if cfg.val_every else None
+    val = (
+        random_crops(images, cfg.val_crops, cfg.crop, torch.Generator().manual_seed(cfg.seed + 1))
+        if cfg.val_every
+        else None
+    )
     best: dict = {}
     if checkpoint is not None and checkpoint.exists():
         if not resume:
@@ -174,7 +188,9 @@ def train_preprocessor(
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if state["key"] != asdict(cfg):
             diff = sorted(k for k, v in asdict(cfg).items() if state["key"].get(k) != v)
-            raise InputError(f"{checkpoint} was written with other settings ({', '.join(diff)}); delete it or drop --resume")
+            raise InputError(
+                f"{checkpoint} was written with other settings ({', '.join(diff)}); delete it or drop --resume"
+            )
         pre.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         g.set_state(state["rng"])
@@ -271,14 +287,20 @@ def hack_image(pre: Preprocessor, x: torch.Tensor, cfg: HackConfig, metrics: dic
 def result_row(name: str, r: HackedImage) -> dict:
     """One CSV row: bits per pixel of both files, every metric on both, and per-metric errors."""
     pixels = r.original.shape[-2] * r.original.shape[-1]
-    row: dict = {"image": name, "bpp_plain": 8 * len(r.plain_jpeg) / pixels, "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels}
+    row: dict = {
+        "image": name,
+        "bpp_plain": 8 * len(r.plain_jpeg) / pixels,
+        "bpp_hacked": 8 * len(r.hacked_jpeg) / pixels,
+    }
     for m, (a, b) in r.scores.items():
         row[f"{m}_plain"], row[f"{m}_hacked"] = a, b
     row["error"] = "; ".join(f"{m}: {e}" for m, e in r.errors.items())
     return row
 
 
-def evaluate_hack(pre: Preprocessor, images: dict[str, torch.Tensor], cfg: HackConfig, metrics: dict[str, FRMetric]) -> list[dict]:
+def evaluate_hack(
+    pre: Preprocessor, images: dict[str, torch.Tensor], cfg: HackConfig, metrics: dict[str, FRMetric]
+) -> list[dict]:
     """Per image: each metric on plain JPEG and on hacked JPEG (both vs the original), and bits per pixel."""
     return [result_row(name, hack_image(pre, x, cfg, metrics)) for name, x in images.items()]
 

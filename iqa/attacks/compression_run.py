@@ -19,15 +19,22 @@ import io
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from iqa.api.core import create, get_spec, list_metrics
-from iqa.attacks.compression_hack import HackConfig, Preprocessor, gain_percent, hack_image, result_row, train_preprocessor
-from iqa.errors import IQAError, InputError
+from iqa.attacks.compression_hack import (
+    HackConfig,
+    Preprocessor,
+    gain_percent,
+    hack_image,
+    result_row,
+    train_preprocessor,
+)
+from iqa.errors import InputError, IQAError
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
 from iqa.metrics.base import FRMetric
@@ -128,14 +135,18 @@ def run_compression_hack(
     settings = out / "settings.json"
     if settings.exists() and not resume:
         raise InputError(f"{out} holds an earlier run: pass --resume to continue it, or choose another --out")
-    _atomic_bytes(settings, json.dumps({"config": asdict(cfg), "train": str(train_dir), "test": str(test_dir)}, indent=1).encode())
+    _atomic_bytes(
+        settings, json.dumps({"config": asdict(cfg), "train": str(train_dir), "test": str(test_dir)}, indent=1).encode()
+    )
     train, failed = _read_folder(Path(train_dir), progress, "reading training images")
 
     def step(entry: dict) -> None:
         if progress:
             progress(f"training against {cfg.metric}", entry["step"], cfg.steps)
 
-    pre, history = train_preprocessor(target, list(train.values()), cfg, checkpoint=out / "checkpoint.pt", resume=resume, on_step=step)
+    pre, history = train_preprocessor(
+        target, list(train.values()), cfg, checkpoint=out / "checkpoint.pt", resume=resume, on_step=step
+    )
     buf = io.BytesIO()
     torch.save(pre.state_dict(), buf)
     _atomic_bytes(out / "preprocessor.pt", buf.getvalue())

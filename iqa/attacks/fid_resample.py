@@ -27,9 +27,9 @@ covariances are singular; the reference adds 1e-12 inside the square root instea
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -79,7 +79,11 @@ def binarize(logits: torch.Tensor, mode: str, n: int) -> torch.Tensor:
 
 
 def mode_features(
-    pool: torch.Tensor, ref: torch.Tensor, mode: str, logits_fn: Callable[[torch.Tensor], torch.Tensor] | None, num_dims: int
+    pool: torch.Tensor,
+    ref: torch.Tensor,
+    mode: str,
+    logits_fn: Callable[[torch.Tensor], torch.Tensor] | None,
+    num_dims: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The features the weights are optimised on, for pool and reference."""
     if mode not in MODES:
@@ -208,8 +212,19 @@ def resample_fid(
     step = _Adam(lr) if optimizer == "adam" else _SGD(lr)
     before = evaluate(spaces, _softmax(w), n_eval, repeats, seed)
     history: list[dict] = []
-    key = {"mode": mode, "num_dims": num_dims, "lr": lr, "optimizer": optimizer, "ridge": ridge, "seed": seed,
-           "pool": len(pool), "reference": len(ref), "eval_size": n_eval, "repeats": repeats, "eval_every": eval_every}
+    key = {
+        "mode": mode,
+        "num_dims": num_dims,
+        "lr": lr,
+        "optimizer": optimizer,
+        "ridge": ridge,
+        "seed": seed,
+        "pool": len(pool),
+        "reference": len(ref),
+        "eval_size": n_eval,
+        "repeats": repeats,
+        "eval_every": eval_every,
+    }
     ckpt, start = (Path(checkpoint) if checkpoint else None), 1
     if ckpt is not None and ckpt.exists():
         done, w, state, history = _checkpoint.load(ckpt, key)
@@ -228,16 +243,28 @@ def resample_fid(
         if progress:
             progress(it, iterations, float(loss))
     after = evaluate(spaces, _softmax(w), n_eval, repeats, seed + iterations + 1)
-    settings = {"mode": mode, "num_dims": num_dims, "iterations": iterations, "lr": lr, "optimizer": optimizer, "ridge": ridge,
-                "eval_size": n_eval, "repeats": repeats, "seed": seed, "pool": len(pool), "reference": len(ref),
-                "dims": int(fp.shape[1])}
+    settings = {
+        "mode": mode,
+        "num_dims": num_dims,
+        "iterations": iterations,
+        "lr": lr,
+        "optimizer": optimizer,
+        "ridge": ridge,
+        "eval_size": n_eval,
+        "repeats": repeats,
+        "seed": seed,
+        "pool": len(pool),
+        "reference": len(ref),
+        "dims": int(fp.shape[1]),
+    }
     return ResampleResult(w.numpy(), history, before, after, settings)
 
 
 def select_top1_histogram(pool_top1: np.ndarray, ref_top1: np.ndarray, seed: int = 0) -> np.ndarray:
     """Indices of pool candidates whose top-1 class histogram equals the reference's, class by class
     (with replacement where the pool has fewer candidates of a class; classes absent from the pool
-    are skipped, so the selection can be smaller than the reference)."""
+    are skipped, so the selection can be smaller than the reference).
+    """
     rng = np.random.default_rng(seed)
     out = []
     for c, need in zip(*np.unique(ref_top1, return_counts=True)):

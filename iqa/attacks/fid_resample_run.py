@@ -8,9 +8,9 @@ after; independent extractors (``check``) are evaluated on the same draws.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -73,7 +73,9 @@ def attack_fid_resample(
     for name in check:
         other = create_extractor(name).to(device).eval()
         cp = folder_features(Path(pool), other, cache_dir=cache_dir, progress=progress, label=f"pool {name}", **opts)
-        cr = folder_features(Path(ref), other, cache_dir=cache_dir, progress=progress, label=f"reference {name}", **opts)
+        cr = folder_features(
+            Path(ref), other, cache_dir=cache_dir, progress=progress, label=f"reference {name}", **opts
+        )
         if cp.names != fp.names or cr.names != fr.names:
             raise InputError(f"{name} read a different set of images than {ext.name} (an image failed in one only)")
         spaces[f"fd_{name}"] = Space(cp.features, cr.features)
@@ -86,9 +88,24 @@ def attack_fid_resample(
         if progress:
             progress("resampling", it, total)
 
-    result = resample_fid(fp.features, fr.features, mode=mode, logits_fn=logits_fn, num_dims=num_dims,
-                          iterations=iterations, lr=lr, optimizer=optimizer, ridge=ridge, eval_spaces=spaces, eval_every=eval_every,
-                          eval_size=eval_size, repeats=repeats, seed=seed, checkpoint=checkpoint, progress=step)
+    result = resample_fid(
+        fp.features,
+        fr.features,
+        mode=mode,
+        logits_fn=logits_fn,
+        num_dims=num_dims,
+        iterations=iterations,
+        lr=lr,
+        optimizer=optimizer,
+        ridge=ridge,
+        eval_spaces=spaces,
+        eval_every=eval_every,
+        eval_size=eval_size,
+        repeats=repeats,
+        seed=seed,
+        checkpoint=checkpoint,
+        progress=step,
+    )
     result.settings.update({"extractor": ext.name, "check": list(check), "pool_dir": str(pool), "ref_dir": str(ref)})
     pool_top1, ref_top1 = _top1(ext, fp.features), _top1(ext, fr.features)
     selection = None
@@ -98,5 +115,6 @@ def attack_fid_resample(
         all_spaces = {"fd": Space(fp.features, fr.features), **spaces}
         selection = {k: fd_of(sp, idx) for k, sp in all_spaces.items()}
         selection["selected"] = float(len(idx))
-    return ResampleRun(result, fp.names, ext.name, pool_top1, ref_top1, ext.class_names(), selection,
-                       fp.failed + fr.failed)
+    return ResampleRun(
+        result, fp.names, ext.name, pool_top1, ref_top1, ext.class_names(), selection, fp.failed + fr.failed
+    )

@@ -41,7 +41,13 @@ def fgsm(metric: FRMetric, img: torch.Tensor, ref: torch.Tensor, *, eps: float =
 
 
 def ifgsm(
-    metric: FRMetric, img: torch.Tensor, ref: torch.Tensor, *, eps: float = 10 / 255, steps: int = 10, alpha: float = 1 / 255
+    metric: FRMetric,
+    img: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    eps: float = 10 / 255,
+    steps: int = 10,
+    alpha: float = 1 / 255,
 ) -> torch.Tensor:
     """``steps`` sign steps of ``alpha`` on a perturbation clipped to [-eps, eps]; image clamped to [0, 1]."""
     _check(metric, eps)

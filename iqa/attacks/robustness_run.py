@@ -19,16 +19,16 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from iqa.attacks.compression_hack import HackConfig, Preprocessor, hack_image, jpeg_decode, jpeg_encode
 from iqa.attacks.compression_run import file_failure, transfer_metrics
 from iqa.attacks.gradient import ATTACKS
-from iqa.errors import IQAError, InputError
+from iqa.errors import InputError, IQAError
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
 from iqa.metrics.base import FRMetric
@@ -53,7 +53,9 @@ def load_hack(folder: str | os.PathLike) -> tuple[Preprocessor, HackConfig]:
     folder = Path(folder)
     weights, settings = folder / "preprocessor.pt", folder / "settings.json"
     if not weights.exists() or not settings.exists():
-        raise InputError(f"{folder}: not a finished `iqa attack compression` output (needs preprocessor.pt and settings.json)")
+        raise InputError(
+            f"{folder}: not a finished `iqa attack compression` output (needs preprocessor.pt and settings.json)"
+        )
     cfg_d = json.loads(settings.read_text())["config"]
     cfg_d["metric_options"] = tuple(tuple(p) for p in cfg_d.get("metric_options", ()))
     pre = Preprocessor()
@@ -90,11 +92,22 @@ def _gradient_rows(name: str, x: torch.Tensor, quality: int, attack: str, metric
                 rows.append({"image": name, "attack": attack, "metric": m, "clean": float(metric(plain, x[None])),
                              "attacked": float(metric(adv, x[None])), "error": ""})  # fmt: skip
         except IQAError as e:
-            rows.append({"image": name, "attack": attack, "metric": m, "clean": float("nan"), "attacked": float("nan"), "error": str(e)})
+            rows.append(
+                {
+                    "image": name,
+                    "attack": attack,
+                    "metric": m,
+                    "clean": float("nan"),
+                    "attacked": float("nan"),
+                    "error": str(e),
+                }
+            )
     return rows
 
 
-def _hack_rows(name: str, x: torch.Tensor, attack: str, hack: tuple[Preprocessor, HackConfig], metrics: dict[str, FRMetric]) -> list[dict]:
+def _hack_rows(
+    name: str, x: torch.Tensor, attack: str, hack: tuple[Preprocessor, HackConfig], metrics: dict[str, FRMetric]
+) -> list[dict]:
     r = hack_image(hack[0], x, hack[1], metrics)
     return [{"image": name, "attack": attack, "metric": m, "clean": a, "attacked": b, "error": r.errors.get(m, "")}
             for m, (a, b) in r.scores.items()]  # fmt: skip
@@ -118,14 +131,18 @@ def run_robustness(
         if a.startswith("hack:"):
             hacks[a] = load_hack(a[len("hack:") :])
         elif a not in ATTACKS:
-            raise InputError(f"unknown attack {a!r}: use {', '.join(ATTACKS)} or hack:<folder of iqa attack compression>")
+            raise InputError(
+                f"unknown attack {a!r}: use {', '.join(ATTACKS)} or hack:<folder of iqa attack compression>"
+            )
     built, skipped = transfer_metrics(metrics)
     built = {n: m for n, m in built.items() if m.spec.differentiable}
     if not built:
         raise InputError("no differentiable FR metric could be built; see the reasons above or pass --metrics")
     csv_path = out / "per_image.csv"
     if csv_path.exists() and not resume:
-        raise InputError(f"{csv_path} exists from an earlier run: pass --resume to continue it, or choose another --out")
+        raise InputError(
+            f"{csv_path} exists from an earlier run: pass --resume to continue it, or choose another --out"
+        )
     rows = _read(csv_path) if csv_path.exists() else []
     done = {(r["image"], r["attack"]) for r in rows}
     files = list_images(root)
@@ -145,4 +162,6 @@ def run_robustness(
                 _write(csv_path, rows)  # after every (image, attack): nothing finished is lost
         if progress:
             progress("attacking", i, len(files))
-    return RobustnessRun(rows, {n: m.spec.higher_is_better for n, m in built.items()}, skipped, list(attacks), quality, failed, out)
+    return RobustnessRun(
+        rows, {n: m.spec.higher_is_better for n, m in built.items()}, skipped, list(attacks), quality, failed, out
+    )

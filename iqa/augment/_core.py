@@ -11,8 +11,8 @@ interpolates between them piecewise linearly with level k at s = k/5 and the ide
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -78,7 +78,8 @@ def blur_separable(x: torch.Tensor, k1: torch.Tensor) -> torch.Tensor:
 
 def filter2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Correlation with a 2-D kernel, replicated borders; in float32 (float64 convolutions are ~20x
-    slower on CPU, and 1e-7 relative error is far below the 8-bit output's resolution)."""
+    slower on CPU, and 1e-7 relative error is far below the 8-bit output's resolution).
+    """
     c, r = x.shape[1], k.shape[-1] // 2
     k32 = k.to(torch.float32).view(1, 1, *k.shape).expand(c, 1, *k.shape)
     return F.conv2d(F.pad(x.float(), (r, r, r, r), mode="replicate"), k32, groups=c).to(x.dtype)

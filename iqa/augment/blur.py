@@ -45,9 +45,29 @@ def motion_blur(x: torch.Tensor, length: float, g: torch.Generator) -> torch.Ten
     return filter2d(x, line_kernel(length, angle))
 
 
-register(DistortionSpec("gaussian_blur", 1, "blur", gaussian_blur, "sigma (px)", 0.0, (0.5, 1.0, 2.0, 3.5, 5.0),
-                        "separable gaussian, replicated borders"))
-register(DistortionSpec("lens_blur", 2, "blur", lens_blur, "disk radius (px)", 0.0, (1.0, 2.0, 4.0, 6.0, 8.0),
-                        "uniform disk (defocus) kernel, supersampled for fractional radii"))
+register(
+    DistortionSpec(
+        "gaussian_blur",
+        1,
+        "blur",
+        gaussian_blur,
+        "sigma (px)",
+        0.0,
+        (0.5, 1.0, 2.0, 3.5, 5.0),
+        "separable gaussian, replicated borders",
+    )
+)
+register(
+    DistortionSpec(
+        "lens_blur",
+        2,
+        "blur",
+        lens_blur,
+        "disk radius (px)",
+        0.0,
+        (1.0, 2.0, 4.0, 6.0, 8.0),
+        "uniform disk (defocus) kernel, supersampled for fractional radii",
+    )
+)
 register(DistortionSpec("motion_blur", 3, "blur", motion_blur, "line length (px)", 1.0, (3.0, 5.0, 9.0, 13.0, 21.0),
                         "line kernel at a random angle per image"))  # fmt: skip

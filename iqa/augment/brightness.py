@@ -27,9 +27,29 @@ def mean_shift(x: torch.Tensor, d: float, g: torch.Generator) -> torch.Tensor:
     return x + sign * d
 
 
-register(DistortionSpec("brighten", 16, "brightness", brighten, "a in L^(1/(1+a))", 0.0, (0.1, 0.2, 0.4, 0.7, 1.1),
-                        "concave tone curve on CIELAB L"))
-register(DistortionSpec("darken", 17, "brightness", darken, "a in L^(1+a)", 0.0, (0.05, 0.1, 0.2, 0.4, 0.8),
-                        "convex tone curve on CIELAB L"))
+register(
+    DistortionSpec(
+        "brighten",
+        16,
+        "brightness",
+        brighten,
+        "a in L^(1/(1+a))",
+        0.0,
+        (0.1, 0.2, 0.4, 0.7, 1.1),
+        "concave tone curve on CIELAB L",
+    )
+)
+register(
+    DistortionSpec(
+        "darken",
+        17,
+        "brightness",
+        darken,
+        "a in L^(1+a)",
+        0.0,
+        (0.05, 0.1, 0.2, 0.4, 0.8),
+        "convex tone curve on CIELAB L",
+    )
+)
 register(DistortionSpec("mean_shift", 18, "brightness", mean_shift, "shift", 0.0, (0.04, 0.08, 0.12, 0.16, 0.2),
                         "constant added to RGB, random sign per image, clipped"))  # fmt: skip

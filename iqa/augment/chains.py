@@ -38,8 +38,13 @@ class Step:
 
 
 def sample_chain(
-    rng: np.random.Generator | int, *, min_ops: int = 1, max_ops: int = 3, types: list[str] | None = None,
-    one_per_family: bool = True, continuous: bool = False,
+    rng: np.random.Generator | int,
+    *,
+    min_ops: int = 1,
+    max_ops: int = 3,
+    types: list[str] | None = None,
+    one_per_family: bool = True,
+    continuous: bool = False,
 ) -> list[Step]:
     """Draw a chain by the scheme in the module docstring."""
     rng = np.random.default_rng(rng) if isinstance(rng, int) else rng

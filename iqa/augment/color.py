@@ -38,7 +38,9 @@ def color_shift(x: torch.Tensor, dist: float, g: torch.Generator) -> torch.Tenso
 
 def color_quantization(x: torch.Tensor, colors: float, g: torch.Generator) -> torch.Tensor:
     a = (x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    q = Image.fromarray(a).quantize(colors=max(2, round(colors)), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    q = Image.fromarray(a).quantize(
+        colors=max(2, round(colors)), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     return torch.from_numpy(np.asarray(q.convert("RGB"), dtype=np.float64) / 255).permute(2, 0, 1)[None]
 
 
@@ -54,13 +56,53 @@ def saturation_lab(x: torch.Tensor, factor: float, g: torch.Generator) -> torch.
     return lab_to_rgb(lab)
 
 
-register(DistortionSpec("color_diffusion", 4, "color", color_diffusion, "sigma of a*/b* blur (px)", 0.0, (1.0, 3.0, 6.0, 8.0, 12.0),
-                        "gaussian blur of the CIELAB chroma channels only"))
-register(DistortionSpec("color_shift", 5, "color", color_shift, "green-channel shift (px)", 0.0, (1.0, 3.0, 6.0, 8.0, 12.0),
-                        "green channel translated in a random direction"))
-register(DistortionSpec("color_quantization", 6, "color", color_quantization, "palette size", 256.0, (64.0, 48.0, 32.0, 16.0, 8.0),
-                        "median-cut palette (Pillow), no dithering"))
-register(DistortionSpec("color_saturation_hsv", 7, "color", saturation_hsv, "HSV saturation factor", 1.0, (0.8, 0.6, 0.4, 0.2, 0.0),
-                        "desaturation in HSV"))
+register(
+    DistortionSpec(
+        "color_diffusion",
+        4,
+        "color",
+        color_diffusion,
+        "sigma of a*/b* blur (px)",
+        0.0,
+        (1.0, 3.0, 6.0, 8.0, 12.0),
+        "gaussian blur of the CIELAB chroma channels only",
+    )
+)
+register(
+    DistortionSpec(
+        "color_shift",
+        5,
+        "color",
+        color_shift,
+        "green-channel shift (px)",
+        0.0,
+        (1.0, 3.0, 6.0, 8.0, 12.0),
+        "green channel translated in a random direction",
+    )
+)
+register(
+    DistortionSpec(
+        "color_quantization",
+        6,
+        "color",
+        color_quantization,
+        "palette size",
+        256.0,
+        (64.0, 48.0, 32.0, 16.0, 8.0),
+        "median-cut palette (Pillow), no dithering",
+    )
+)
+register(
+    DistortionSpec(
+        "color_saturation_hsv",
+        7,
+        "color",
+        saturation_hsv,
+        "HSV saturation factor",
+        1.0,
+        (0.8, 0.6, 0.4, 0.2, 0.0),
+        "desaturation in HSV",
+    )
+)
 register(DistortionSpec("color_saturation_lab", 8, "color", saturation_lab, "CIELAB chroma factor", 1.0, (1.5, 2.0, 3.0, 4.5, 6.0),
                         "over-saturation in CIELAB, clipped to the sRGB gamut"))  # fmt: skip

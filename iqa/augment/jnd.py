@@ -33,7 +33,9 @@ from iqa.errors import InputError
 
 MODELS = ("namm_chou", "namm_yang", "wu2017")
 
-_B = torch.tensor([[1, 1, 1, 1, 1], [1, 2, 2, 2, 1], [1, 2, 0, 2, 1], [1, 2, 2, 2, 1], [1, 1, 1, 1, 1]], dtype=torch.float64)
+_B = torch.tensor(
+    [[1, 1, 1, 1, 1], [1, 2, 2, 2, 1], [1, 2, 0, 2, 1], [1, 2, 2, 2, 1], [1, 1, 1, 1, 1]], dtype=torch.float64
+)
 _G = torch.tensor(
     [
         [[0, 0, 0, 0, 0], [1, 3, 8, 3, 1], [0, 0, 0, 0, 0], [-1, -3, -8, -3, -1], [0, 0, 0, 0, 0]],
@@ -83,7 +85,9 @@ def _edge_weight(img: torch.Tensor) -> torch.Tensor:
     return _filter2(w, g2[None])
 
 
-def jnd_map(x: torch.Tensor, model: str = "namm_chou", *, padding: str = "zeros", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def jnd_map(
+    x: torch.Tensor, model: str = "namm_chou", *, padding: str = "zeros", dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """JND threshold per pixel on the 0-255 grey scale, shape (N, 1, H, W), in ``dtype``.
 
     Divide by 255 for images in [0, 1]. ``x``: (N, 3, H, W) RGB or (N, 1, H, W) grey in [0, 1].

@@ -29,7 +29,11 @@ from iqa.errors import InputError
 
 
 def jnd_noise(
-    x: torch.Tensor, *, model: str = "wu2017", generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64
+    x: torch.Tensor,
+    *,
+    model: str = "wu2017",
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Random-sign JND noise S * J / 255 for images (N, 3, H, W) in [0, 1], in ``dtype``."""
     # Replicated borders: no frame of stronger noise around the image.
@@ -62,7 +66,9 @@ class JNDMix:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim not in (3, 4) or x.shape[-3] != 3 or not x.is_floating_point():
-            raise InputError(f"JNDMix takes float RGB (3, H, W) or (N, 3, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
+            raise InputError(
+                f"JNDMix takes float RGB (3, H, W) or (N, 3, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}"
+            )
         batch = x[None] if x.ndim == 3 else x
         n = len(batch)
         apply = torch.rand(n, generator=self.generator) < self.p

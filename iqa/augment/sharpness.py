@@ -16,7 +16,17 @@ def contrast_change(x: torch.Tensor, factor: float, g: torch.Generator) -> torch
     return mean + (x - mean) * factor
 
 
-register(DistortionSpec("high_sharpen", 24, "sharpness_contrast", high_sharpen, "unsharp-mask amount", 0.0, (0.5, 1.0, 2.0, 3.5, 5.0),
-                        "unsharp masking with a sigma-1 gaussian"))
+register(
+    DistortionSpec(
+        "high_sharpen",
+        24,
+        "sharpness_contrast",
+        high_sharpen,
+        "unsharp-mask amount",
+        0.0,
+        (0.5, 1.0, 2.0, 3.5, 5.0),
+        "unsharp masking with a sigma-1 gaussian",
+    )
+)
 register(DistortionSpec("contrast_change", 25, "sharpness_contrast", contrast_change, "contrast factor", 1.0, (0.8, 0.65, 0.5, 0.35, 0.2),
                         "contrast reduced towards the image mean"))  # fmt: skip

@@ -1,5 +1,6 @@
 """Spatial distortions (KADID-10k types 19-23). Random draws are made once per image and levels use a
-prefix or a scaling of them, so a higher level contains the lower one's damage."""
+prefix or a scaling of them, so a higher level contains the lower one's damage.
+"""
 
 from __future__ import annotations
 
@@ -60,13 +61,53 @@ def color_block(x: torch.Tensor, n: float, g: torch.Generator) -> torch.Tensor:
     return out
 
 
-register(DistortionSpec("jitter", 19, "spatial", jitter, "max displacement (px)", 0.0, (0.5, 1.0, 2.0, 3.0, 4.0),
-                        "each pixel resampled from a random offset"))
-register(DistortionSpec("non_eccentricity_patch", 20, "spatial", non_eccentricity_patch, "patches per 512x384", 0.0,
-                        (20.0, 40.0, 60.0, 80.0, 100.0), "16x16 patches copied to nearby positions"))
-register(DistortionSpec("pixelate", 21, "spatial", pixelate, "block size (px)", 1.0, (2.0, 3.0, 4.0, 6.0, 8.0),
-                        "area downsampling then nearest upsampling"))
-register(DistortionSpec("quantization", 22, "spatial", quantization, "levels per channel", 256.0, (24.0, 16.0, 12.0, 8.0, 5.0),
-                        "uniform quantisation of each channel"))
+register(
+    DistortionSpec(
+        "jitter",
+        19,
+        "spatial",
+        jitter,
+        "max displacement (px)",
+        0.0,
+        (0.5, 1.0, 2.0, 3.0, 4.0),
+        "each pixel resampled from a random offset",
+    )
+)
+register(
+    DistortionSpec(
+        "non_eccentricity_patch",
+        20,
+        "spatial",
+        non_eccentricity_patch,
+        "patches per 512x384",
+        0.0,
+        (20.0, 40.0, 60.0, 80.0, 100.0),
+        "16x16 patches copied to nearby positions",
+    )
+)
+register(
+    DistortionSpec(
+        "pixelate",
+        21,
+        "spatial",
+        pixelate,
+        "block size (px)",
+        1.0,
+        (2.0, 3.0, 4.0, 6.0, 8.0),
+        "area downsampling then nearest upsampling",
+    )
+)
+register(
+    DistortionSpec(
+        "quantization",
+        22,
+        "spatial",
+        quantization,
+        "levels per channel",
+        256.0,
+        (24.0, 16.0, 12.0, 8.0, 5.0),
+        "uniform quantisation of each channel",
+    )
+)
 register(DistortionSpec("color_block", 23, "spatial", color_block, "number of blocks", 0.0, (2.0, 4.0, 6.0, 8.0, 10.0),
                         "uniformly coloured random squares, side min(H, W)/12"))  # fmt: skip

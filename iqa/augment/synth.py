@@ -15,16 +15,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
 from iqa.augment.bank import distort, get_distortion
-from iqa.errors import IQAError, InputError
+from iqa.errors import InputError, IQAError
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
 
@@ -58,8 +58,14 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def synthesize(
-    ref_dir: str | Path, out_dir: str | Path, *, types: list[str | int] | None = None, levels: list[int] | None = None,
-    seed: int = 0, recursive: bool = False, progress: Callable[[int, int], None] | None = None,
+    ref_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    types: list[str | int] | None = None,
+    levels: list[int] | None = None,
+    seed: int = 0,
+    recursive: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SynthResult:
     """Write distorted copies of every image in ``ref_dir`` (see module docstring)."""
     specs = [get_distortion(t) for t in (types if types else list(range(1, 26)))]
@@ -82,7 +88,9 @@ def synthesize(
             res.failed[rel] = str(e)
             done += 1 + len(specs) * len(levels)
             continue
-        jobs = [(f"{key}.png", None, 0)] + [(f"{key}_{s.kadid_id:02d}_{lv:02d}.png", s, lv) for s in specs for lv in levels]
+        jobs = [(f"{key}.png", None, 0)] + [
+            (f"{key}_{s.kadid_id:02d}_{lv:02d}.png", s, lv) for s in specs for lv in levels
+        ]
         for name, spec, lv in jobs:
             path = out / "images" / name
             if path.exists():

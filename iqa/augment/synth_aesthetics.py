@@ -16,9 +16,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -53,7 +53,7 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma < 0.1:
         return x
     r = int(3 * sigma) + 1
-    k = torch.exp(-torch.arange(-r, r + 1.0) ** 2 / (2 * sigma * sigma))
+    k = torch.exp(-(torch.arange(-r, r + 1.0) ** 2) / (2 * sigma * sigma))
     k = k / k.sum()
     x = F.conv2d(F.pad(x[None], (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(3, 1, 1, -1), groups=3)
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)[0]
@@ -81,7 +81,9 @@ def synthesize_aesthetics(src: str | Path, out: str | Path, *, per_image: int = 
     src, out = Path(src), Path(out)
     themes = sorted(d.name for d in src.iterdir() if d.is_dir() and not d.name.startswith(".") and list_images(d))
     if not themes:
-        raise InputError(f"{src}: no sub-folders with images; each sub-folder is one theme (e.g. {src}/landscapes/*.jpg)")
+        raise InputError(
+            f"{src}: no sub-folders with images; each sub-folder is one theme (e.g. {src}/landscapes/*.jpg)"
+        )
     (out / "images").mkdir(parents=True, exist_ok=True)
     rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     rows: dict[str, list[tuple[str, str, float]]] = {"train": [], "test": []}
@@ -95,7 +97,12 @@ def synthesize_aesthetics(src: str | Path, out: str | Path, *, per_image: int = 
             failed[f"{theme}/{f}"] = str(e)
             continue
         for k in range(per_image):
-            sigma, sat, gamma, noise = rng.uniform(0, 3), rng.uniform(0.3, 2.1), 2 ** rng.uniform(-0.7, 0.7), rng.uniform(0, 0.08)
+            sigma, sat, gamma, noise = (
+                rng.uniform(0, 3),
+                rng.uniform(0.3, 2.1),
+                2 ** rng.uniform(-0.7, 0.7),
+                rng.uniform(0, 0.08),
+            )
             y = edit(_crop(x, rng), sigma, sat, gamma, noise, g)
             name = f"{theme}_{Path(f).stem}_{k}.jpg"
             buf = io.BytesIO()

@@ -14,20 +14,44 @@ from iqa.cli.progress import ProgressReporter
 @click.command()
 @click.argument("a", type=click.Path(exists=True, path_type=Path))
 @click.argument("b", type=click.Path(exists=True, path_type=Path))
-@click.option("-m", "--metric", "metrics", multiple=True, default=("fid",), show_default=True, help="Distribution metric; repeat for several.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the result as .json or .csv.")
+@click.option(
+    "-m",
+    "--metric",
+    "metrics",
+    multiple=True,
+    default=("fid",),
+    show_default=True,
+    help="Distribution metric; repeat for several.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the result as .json or .csv."
+)
 @click.option("--opt", "opts", multiple=True, help="Metric option METRIC.KEY=VALUE, e.g. kid.subset_size=500.")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Decoding threads.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Feature cache (default: the user cache dir).")
+@click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Feature cache (default: the user cache dir)."
+)
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached features.")
 @click.option("--recursive", is_flag=True)
 @click.option("--max-pixels", type=int)
 @click.option("-q", "--quiet", is_flag=True)
-def compare(a: Path, b: Path, metrics: tuple[str, ...], output: Path | None, opts: tuple[str, ...], batch_size: int,
-            device: str, workers: int, cache_dir: Path | None, no_cache: bool, recursive: bool, max_pixels: int | None,
-            quiet: bool) -> None:
+def compare(
+    a: Path,
+    b: Path,
+    metrics: tuple[str, ...],
+    output: Path | None,
+    opts: tuple[str, ...],
+    batch_size: int,
+    device: str,
+    workers: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+    recursive: bool,
+    max_pixels: int | None,
+    quiet: bool,
+) -> None:
     """Compare image sets A (reference) and B: folders, pytorch-fid .npz statistics or .npy features."""
     import iqa
     from iqa.cli.runtime import tune_allocator
@@ -44,10 +68,19 @@ def compare(a: Path, b: Path, metrics: tuple[str, ...], output: Path | None, opt
         bar.update(done)
 
     try:
-        result = iqa.compare(a, b, list(metrics), options=parse_metric_options(opts, list(metrics)),
-                             batch_size=batch_size, workers=workers, device=check_device(device),
-                             cache_dir=None if no_cache else cache_dir, recursive=recursive,
-                             max_pixels=max_pixels, progress=progress)
+        result = iqa.compare(
+            a,
+            b,
+            list(metrics),
+            options=parse_metric_options(opts, list(metrics)),
+            batch_size=batch_size,
+            workers=workers,
+            device=check_device(device),
+            cache_dir=None if no_cache else cache_dir,
+            recursive=recursive,
+            max_pixels=max_pixels,
+            progress=progress,
+        )
     finally:
         for bar in bars.values():
             bar.close()

@@ -43,14 +43,28 @@ def _command_line(ctx: click.Context) -> str:
 
 @click.command()
 @click.argument("dataset")
-@click.option("--root", required=True, type=click.Path(exists=True, path_type=Path),
-              help="The extracted dataset folder (for `csv`: the label CSV).")
+@click.option(
+    "--root",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The extracted dataset folder (for `csv`: the label CSV).",
+)
 @click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric; repeat for several.")
-@click.option("--report", "report", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: CSV tables, report.md, report.html.")
+@click.option(
+    "--report",
+    "report",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: CSV tables, report.md, report.html.",
+)
 @click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True)
-@click.option("--fit", type=click.Choice(["logistic5", "logistic4", "linear", "none"]), default="logistic5", show_default=True,
-              help="Mapping fitted before PLCC/RMSE.")
+@click.option(
+    "--fit",
+    type=click.Choice(["logistic5", "logistic4", "linear", "none"]),
+    default="logistic5",
+    show_default=True,
+    help="Mapping fitted before PLCC/RMSE.",
+)
 @click.option("--bootstrap", "n_boot", default=1000, show_default=True, help="Bootstrap replicates for CIs (0: none).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--limit", type=int, help="Use only the first N records (a quick look).")
@@ -62,9 +76,25 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--workers", default=2, show_default=True, help="Decoding threads.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
-def correlate(dataset: str, root: Path, metrics: tuple[str, ...], report: Path, split: str, fit: str, n_boot: int,
-              seed: int, limit: int | None, allow_missing: bool, opts: tuple[str, ...], ds_opts: tuple[str, ...],
-              cache: Path | None, batch_size: int, workers: int, device: str, quiet: bool) -> None:
+def correlate(
+    dataset: str,
+    root: Path,
+    metrics: tuple[str, ...],
+    report: Path,
+    split: str,
+    fit: str,
+    n_boot: int,
+    seed: int,
+    limit: int | None,
+    allow_missing: bool,
+    opts: tuple[str, ...],
+    ds_opts: tuple[str, ...],
+    cache: Path | None,
+    batch_size: int,
+    workers: int,
+    device: str,
+    quiet: bool,
+) -> None:
     """Correlate metrics with a MOS dataset's scores (SRCC/KRCC/PLCC/RMSE, CIs, per group, significance).
 
     Scores are cached per image under the cache folder: an interrupted run resumes, and adding a

@@ -55,7 +55,9 @@ def check(name: str, root: Path, ds_opts: tuple[str, ...]) -> None:
         click.echo(f"  {col}: {data.table[col].nunique()} groups")
     extra = data.extra_files()
     if extra:
-        click.echo(f"  note: {len(extra)} image file(s) beside the dataset's that no label names, e.g. {', '.join(extra[:3])}")
+        click.echo(
+            f"  note: {len(extra)} image file(s) beside the dataset's that no label names, e.g. {', '.join(extra[:3])}"
+        )
     missing = data.missing_files()
     if missing:
         click.echo(f"  missing: {len(missing)} files, e.g. {', '.join(missing[:5])}", err=True)

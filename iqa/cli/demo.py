@@ -17,27 +17,32 @@ PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycl
 
 
 def _distortions():  # noqa: ANN202
-    from PIL import Image, ImageFilter
     import numpy as np
+    from PIL import Image, ImageFilter
 
     def jpeg(q):  # noqa: ANN001, ANN202
         def f(im):  # noqa: ANN001, ANN202
             buf = io.BytesIO()
             im.save(buf, "JPEG", quality=q)
             return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
         return f
 
     def noise(sigma):  # noqa: ANN001, ANN202
         def f(im):  # noqa: ANN001, ANN202
             a = np.asarray(im).astype(np.float32) + np.random.default_rng(0).normal(0, sigma, (im.height, im.width, 3))
             return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
         return f
 
     return {
-        "jpeg_q70": jpeg(70), "jpeg_q20": jpeg(20), "jpeg_q5": jpeg(5),
+        "jpeg_q70": jpeg(70),
+        "jpeg_q20": jpeg(20),
+        "jpeg_q5": jpeg(5),
         "blur_s1": lambda im: im.filter(ImageFilter.GaussianBlur(1)),
         "blur_s3": lambda im: im.filter(ImageFilter.GaussianBlur(3)),
-        "noise_s8": noise(8), "noise_s25": noise(25),
+        "noise_s8": noise(8),
+        "noise_s25": noise(25),
     }
 
 
@@ -60,7 +65,11 @@ def make_demo_set(root: Path) -> tuple[Path, Path]:
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Keep the images and scores here (default: a temp dir).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the images and scores here (default: a temp dir).",
+)
 @click.option("-m", "--metric", "metrics", multiple=True, default=("psnr", "ssim", "ms_ssim"), show_default=True)
 def demo(out: Path | None, metrics: tuple[str, ...]) -> None:
     """Score scikit-image's sample photos against distorted copies and print a table."""
@@ -70,8 +79,9 @@ def demo(out: Path | None, metrics: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = out or Path(tmp)
         ref_dir, dist_dir = make_demo_set(root)
-        job = ScoreJob(root=dist_dir, ref_root=ref_dir, metrics={m: iqa.create(m) for m in metrics},
-                       ref_pattern=r"(?P<ref>.+)__")
+        job = ScoreJob(
+            root=dist_dir, ref_root=ref_dir, metrics={m: iqa.create(m) for m in metrics}, ref_pattern=r"(?P<ref>.+)__"
+        )
         rows: list[dict] = []
         for _ in run_job(job, plan_items(job), set(), rows.extend):
             pass

@@ -42,18 +42,42 @@ def explain() -> None:
 @explain.command("fid")
 @click.argument("gen", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("ref", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (gallery.html, overlays/, ...).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (gallery.html, overlays/, ...).",
+)
 @click.option("--images", default=8, show_default=True, help="How many GEN images to explain (random, --seed).")
-@click.option("--image", "names", multiple=True, help="Explain this GEN image (relative name); repeat. Overrides --images.")
-@click.option("--explain-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Explain the images of this folder as additions to GEN instead of GEN's own images.")
-@click.option("--extractor", default="efficientnet_lite0", show_default=True,
-              help="Feature extractor with a spatial map: inception_v3_fid, inception_v3_fid_tf, efficientnet_lite0, ...")
-@click.option("--weighting", type=click.Choice(["grad_sq", "grad"]), default="grad_sq", show_default=True,
-              help="grad_sq: mean squared gradient per channel (the paper's); grad: mean gradient (signed, standard Grad-CAM).")
+@click.option(
+    "--image", "names", multiple=True, help="Explain this GEN image (relative name); repeat. Overrides --images."
+)
+@click.option(
+    "--explain-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Explain the images of this folder as additions to GEN instead of GEN's own images.",
+)
+@click.option(
+    "--extractor",
+    default="efficientnet_lite0",
+    show_default=True,
+    help="Feature extractor with a spatial map: inception_v3_fid, inception_v3_fid_tf, efficientnet_lite0, ...",
+)
+@click.option(
+    "--weighting",
+    type=click.Choice(["grad_sq", "grad"]),
+    default="grad_sq",
+    show_default=True,
+    help="grad_sq: mean squared gradient per channel (the paper's); grad: mean gradient (signed, standard Grad-CAM).",
+)
 @click.option("--route", type=click.Choice(["closed_form", "autograd"]), default="closed_form", show_default=True)
-@click.option("--ridge", default=0.0, show_default=True, type=float,
-              help="Fraction of the mean feature variance added to the covariances; needed when a set has <= dim images.")
+@click.option(
+    "--ridge",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Fraction of the mean feature variance added to the covariances; needed when a set has <= dim images.",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--top-k", default=5, show_default=True, help="Classes listed per image.")
 @click.option("--batch-size", default=32, show_default=True)
@@ -63,18 +87,49 @@ def explain() -> None:
 @click.option("--no-cache", is_flag=True)
 @click.option("--max-pixels", type=int)
 @click.option("-q", "--quiet", is_flag=True)
-def explain_fid_cmd(gen: Path, ref: Path, out: Path, images: int, names: tuple[str, ...], explain_dir: Path | None,
-                    extractor: str, weighting: str, route: str, ridge: float, seed: int, top_k: int, batch_size: int,
-                    workers: int, device: str, cache_dir: Path | None, no_cache: bool, max_pixels: int | None,
-                    quiet: bool) -> None:
+def explain_fid_cmd(
+    gen: Path,
+    ref: Path,
+    out: Path,
+    images: int,
+    names: tuple[str, ...],
+    explain_dir: Path | None,
+    extractor: str,
+    weighting: str,
+    route: str,
+    ridge: float,
+    seed: int,
+    top_k: int,
+    batch_size: int,
+    workers: int,
+    device: str,
+    cache_dir: Path | None,
+    no_cache: bool,
+    max_pixels: int | None,
+    quiet: bool,
+) -> None:
     """Heatmaps of where FID between GEN and REF looks in GEN's images, with top-1 class histograms."""
     from iqa.explain.fid_explain import explain_fid
     from iqa.reports.explain_gallery import write_explain_gallery
 
-    exp = explain_fid(gen, ref, extractor=extractor, images=list(names) if names else images, explain_dir=explain_dir,
-                      weighting=weighting, route=route, ridge=ridge, seed=seed, top_k=top_k, batch_size=batch_size,
-                      workers=workers, device=check_device(device), cache_dir=default_cache(cache_dir, no_cache),
-                      max_pixels=max_pixels, progress=make_progress(quiet))
+    exp = explain_fid(
+        gen,
+        ref,
+        extractor=extractor,
+        images=list(names) if names else images,
+        explain_dir=explain_dir,
+        weighting=weighting,
+        route=route,
+        ridge=ridge,
+        seed=seed,
+        top_k=top_k,
+        batch_size=batch_size,
+        workers=workers,
+        device=check_device(device),
+        cache_dir=default_cache(cache_dir, no_cache),
+        max_pixels=max_pixels,
+        progress=make_progress(quiet),
+    )
     paths = write_explain_gallery(exp, out, command=shlex.join(["iqa", *sys.argv[1:]]))
     click.echo(f"FID ({exp.extractor}) = {exp.fid:.4f}; {len(exp.items)} images explained")
     if exp.histograms is not None:

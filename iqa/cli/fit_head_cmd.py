@@ -14,23 +14,42 @@ from iqa.cli.explain_cmd import make_progress
 @click.argument("model", type=click.Choice(["contrique", "contrique_fr", "qpt"]))
 @click.option("--dataset", required=True, help="Registered dataset name (iqa datasets list), e.g. koniq10k, kadid10k.")
 @click.option("--root", required=True, type=click.Path(exists=True, path_type=Path), help="Dataset folder.")
-@click.option("--encoder", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Encoder .safetensors (from iqa train); default: the store's contrique_encoder / qpt_encoder.")
+@click.option(
+    "--encoder",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Encoder .safetensors (from iqa train); default: the store's contrique_encoder / qpt_encoder.",
+)
 @click.option("--name", help="Head name (default: the dataset name); use it as iqa.create(MODEL, head=NAME).")
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder.")
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder."
+)
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds for alpha (grouped by content).")
 @click.option("-q", "--quiet", is_flag=True)
-def fit_head(model: str, dataset: str, root: Path, encoder: Path | None, name: str | None, out_dir: Path | None, folds: int, quiet: bool) -> None:
+def fit_head(
+    model: str,
+    dataset: str,
+    root: Path,
+    encoder: Path | None,
+    name: str | None,
+    out_dir: Path | None,
+    folds: int,
+    quiet: bool,
+) -> None:
     """Extract frozen features (cached, resumable), fit ridge with cross-validated alpha, save the head with its sha256."""
     from iqa.datasets.registry import load_dataset
     from iqa.metrics._quality_heads import load_encoder
-    from iqa.training.heads import dataset_features, fit_head as fit, head_tensors, store_prefix
+    from iqa.training.heads import dataset_features, head_tensors, store_prefix
+    from iqa.training.heads import fit_head as fit
     from iqa.weights.converted import save_converted
     from iqa.weights.store import cache_dir
 
     prefix = store_prefix(model)
     data = load_dataset(dataset, root)
-    net = load_encoder(prefix, encoder, f"give --encoder FILE or install {prefix}_encoder (iqa weights convert contrique / iqa train {prefix} --install)")
+    net = load_encoder(
+        prefix,
+        encoder,
+        f"give --encoder FILE or install {prefix}_encoder (iqa weights convert contrique / iqa train {prefix} --install)",
+    )
     folder = out_dir or cache_dir() / "converted"
     folder.mkdir(parents=True, exist_ok=True)
     cache = folder / f"features_{model}_{dataset}.npz"
@@ -41,9 +60,18 @@ def fit_head(model: str, dataset: str, root: Path, encoder: Path | None, name: s
     head = name or dataset
     options = {"dataset": dataset, "higher_is_better": data.higher_is_better, "scale": data.score_name, "encoder": str(encoder or f"{prefix}_encoder"),
                "model": model, **report}  # fmt: skip
-    path = save_converted(f"{prefix}_head_{head}", head_tensors(ridge), source=cache, converter="iqa fit-head", options=options, out_dir=folder)
+    path = save_converted(
+        f"{prefix}_head_{head}",
+        head_tensors(ridge),
+        source=cache,
+        converter="iqa fit-head",
+        options=options,
+        out_dir=folder,
+    )
     click.echo(json.dumps(report, indent=1))
     ref = repr(str(path)) if out_dir else repr(head)
-    click.echo(f"head: {path}; use it as iqa.create('{model}', head={ref}{', weights=' + repr(str(encoder)) if encoder else ''})")
+    click.echo(
+        f"head: {path}; use it as iqa.create('{model}', head={ref}{', weights=' + repr(str(encoder)) if encoder else ''})"
+    )
     if failed:
         raise SystemExit(1)

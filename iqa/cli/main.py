@@ -42,7 +42,23 @@ def _attach() -> None:
     from iqa.cli.train_cmd import train
     from iqa.cli.weights_cmds import weights
 
-    for cmd in (score, merge, compare, correlate, datasets, synth, explain, attack, robustness, train, fit_head, list_cmd, info, weights, demo):
+    for cmd in (
+        score,
+        merge,
+        compare,
+        correlate,
+        datasets,
+        synth,
+        explain,
+        attack,
+        robustness,
+        train,
+        fit_head,
+        list_cmd,
+        info,
+        weights,
+        demo,
+    ):
         cli.add_command(cmd)
 
 

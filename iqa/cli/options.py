@@ -37,7 +37,7 @@ def parse_metric_options(pairs: tuple[str, ...], metrics: list[str]) -> dict[str
         if target and target not in out:
             raise InputError(f"--opt {p!r}: metric {target!r} is not among the selected metrics {metrics}")
         for m in [target] if target else metrics:
-            out[m][name.strip()] = parse_value(value)
+            out[m][name.strip()] = value  # text: the metric's declared option types convert it (iqa.options)
     return out
 
 
@@ -67,7 +67,8 @@ def check_device(device: str) -> str:
 
 def finish_run(skipped_metrics: dict[str, str], report: Path, failed: list[str]) -> None:
     """Common end of a report-writing command: what was not evaluated, where the report is, per-file
-    failures on stderr, and exit status 1 if any file failed."""
+    failures on stderr, and exit status 1 if any file failed.
+    """
     for name, reason in skipped_metrics.items():
         click.echo(f"not evaluated: {name}: {reason}", err=True)
     click.echo(f"report: {report}")

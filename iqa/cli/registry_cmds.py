@@ -31,8 +31,15 @@ def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
 
     t = Table("name", "kind", "better", "range", "grad", "colour", "summary")
     for s in specs:
-        t.add_row(s.name, s.kind, "higher" if s.higher_is_better else "lower", _range(s),
-                  "yes" if s.differentiable else "no", s.color, s.summary)
+        t.add_row(
+            s.name,
+            s.kind,
+            "higher" if s.higher_is_better else "lower",
+            _range(s),
+            "yes" if s.differentiable else "no",
+            s.color,
+            s.summary,
+        )
     Console().print(t)
 
 

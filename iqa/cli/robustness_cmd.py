@@ -14,22 +14,45 @@ from iqa.cli.options import finish_run
 
 @click.command()
 @click.argument("images", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (report.html, robustness.csv, ...).")
-@click.option("--quality", default=30, show_default=True, type=click.IntRange(1, 100), help="JPEG quality of the clean images.")
-@click.option("--attack", "attacks", multiple=True, default=("fgsm", "ifgsm"), show_default=True,
-              help="fgsm, ifgsm, or hack:DIR (the output folder of `iqa attack compression`); repeat for several.")
-@click.option("--metrics", "metric_list", help="Comma-separated FR metrics (default: every differentiable FR metric that can be built).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (report.html, robustness.csv, ...).",
+)
+@click.option(
+    "--quality", default=30, show_default=True, type=click.IntRange(1, 100), help="JPEG quality of the clean images."
+)
+@click.option(
+    "--attack",
+    "attacks",
+    multiple=True,
+    default=("fgsm", "ifgsm"),
+    show_default=True,
+    help="fgsm, ifgsm, or hack:DIR (the output folder of `iqa attack compression`); repeat for several.",
+)
+@click.option(
+    "--metrics",
+    "metric_list",
+    help="Comma-separated FR metrics (default: every differentiable FR metric that can be built).",
+)
 @click.option("--resume", is_flag=True, help="Continue a stopped run in OUT.")
 @click.option("-q", "--quiet", is_flag=True)
-def robustness(images: Path, out: Path, quality: int, attacks: tuple[str, ...], metric_list: str | None, resume: bool, quiet: bool) -> None:
+def robustness(
+    images: Path, out: Path, quality: int, attacks: tuple[str, ...], metric_list: str | None, resume: bool, quiet: bool
+) -> None:
     """Score each metric on plain JPEG and after each attack; write the robustness table."""
     from iqa.attacks.robustness_run import run_robustness
     from iqa.reports.robustness_report import robustness_table, write_robustness_report
 
     metrics = [m.strip() for m in metric_list.split(",")] if metric_list else None
-    run = run_robustness(images, out, quality=quality, attacks=attacks, metrics=metrics, resume=resume, progress=make_progress(quiet))
+    run = run_robustness(
+        images, out, quality=quality, attacks=attacks, metrics=metrics, resume=resume, progress=make_progress(quiet)
+    )
     paths = write_robustness_report(run, command=shlex.join(["iqa", *sys.argv[1:]]))
     for t in robustness_table(run):
-        click.echo(f"{t['attack']:<12} {t['metric']:<10} R {t['robustness']:6.3f} ± {t['robustness_ci']:.3f}  "
-                   f"gain {t['abs_gain']:+.3f}  improved {100 * t['improved']:.0f} %")
+        click.echo(
+            f"{t['attack']:<12} {t['metric']:<10} R {t['robustness']:6.3f} ± {t['robustness_ci']:.3f}  "
+            f"gain {t['abs_gain']:+.3f}  improved {100 * t['improved']:.0f} %"
+        )
     finish_run(run.skipped_metrics, paths["html"], run.failed)

@@ -13,10 +13,25 @@ from iqa.cli.progress import ProgressReporter
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--ref", "ref", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Reference folder (full-reference metrics); files are paired by name.")
+@click.option(
+    "--ref",
+    "ref",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Reference folder (full-reference metrics); files are paired by name.",
+)
 @click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric name; repeat for several.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output .csv, .json or .parquet (default: CSV on stdout).")
-@click.option("--opt", "opts", multiple=True, help="Metric option METRIC.KEY=VALUE (or KEY=VALUE for all), e.g. ssim.downsample=false.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .csv, .json or .parquet (default: CSV on stdout).",
+)
+@click.option(
+    "--opt",
+    "opts",
+    multiple=True,
+    help="Metric option METRIC.KEY=VALUE (or KEY=VALUE for all), e.g. ssim.downsample=false.",
+)
 @click.option("--batch-size", default=8, show_default=True, help="Images per batch.")
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, mps.")
 @click.option("--workers", default=2, show_default=True, help="Decoding threads.")
@@ -24,13 +39,36 @@ from iqa.cli.progress import ProgressReporter
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--shard", help="Score only part K of N (e.g. 2/4); join outputs with `iqa merge`.")
 @click.option("--recursive", is_flag=True, help="Include subfolders.")
-@click.option("--ref-pattern", help="Regex mapping a file's stem to its reference stem, e.g. '(?P<ref>I\\d+)_\\d+_\\d+'.")
+@click.option(
+    "--ref-pattern", help="Regex mapping a file's stem to its reference stem, e.g. '(?P<ref>I\\d+)_\\d+_\\d+'."
+)
 @click.option("--max-pixels", type=int, help="Decompression-bomb limit in pixels (default 89,478,485).")
-@click.option("--alpha", type=click.Choice(["drop", "white", "black"]), default="drop", show_default=True, help="How transparent images are flattened.")
+@click.option(
+    "--alpha",
+    type=click.Choice(["drop", "white", "black"]),
+    default="drop",
+    show_default=True,
+    help="How transparent images are flattened.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def score(folder: Path, ref: Path | None, metrics: tuple[str, ...], output: Path | None, opts: tuple[str, ...],
-          batch_size: int, device: str, workers: int, resume: bool, overwrite: bool, shard: str | None,
-          recursive: bool, ref_pattern: str | None, max_pixels: int | None, alpha: str, quiet: bool) -> None:
+def score(
+    folder: Path,
+    ref: Path | None,
+    metrics: tuple[str, ...],
+    output: Path | None,
+    opts: tuple[str, ...],
+    batch_size: int,
+    device: str,
+    workers: int,
+    resume: bool,
+    overwrite: bool,
+    shard: str | None,
+    recursive: bool,
+    ref_pattern: str | None,
+    max_pixels: int | None,
+    alpha: str,
+    quiet: bool,
+) -> None:
     """Score every image in FOLDER with each metric; exit 1 if any file failed."""
     import iqa
     from iqa.cli.runtime import tune_allocator
@@ -46,9 +84,19 @@ def score(folder: Path, ref: Path | None, metrics: tuple[str, ...], output: Path
         raise InputError("--resume and --shard need an output file (-o out.csv)")
     per_metric = parse_metric_options(opts, list(metrics))
     built = {name: iqa.create(name, **per_metric[name]) for name in metrics}
-    job = ScoreJob(root=folder, ref_root=ref, metrics=built, batch_size=batch_size, workers=workers,
-                   device=check_device(device), recursive=recursive, ref_pattern=ref_pattern,
-                   shard=parse_shard(shard), max_pixels=max_pixels, alpha=alpha)
+    job = ScoreJob(
+        root=folder,
+        ref_root=ref,
+        metrics=built,
+        batch_size=batch_size,
+        workers=workers,
+        device=check_device(device),
+        recursive=recursive,
+        ref_pattern=ref_pattern,
+        shard=parse_shard(shard),
+        max_pixels=max_pixels,
+        alpha=alpha,
+    )
     items = plan_items(job)
     rows: list[dict] = []
     store = ResultStore(output, job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
@@ -93,7 +141,13 @@ def _summary(rows: list[dict], output: Path | None, quiet: bool) -> None:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Merged table (.csv, .json, .parquet).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Merged table (.csv, .json, .parquet).",
+)
 def merge(inputs: tuple[Path, ...], output: Path) -> None:
     """Join the outputs of `iqa score --shard K/N` runs into one table, in file order."""
     from iqa.api.results import merge_tables

@@ -16,12 +16,24 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
 @click.command()
 @click.argument("ref_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-t", "--types", "types", multiple=True, help="Distortion names or KADID numbers (comma list or repeated; default all 25).")
+@click.option(
+    "-t",
+    "--types",
+    "types",
+    multiple=True,
+    help="Distortion names or KADID numbers (comma list or repeated; default all 25).",
+)
 @click.option("-l", "--levels", "levels", multiple=True, help="Levels 1-5 (comma list or repeated; default all).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--recursive", is_flag=True)
-@click.option("--format", "fmt", type=click.Choice(["kadid10k", "tad66k"]), default="kadid10k", show_default=True,
-              help="tad66k: an aesthetics set (sub-folders of REF_DIR are themes) with a learnable proxy score.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["kadid10k", "tad66k"]),
+    default="kadid10k",
+    show_default=True,
+    help="tad66k: an aesthetics set (sub-folders of REF_DIR are themes) with a learnable proxy score.",
+)
 @click.option("--per-image", default=4, show_default=True, help="tad66k: edited crops per source image.")
 @click.option("-q", "--quiet", is_flag=True)
 def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[str, ...], seed: int, recursive: bool, fmt: str,

@@ -19,25 +19,67 @@ def train() -> None:
 
 @train.command("tunet")
 @click.option("--dataset", type=click.Choice(["tad66k"]), default="tad66k", show_default=True)
-@click.option("--root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder (images/ and the labels).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (weights, checkpoint, report/).")
+@click.option(
+    "--root",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Dataset folder (images/ and the labels).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (weights, checkpoint, report/).",
+)
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch", default=16, show_default=True)
 @click.option("--lr", default=3e-4, show_default=True, type=float)
-@click.option("--theme-trunk", default="resnet18_places365", show_default=True,
-              help="resnet18_places365 (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.")
-@click.option("--theme-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="resnet18_places365.pth.tar (MIT CSAIL); EfficientNet-Lite0 needs none.")
-@click.option("--aes-trunk", default="mobilenet_v2_nima", show_default=True,
-              help="mobilenet_v2_nima (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.")
-@click.option("--aes-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NIMA's mobilenetv2.pth.tar.")
-@click.option("--theme-bn", type=click.Choice(["train", "eval"]), default="train", show_default=True,
-              help="train: the release's drifting BatchNorm statistics in the frozen theme trunk; eval: truly frozen.")
+@click.option(
+    "--theme-trunk",
+    default="resnet18_places365",
+    show_default=True,
+    help="resnet18_places365 (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.",
+)
+@click.option(
+    "--theme-weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="resnet18_places365.pth.tar (MIT CSAIL); EfficientNet-Lite0 needs none.",
+)
+@click.option(
+    "--aes-trunk",
+    default="mobilenet_v2_nima",
+    show_default=True,
+    help="mobilenet_v2_nima (the release's), efficientnet_lite0 (offline ImageNet) or timm:NAME.",
+)
+@click.option(
+    "--aes-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="NIMA's mobilenetv2.pth.tar."
+)
+@click.option(
+    "--theme-bn",
+    type=click.Choice(["train", "eval"]),
+    default="train",
+    show_default=True,
+    help="train: the release's drifting BatchNorm statistics in the frozen theme trunk; eval: truly frozen.",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue OUT/checkpoint.pt.")
 @click.option("-q", "--quiet", is_flag=True)
-def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: float, theme_trunk: str, theme_weights: Path | None,
-          aes_trunk: str, aes_weights: Path | None, theme_bn: str, seed: int, resume: bool, quiet: bool) -> None:
+def tunet(
+    dataset: str,
+    root: Path,
+    out: Path,
+    epochs: int,
+    batch: int,
+    lr: float,
+    theme_trunk: str,
+    theme_weights: Path | None,
+    aes_trunk: str,
+    aes_weights: Path | None,
+    theme_bn: str,
+    seed: int,
+    resume: bool,
+    quiet: bool,
+) -> None:
     """Train TANet on the train split, then SRCC/PLCC overall and per theme on the test split."""
     from iqa.datasets.registry import load_dataset
     from iqa.errors import InputError
@@ -47,19 +89,27 @@ def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: floa
     from iqa.training.tunet import TUNetTrainConfig, build_model, load_train_images, train_tunet
     from iqa.weights.converted import save_converted
 
-    if (theme_trunk == "resnet18_places365" and theme_weights is None) or (aes_trunk == "mobilenet_v2_nima" and aes_weights is None):
+    if (theme_trunk == "resnet18_places365" and theme_weights is None) or (
+        aes_trunk == "mobilenet_v2_nima" and aes_weights is None
+    ):
         click.echo("note: a trunk without --theme-weights/--aes-weights starts from random weights; "
                    "offline, --theme-trunk efficientnet_lite0 --aes-trunk efficientnet_lite0 start from ImageNet", err=True)  # fmt: skip
     data = load_dataset(dataset, root)
     train_part, test_part = data.subset("train"), data.subset("test")
     if len(train_part) == 0 or len(test_part) == 0:
-        raise InputError(f"{root}: need both a train and a test split (found {len(train_part)} and {len(test_part)} records)")
+        raise InputError(
+            f"{root}: need both a train and a test split (found {len(train_part)} and {len(test_part)} records)"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    cfg = TUNetTrainConfig(epochs=epochs, batch=batch, lr=lr, theme_trunk=theme_trunk, aes_trunk=aes_trunk, theme_bn=theme_bn, seed=seed)
+    cfg = TUNetTrainConfig(
+        epochs=epochs, batch=batch, lr=lr, theme_trunk=theme_trunk, aes_trunk=aes_trunk, theme_bn=theme_bn, seed=seed
+    )
     progress = make_progress(quiet)
     images, targets, failed = load_train_images(train_part)
     model = build_model(cfg, theme_weights, aes_weights)
-    model, history = train_tunet(model, images, targets, cfg, checkpoint=out / "checkpoint.pt", resume=resume, progress=progress)
+    model, history = train_tunet(
+        model, images, targets, cfg, checkpoint=out / "checkpoint.pt", resume=resume, progress=progress
+    )
     weights = save_converted("tunet", model.state_dict(), source=out / "checkpoint.pt", converter="iqa train tunet",
                              options={**cfg.__dict__, "dataset": dataset}, out_dir=out)  # fmt: skip
     metric = TUNet(model=model)
@@ -76,7 +126,9 @@ def tunet(dataset: str, root: Path, out: Path, epochs: int, batch: int, lr: floa
         click.echo(f"skipped: {f}", err=True)
 
 
-def _pretrain(method: str, config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool) -> None:
+def _pretrain(
+    method: str, config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool
+) -> None:
     from iqa.training.pretrain import load_config, pretrain, save_encoder
     from iqa.training.pretrain_data import load_sources
 
@@ -84,7 +136,10 @@ def _pretrain(method: str, config: Path, out: Path, steps: int | None, resume: b
     sources, skipped = load_sources(cfg.images, 2 * cfg.crop)
     for s in skipped:
         click.echo(f"skipped: {s}", err=True)
-    click.echo(f"{method}: {len(sources)} images, {cfg.trunk}, crop {cfg.crop}, batch {cfg.batch}, {cfg.steps} steps -> {out}", err=True)
+    click.echo(
+        f"{method}: {len(sources)} images, {cfg.trunk}, crop {cfg.crop}, batch {cfg.batch}, {cfg.steps} steps -> {out}",
+        err=True,
+    )
     model, log = pretrain(cfg, sources, out, resume=resume, progress=make_progress(quiet))
     path = save_encoder(model, cfg, out, out / "checkpoint.pt")
     if install:
@@ -92,20 +147,35 @@ def _pretrain(method: str, config: Path, out: Path, steps: int | None, resume: b
 
         save_converted(f"{method}_encoder", model.state_dict(), source=out / "checkpoint.pt", converter=f"iqa train {method}",
                        options={"trunk": model.trunk, "run": str(out)})  # fmt: skip
-    last = log[-min(20, len(log)):]
-    click.echo(f"loss: first {log[0]['loss']:.3f}, mean of the last {len(last)} steps {sum(r['loss'] for r in last) / len(last):.3f}")
+    last = log[-min(20, len(log)) :]
+    click.echo(
+        f"loss: first {log[0]['loss']:.3f}, mean of the last {len(last)} steps {sum(r['loss'] for r in last) / len(last):.3f}"
+    )
     click.echo(f"encoder: {path}{' (also installed as ' + method + '_encoder)' if install else ''}")
     click.echo(f"next: iqa fit-head {method} --dataset NAME --root DIR --encoder {path}")
 
 
 def _pretrain_command(method: str, help_text: str):  # noqa: ANN202 - a click command
     @train.command(method, help=help_text)
-    @click.option("--config", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="TOML with the PretrainConfig fields (images = [folders], trunk, crop, batch, steps, lr, ...).")
-    @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder (checkpoint, log.jsonl, encoder).")
+    @click.option(
+        "--config",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="TOML with the PretrainConfig fields (images = [folders], trunk, crop, batch, steps, lr, ...).",
+    )
+    @click.option(
+        "--out",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Run folder (checkpoint, log.jsonl, encoder).",
+    )
     @click.option("--steps", type=int, help="Override the config's number of steps.")
     @click.option("--resume", is_flag=True, help="Continue OUT/checkpoint.pt (same config).")
-    @click.option("--install", is_flag=True, help=f"Also store the encoder as {method}_encoder, the default of iqa.create('{method}').")
+    @click.option(
+        "--install",
+        is_flag=True,
+        help=f"Also store the encoder as {method}_encoder, the default of iqa.create('{method}').",
+    )
     @click.option("-q", "--quiet", is_flag=True)
     def command(config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool) -> None:
         _pretrain(method, config, out, steps, resume, install, quiet)
@@ -113,5 +183,9 @@ def _pretrain_command(method: str, help_text: str):  # noqa: ANN202 - a click co
     return command
 
 
-contrique = _pretrain_command("contrique", "CONTRIQUE pre-training: bank classes + authentic images, two-scale views, multi-positive NT-Xent.")
-qpt = _pretrain_command("qpt", "QPT-style pre-training (approximate: no official code): two degradations per image, quality-aware InfoNCE.")
+contrique = _pretrain_command(
+    "contrique", "CONTRIQUE pre-training: bank classes + authentic images, two-scale views, multi-positive NT-Xent."
+)
+qpt = _pretrain_command(
+    "qpt", "QPT-style pre-training (approximate: no official code): two degradations per image, quality-aware InfoNCE."
+)

@@ -33,8 +33,16 @@ def list_weights(as_json: bool) -> None:
     rows = []
     for spec in load_manifest().values():
         status, path = _status(spec)
-        rows.append({"id": spec.id, "status": status, "path": path, "sha256": spec.expected_hash,
-                     "license": spec.license, "urls": list(spec.urls)})
+        rows.append(
+            {
+                "id": spec.id,
+                "status": status,
+                "path": path,
+                "sha256": spec.expected_hash,
+                "license": spec.license,
+                "urls": list(spec.urls),
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
@@ -88,11 +96,21 @@ def verify() -> None:
 @weights.command()
 @click.argument("model", type=click.Choice(["tanet", "contrique"]))
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--variant", type=click.Choice(["tad66k", "ava"]), default="tad66k", show_default=True,
-              help="tanet only. tad66k: SRCC_513_LCC_531_MSE_016.pth; ava: SRCC_758_LCC_765.pth.")
-@click.option("--regressors", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="contrique only: the release's models/ folder (Koniq.save, CLIVE.save, LIVE.save, CSIQ.save, *_FR.save).")
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder.")
+@click.option(
+    "--variant",
+    type=click.Choice(["tad66k", "ava"]),
+    default="tad66k",
+    show_default=True,
+    help="tanet only. tad66k: SRCC_513_LCC_531_MSE_016.pth; ava: SRCC_758_LCC_765.pth.",
+)
+@click.option(
+    "--regressors",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="contrique only: the release's models/ folder (Koniq.save, CLIVE.save, LIVE.save, CSIQ.save, *_FR.save).",
+)
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder."
+)
 def convert(model: str, file: Path | None, variant: str, regressors: Path | None, out_dir: Path | None) -> None:
     """Convert a released checkpoint FILE (read without unpickling code) into verified safetensors.
 
@@ -107,10 +125,14 @@ def convert(model: str, file: Path | None, variant: str, regressors: Path | None
         if file is None:
             raise InputError("iqa weights convert tanet needs FILE (the released .pth)")
         path = convert_tanet(file, variant, out_dir=out_dir)
-        click.echo(f"{file} -> {path} (record: {path.with_suffix('.json').name}); use it with iqa.create('tunet', variant='{variant}')")
+        click.echo(
+            f"{file} -> {path} (record: {path.with_suffix('.json').name}); use it with iqa.create('tunet', variant='{variant}')"
+        )
         return
     from iqa.metrics.nr._contrique_convert import convert_contrique
 
     for path in convert_contrique(file, regressors, out_dir=out_dir):
         click.echo(f"-> {path} (record: {path.with_suffix('.json').name})")
-    click.echo("use them with iqa.create('contrique', head='koniq'|'clive'|'live'|'csiq') or iqa.create('contrique_fr', head='live_fr'|'csiq_fr')")
+    click.echo(
+        "use them with iqa.create('contrique', head='koniq'|'clive'|'live'|'csiq') or iqa.create('contrique_fr', head='live_fr'|'csiq_fr')"
+    )

@@ -8,9 +8,10 @@ or empty) and the dataset's group columns (distortion type, level, theme...).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,11 @@ class MOSDataset:
         for row in self.table.itertuples(index=False):
             r = row._asdict()
             ref = self.root / r["ref"] if self.full_reference and r.get("ref") else None
-            out.append(Record(self.root / r["image"], ref, float(r["mos"]), float(r["std"]), r["split"], {c: r[c] for c in cols}))
+            out.append(
+                Record(
+                    self.root / r["image"], ref, float(r["mos"]), float(r["std"]), r["split"], {c: r[c] for c in cols}
+                )
+            )
         return out
 
     def normalized_mos(self) -> np.ndarray:
@@ -118,7 +123,9 @@ class MOSDataset:
         """Raise :class:`DatasetFilesError` summarising every missing image."""
         missing = self.missing_files()
         if missing:
-            shown = ", ".join(missing[:SHOWN]) + (f", ... ({len(missing) - SHOWN} more)" if len(missing) > SHOWN else "")
+            shown = ", ".join(missing[:SHOWN]) + (
+                f", ... ({len(missing) - SHOWN} more)" if len(missing) > SHOWN else ""
+            )
             raise DatasetFilesError(
                 f"{self.name}: {len(missing)} of the files its labels name are missing under {self.root}: {shown}. "
                 "Point --root at the extracted dataset (see `iqa datasets info "

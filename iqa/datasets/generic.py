@@ -7,8 +7,8 @@ mos="score", groups=["dis_type"])``. Without ``split``, records are split 60/20/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from iqa.datasets._parse import Problems, check_name, check_score, note_duplicates, read_csv_table, require_file
 from iqa.datasets.base import SPLITS, STANDARD_COLUMNS, MOSDataset, finish_table

@@ -35,11 +35,17 @@ NAME = re.compile(r"^(?P<ref>I\d+)_(?P<type>\d{2})_(?P<level>\d{2})\.\w+$")
 
 
 def load_kadid10k(
-    root: str | Path, *, image_dir: str = "images", ratios: tuple[float, ...] = (0.6, 0.2, 0.2), seed: int = DEFAULT_SEED
+    root: str | Path,
+    *,
+    image_dir: str = "images",
+    ratios: tuple[float, ...] = (0.6, 0.2, 0.2),
+    seed: int = DEFAULT_SEED,
 ) -> MOSDataset:
     """KADID-10k records from ``root/dmos.csv``; images under ``root/<image_dir>/``."""
     root = Path(root)
-    path = require_file(root / "dmos.csv", "KADID-10k label file dmos.csv", "Fix: --root must be the extracted kadid10k folder")
+    path = require_file(
+        root / "dmos.csv", "KADID-10k label file dmos.csv", "Fix: --root must be the extracted kadid10k folder"
+    )
     problems = Problems(path)
     table = read_csv_table(path, ["dist_img", "ref_img", "dmos", "var"], problems)
     note_duplicates([(ln, r["dist_img"]) for ln, r in table], problems)

@@ -59,13 +59,20 @@ def load_koniq10k(
     lab = Path(labels) if labels is not None else root
     scores_f, sets_f = lab / SCORES, lab / SETS
     if not scores_f.is_file() and not sets_f.is_file():
-        raise DatasetFilesError(f"{lab}: neither {SCORES} nor {SETS} found. Fix: pass the folder with the KonIQ-10k CSVs")
+        raise DatasetFilesError(
+            f"{lab}: neither {SCORES} nor {SETS} found. Fix: pass the folder with the KonIQ-10k CSVs"
+        )
     if scale == "acr" and not scores_f.is_file():
         raise DatasetFilesError(f"{scores_f}: the 1-5 ACR MOS is only in this file; use scale='zscore' with {SETS}")
     sets = _read(sets_f, "MOS", True) if sets_f.is_file() else {}
     scores = _read(scores_f, "MOS_zscore" if scale == "zscore" else "MOS", False) if scores_f.is_file() else sets
     rows = [
-        {"image": f"{resolution}/{name}", "mos": v["mos"], "std": v["std"], "split": sets.get(name, {}).get("split", "")}
+        {
+            "image": f"{resolution}/{name}",
+            "mos": v["mos"],
+            "std": v["std"],
+            "split": sets.get(name, {}).get("split", ""),
+        }
         for name, v in scores.items()
     ]
     return MOSDataset(

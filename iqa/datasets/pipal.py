@@ -28,7 +28,7 @@ REF_DIRS = {"train": "Train_Ref", "val": "Val_Ref"}
 
 
 def _index(root: Path, dirs: tuple[str, ...]) -> dict[str, str]:
-    """file name -> relative path, over the candidate distortion folders that exist."""
+    """File name -> relative path, over the candidate distortion folders that exist."""
     out: dict[str, str] = {}
     for d in dirs:
         if (root / d).is_dir():
@@ -69,7 +69,9 @@ def load_pipal(root: str | Path, *, split: str = "official", seed: int = DEFAULT
         raise InputError(f"split must be 'official' or 'seeded', got {split!r}")
     root = Path(root)
     if not (root / "Train_Label").is_dir():
-        raise DatasetFilesError(f"{root / 'Train_Label'}: PIPAL label folder not found. Fix: --root must hold Train_Label/")
+        raise DatasetFilesError(
+            f"{root / 'Train_Label'}: PIPAL label folder not found. Fix: --root must hold Train_Label/"
+        )
     problems = Problems(root / "Train_Label")
     rows = _read_label_dir(root, "train", problems)
     if (root / "Val_Label").is_dir():
@@ -86,6 +88,8 @@ def load_pipal(root: str | Path, *, split: str = "official", seed: int = DEFAULT
         scale=(800.0, 2000.0),  # ELO has no fixed bounds; this brackets the released range 917-1836
         score_name="ELO",
         group_columns=("type_group", "distortion", "content"),
-        split_source="release (Train_Label = train, Val_Label = val)" if split == "official" else f"seeded by reference, seed {seed}",
+        split_source="release (Train_Label = train, Val_Label = val)"
+        if split == "official"
+        else f"seeded by reference, seed {seed}",
         notes={"scale": "ELO is unbounded; (800, 2000) brackets the released range and is used only to normalise"},
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from iqa.datasets.base import MOSDataset
 from iqa.datasets.generic import load_csv_dataset
@@ -32,21 +33,51 @@ class DatasetCard:
 CARDS: dict[str, DatasetCard] = {
     c.name: c
     for c in (
-        DatasetCard("koniq10k", load_koniq10k, "nr", "10,073 in-the-wild photos, crowdsourced ACR MOS",
-                    "koniq10k_scores_and_distributions.csv and/or koniq10k_distributions_sets.csv, 512x384/ (or 1024x768/)",
-                    "https://database.mmsp-kn.de/koniq-10k-database.html", "0-100 z-score MOS (or 1-5 ACR), higher better"),
-        DatasetCard("kadid10k", load_kadid10k, "fr", "81 references x 25 distortion types x 5 levels",
-                    "dmos.csv, images/ (references and distorted together)",
-                    "https://database.mmsp-kn.de/kadid-10k-database.html", "1-5 MOS (the file says dmos), higher better"),
-        DatasetCard("pipal", load_pipal, "fr", "200 references x 116 restoration/GAN distortions, ELO from pairwise votes",
-                    "Train_Label/*.txt, Train_Ref/, distorted images in Dist_Imgs/ or Distortion_1..4/",
-                    "https://www.jasongt.com/projectpages/pipal.html", "ELO (about 917-1836), higher better"),
-        DatasetCard("tad66k", load_tad66k, "nr", "66k photos in 47 themes, aesthetic ratings",
-                    "dataset/merge/{train,test}.csv (+ dataset/unmerge/ for themes), images/",
-                    "https://github.com/woshidandan/TANet", "1-10 mean rating, higher better"),
-        DatasetCard("csv", load_csv_dataset, "any", "any dataset described by one CSV (you name the columns)",
-                    "a CSV with image, score (and optionally reference, std, split, group) columns",
-                    "", "as you declare it"),
+        DatasetCard(
+            "koniq10k",
+            load_koniq10k,
+            "nr",
+            "10,073 in-the-wild photos, crowdsourced ACR MOS",
+            "koniq10k_scores_and_distributions.csv and/or koniq10k_distributions_sets.csv, 512x384/ (or 1024x768/)",
+            "https://database.mmsp-kn.de/koniq-10k-database.html",
+            "0-100 z-score MOS (or 1-5 ACR), higher better",
+        ),
+        DatasetCard(
+            "kadid10k",
+            load_kadid10k,
+            "fr",
+            "81 references x 25 distortion types x 5 levels",
+            "dmos.csv, images/ (references and distorted together)",
+            "https://database.mmsp-kn.de/kadid-10k-database.html",
+            "1-5 MOS (the file says dmos), higher better",
+        ),
+        DatasetCard(
+            "pipal",
+            load_pipal,
+            "fr",
+            "200 references x 116 restoration/GAN distortions, ELO from pairwise votes",
+            "Train_Label/*.txt, Train_Ref/, distorted images in Dist_Imgs/ or Distortion_1..4/",
+            "https://www.jasongt.com/projectpages/pipal.html",
+            "ELO (about 917-1836), higher better",
+        ),
+        DatasetCard(
+            "tad66k",
+            load_tad66k,
+            "nr",
+            "66k photos in 47 themes, aesthetic ratings",
+            "dataset/merge/{train,test}.csv (+ dataset/unmerge/ for themes), images/",
+            "https://github.com/woshidandan/TANet",
+            "1-10 mean rating, higher better",
+        ),
+        DatasetCard(
+            "csv",
+            load_csv_dataset,
+            "any",
+            "any dataset described by one CSV (you name the columns)",
+            "a CSV with image, score (and optionally reference, std, split, group) columns",
+            "",
+            "as you declare it",
+        ),
     )  # fmt: skip
 }
 

@@ -54,7 +54,9 @@ def load_tad66k(root: str | Path, *, image_dir: str = "images", labels: str | Pa
                 part_problems.add(ln, f"score {score} outside the 1-10 scale")
             elif name and score is not None:
                 names.append((ln, name))
-                rows.append({"image": f"{image_dir}/{name}", "mos": score, "split": part, "theme": themes.get(name, "")})
+                rows.append(
+                    {"image": f"{image_dir}/{name}", "mos": score, "split": part, "theme": themes.get(name, "")}
+                )
         problems.items += [f"{path.name} {p}" for p in part_problems.items]
     note_duplicates(names, problems)
     problems.raise_if_any("Fix: merge/train.csv and merge/test.csv must be TAD66k's (header image,score, scores 1-10).")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -13,7 +14,8 @@ from iqa.io.images import read_image
 class MOSTorchDataset(torch.utils.data.Dataset):
     """Items are dicts: ``image`` (3, H, W) float in [0, 1], ``ref`` for FR datasets, ``mos``,
     ``mos_norm`` (0..1, 1 = best), ``index``. ``transform`` is applied to image (and ref, with the
-    same call, so paired crops can share randomness if the transform takes both)."""
+    same call, so paired crops can share randomness if the transform takes both).
+    """
 
     def __init__(self, data: MOSDataset, transform: Callable | None = None) -> None:
         self.data = data

@@ -37,7 +37,9 @@ class CorrelationResult:
     settings: dict = field(default_factory=dict)
 
 
-def _overall(table: pd.DataFrame, metrics: list[str], fit: str, n_boot: int, seed: int, level: float) -> tuple[pd.DataFrame, dict[str, Fit]]:
+def _overall(
+    table: pd.DataFrame, metrics: list[str], fit: str, n_boot: int, seed: int, level: float
+) -> tuple[pd.DataFrame, dict[str, Fit]]:
     rows, fits = [], {}
     y_all = table["mos"].to_numpy(np.float64)
     for m in metrics:
@@ -47,7 +49,9 @@ def _overall(table: pd.DataFrame, metrics: list[str], fit: str, n_boot: int, see
         errors = table[f"{m}_error"] if f"{m}_error" in table else pd.Series([""] * len(table))
         first_error = next((e for e in errors if e), "")
         if ok.sum() < 3:  # reported as a row of NaNs with the reason, not a crash of the whole report
-            rows.append({"metric": m, "n": int(ok.sum()), "errors": int((errors != "").sum()), "first_error": first_error})
+            rows.append(
+                {"metric": m, "n": int(ok.sum()), "errors": int((errors != "").sum()), "first_error": first_error}
+            )
             continue
         row: dict = {"metric": m, **agreement(x, y, fit=fit)}
         fits[m] = fit_mapping(x, y, fit)
@@ -91,15 +95,26 @@ def _pairwise(table: pd.DataFrame, metrics: list[str], n_boot: int, seed: int) -
 
 
 def analyze(
-    table: pd.DataFrame, metrics: dict[str, bool], *, mos_higher_is_better: bool = True, group_columns: tuple[str, ...] = (),
-    fit: str = "logistic5", n_boot: int = 1000, seed: int = 0, level: float = 0.95, dataset: str = "", score_name: str = "MOS",
+    table: pd.DataFrame,
+    metrics: dict[str, bool],
+    *,
+    mos_higher_is_better: bool = True,
+    group_columns: tuple[str, ...] = (),
+    fit: str = "logistic5",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    dataset: str = "",
+    score_name: str = "MOS",
     split: str = "all",
 ) -> CorrelationResult:
     """``metrics`` maps each metric column to its ``higher_is_better``."""
     table = table.copy()
     capped = {}
     for m, hib in metrics.items():
-        table[f"{m}_oriented"], capped[m] = cap_infinities(orient(table[m].to_numpy(np.float64), hib, mos_higher_is_better))
+        table[f"{m}_oriented"], capped[m] = cap_infinities(
+            orient(table[m].to_numpy(np.float64), hib, mos_higher_is_better)
+        )
     overall, fits = _overall(table, list(metrics), fit, n_boot, seed, level)
     overall["capped_inf"] = [capped[m] for m in overall["metric"]]
     names = [m for m in metrics if m in fits]  # metrics with enough finite scores

@@ -10,7 +10,6 @@ is exactly ``scipy.stats.spearmanr`` of the resampled pairs.
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import stats
 
@@ -46,7 +45,13 @@ def boot_stats(x: np.ndarray, y: np.ndarray, stat: str, idx: np.ndarray) -> np.n
 
 
 def bootstrap_ci(
-    x: np.ndarray, y: np.ndarray, stat: str = "srcc", *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+    x: np.ndarray,
+    y: np.ndarray,
+    stat: str = "srcc",
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
     chunk: int = 100,
 ) -> tuple[float, float]:
     """Percentile interval of ``stat(x, y)`` (pass logistic-mapped scores for PLCC)."""
@@ -58,8 +63,15 @@ def bootstrap_ci(
 
 
 def bootstrap_difference(
-    a: np.ndarray, b: np.ndarray, y: np.ndarray, stat: str = "srcc", *, n_boot: int = 1000, level: float = 0.95,
-    seed: int = 0, chunk: int = 100,
+    a: np.ndarray,
+    b: np.ndarray,
+    y: np.ndarray,
+    stat: str = "srcc",
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    chunk: int = 100,
 ) -> dict[str, float]:
     """Paired bootstrap of ``stat(a, y) - stat(b, y)``: the same images in both, per replicate.
 
@@ -68,10 +80,11 @@ def bootstrap_difference(
     a, b, y = (np.asarray(v, np.float64) for v in (a, b, y))
     idx = _replicates(len(y), n_boot, seed)
     diffs = np.concatenate(
-        [boot_stats(a, y, stat, idx[i : i + chunk]) - boot_stats(b, y, stat, idx[i : i + chunk]) for i in range(0, n_boot, chunk)]
+        [
+            boot_stats(a, y, stat, idx[i : i + chunk]) - boot_stats(b, y, stat, idx[i : i + chunk])
+            for i in range(0, n_boot, chunk)
+        ]
     )
     lo, hi = np.nanquantile(diffs, [(1 - level) / 2, (1 + level) / 2])
     p = min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0)))
     return {"diff_lo": float(lo), "diff_hi": float(hi), "p": float(p)}
-
-

@@ -50,7 +50,9 @@ def correlate(
     if allow_missing:
         data, dropped = data.drop_missing()
         if dropped:
-            warnings.warn(f"{data.name}: {dropped} records skipped, their files are missing under {data.root}", stacklevel=2)
+            warnings.warn(
+                f"{data.name}: {dropped} records skipped, their files are missing under {data.root}", stacklevel=2
+            )
         if len(data) == 0:
             raise InputError(f"{data.name}: none of the images exist under {data.root}")
     else:

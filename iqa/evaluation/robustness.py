@@ -52,7 +52,7 @@ def robustness_per_image(clean: object, attacked: object, *, eps: float = 1e-6) 
 
 
 def normalized_absolute_gain(clean: object, attacked: object, *, higher_is_better: bool = True) -> np.ndarray:
-    """s' - s per image on min-max scaled values (positive = the metric says better)."""
+    """S' - s per image on min-max scaled values (positive = the metric says better)."""
     s, t = minmax_scaled(clean, attacked)
     return (t - s) if higher_is_better else (s - t)
 
@@ -115,5 +115,14 @@ def summarize(clean: object, attacked: object, *, higher_is_better: bool = True)
     g, g_ci = t_interval(normalized_absolute_gain(c, a, higher_is_better=higher_is_better))
     rel = float(normalized_relative_gain(c, a, higher_is_better=higher_is_better).mean())
     better = (a > c) if higher_is_better else (a < c)
-    return RobustnessSummary(c.size, r, r_ci, g, g_ci, rel, wasserstein_score(c, a, higher_is_better=higher_is_better),
-                             energy_distance_score(c, a, higher_is_better=higher_is_better), float(better.mean()))
+    return RobustnessSummary(
+        c.size,
+        r,
+        r_ci,
+        g,
+        g_ci,
+        rel,
+        wasserstein_score(c, a, higher_is_better=higher_is_better),
+        energy_distance_score(c, a, higher_is_better=higher_is_better),
+        float(better.mean()),
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -47,8 +47,15 @@ def _check_meta(path: Path, meta: dict) -> None:
 
 
 def score_metric(
-    data: MOSDataset, name: str, metric: Metric, cache: Path, *, batch_size: int = 16, workers: int = 2,
-    device: str = "cpu", progress: Progress | None = None,
+    data: MOSDataset,
+    name: str,
+    metric: Metric,
+    cache: Path,
+    *,
+    batch_size: int = 16,
+    workers: int = 2,
+    device: str = "cpu",
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """``image``, ``<name>``, ``error`` for every record, computing only what ``cache`` lacks."""
     fr = isinstance(metric, FRMetric)
@@ -71,15 +78,15 @@ def score_metric(
     rows = store.finalize()
     by_file = {r["file"]: r for r in rows}
     return pd.DataFrame(
-        {"image": [it.file for it in items],
-         name: [float(by_file[it.file][name]) if by_file[it.file][name] is not None else math.nan for it in items],
-         f"{name}_error": [by_file[it.file].get("error") or "" for it in items]}  # fmt: skip
+        {
+            "image": [it.file for it in items],
+            name: [float(by_file[it.file][name]) if by_file[it.file][name] is not None else math.nan for it in items],
+            f"{name}_error": [by_file[it.file].get("error") or "" for it in items],
+        }  # fmt: skip
     )
 
 
-def score_dataset(
-    data: MOSDataset, metrics: dict[str, Metric], cache: str | Path, **kwargs: object
-) -> pd.DataFrame:
+def score_dataset(data: MOSDataset, metrics: dict[str, Metric], cache: str | Path, **kwargs: object) -> pd.DataFrame:
     """One column per metric (and ``<metric>_error``) beside the dataset's records."""
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from iqa.errors import InputError
 
 
 def williams_test(r12: float, r13: float, r23: float, n: int) -> dict[str, float]:
-    """t statistic, degrees of freedom and two-sided p-value of H0: r12 == r13."""
+    """T statistic, degrees of freedom and two-sided p-value of H0: r12 == r13."""
     if n <= 3:
         raise InputError(f"Williams' test needs n > 3 samples, got {n}")
     k = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23

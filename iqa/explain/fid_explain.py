@@ -8,9 +8,9 @@ folder) is explained with :func:`iqa.explain.fid_sensitivity.sensitivity_maps`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -25,7 +25,6 @@ from iqa.io.folders import list_images
 from iqa.io.images import array_to_tensor, decode_image
 from iqa.metrics.gen._frechet_grad import FrechetReference
 from iqa.metrics.gen._stats import GaussianStats
-
 
 
 @dataclass
@@ -110,7 +109,7 @@ def explain_fid(
     else:
         root, loo = Path(explain_dir), False
         names = list_images(root) if isinstance(images, int) else list(images)
-        names = names[: images] if isinstance(images, int) else names
+        names = names[:images] if isinstance(images, int) else names
     result, failed = [], fr.failed + fg.failed
     for i, name in enumerate(names):
         try:
@@ -118,17 +117,30 @@ def explain_fid(
         except OSError as e:  # an unreadable image to explain: recorded, the others go on
             failed.append(str(e))
             continue
-        s = sensitivity_maps(ext, img[None].to(device), s_ref, s_gen, weighting=weighting, route=route,
-                             leave_one_out=loo, ridge=ridge)
+        s = sensitivity_maps(
+            ext, img[None].to(device), s_ref, s_gen, weighting=weighting, route=route, leave_one_out=loo, ridge=ridge
+        )
         top = _top(ext, s.features.float(), top_k)
         result.append(ExplainedImage(name, img, s.maps[0], float(s.fid_with[0]), float(s.contribution[0]), top[0]))
         if progress:
             progress("explain", i + 1, len(names))
-    fid = float(FrechetReference.build(s_ref.mean, s_ref.cov, absolute_ridge(s_ref, ridge)).distance(s_gen.mean, s_gen.cov))
-    settings = {"extractor": ext.name, "weighting": weighting, "route": route, "ridge": ridge, "seed": seed,
-                "leave_one_out": loo, "gen": str(gen), "ref": str(ref), "explained_from": str(root)}
-    return FIDExplanation(ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features),
-                          settings, failed)
+    fid = float(
+        FrechetReference.build(s_ref.mean, s_ref.cov, absolute_ridge(s_ref, ridge)).distance(s_gen.mean, s_gen.cov)
+    )
+    settings = {
+        "extractor": ext.name,
+        "weighting": weighting,
+        "route": route,
+        "ridge": ridge,
+        "seed": seed,
+        "leave_one_out": loo,
+        "gen": str(gen),
+        "ref": str(ref),
+        "explained_from": str(root),
+    }
+    return FIDExplanation(
+        ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features), settings, failed
+    )
 
 
 def _top(ext: FeatureExtractor, features: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:

@@ -50,7 +50,9 @@ def _check_options(weighting: str, route: str) -> None:
         raise InputError(f"route must be one of {ROUTES}, got {route!r}")
 
 
-def _base_stats(generated: GaussianStats, f: torch.Tensor, leave_one_out: bool) -> tuple[torch.Tensor, torch.Tensor, int]:
+def _base_stats(
+    generated: GaussianStats, f: torch.Tensor, leave_one_out: bool
+) -> tuple[torch.Tensor, torch.Tensor, int]:
     if leave_one_out:
         mean, cov = remove_one(generated.mean, generated.cov, generated.n, f.detach())
         return mean, cov, generated.n - 1
@@ -75,14 +77,23 @@ def weighted_map(a: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return torch.einsum("chw,c->hw", a.to(torch.float64), alpha.to(torch.float64))
 
 
-def _closed_form(ref: FrechetReference, generated: GaussianStats, a: torch.Tensor, f: torch.Tensor, weighting: str, loo: bool):
+def _closed_form(
+    ref: FrechetReference, generated: GaussianStats, a: torch.Tensor, f: torch.Tensor, weighting: str, loo: bool
+):
     mean, cov, n = _base_stats(generated, f, loo)
     fd_with, grad_f = feature_gradient(ref, mean, cov, n, f)
     alpha = channel_weights(grad_f, a.shape[-1] * a.shape[-2], weighting)
     return weighted_map(a, alpha), fd_with, ref.distance(mean, cov) if loo else None
 
 
-def _autograd(ref: FrechetReference, generated: GaussianStats, extractor: FeatureExtractor, a: torch.Tensor, weighting: str, loo: bool):
+def _autograd(
+    ref: FrechetReference,
+    generated: GaussianStats,
+    extractor: FeatureExtractor,
+    a: torch.Tensor,
+    weighting: str,
+    loo: bool,
+):
     a = a.detach().to(torch.float64).requires_grad_(True)
     f = extractor.pool(a[None])[0]
     mean, cov, n = _base_stats(generated, f, loo)

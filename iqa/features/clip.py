@@ -21,8 +21,8 @@ pooling for ResNets), as clean-fid's ``CLIP_fx`` returns them for FD on CLIP; CM
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -30,7 +30,7 @@ def _packaged_file() -> Path | None:
 
 
 def build_efficientnet_lite0(weights: str | Path | None = None) -> torch.nn.Module:
-    """timm ``tf_efficientnet_lite0`` with the verified ImageNet weights, strict key-by-order map."""
+    """Timm ``tf_efficientnet_lite0`` with the verified ImageNet weights, strict key-by-order map."""
     try:
         import timm
     except ImportError as e:

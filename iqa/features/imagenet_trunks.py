@@ -21,7 +21,12 @@ from iqa.weights import load_torch_state, resolve_weights
 CUTS = {
     "alex": ("alexnet", (2, 5, 8, 10, 12), (64, 192, 384, 256, 256), "torchvision_alexnet"),
     "vgg": ("vgg16", (4, 9, 16, 23, 30), (64, 128, 256, 512, 512), "torchvision_vgg16"),
-    "squeeze": ("squeezenet1_1", (2, 5, 8, 10, 11, 12, 13), (64, 128, 256, 384, 384, 512, 512), "torchvision_squeezenet1_1"),
+    "squeeze": (
+        "squeezenet1_1",
+        (2, 5, 8, 10, 11, 12, 13),
+        (64, 128, 256, 384, 384, 512, 512),
+        "torchvision_squeezenet1_1",
+    ),
 }
 
 

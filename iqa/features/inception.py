@@ -52,7 +52,13 @@ class _BlockC(tv.InceptionC):
     def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         d = x
-        for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
+        for layer in (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        ):
             d = layer(d)
         return [self.branch1x1(x), b7, d, self.branch_pool(_tf_avg_pool(x))]
 
@@ -162,7 +168,8 @@ class _FIDInceptionBase(FeatureExtractor):
 
     def class_names(self) -> list[str]:
         """The 2015 graph's 1008 outputs are not in the standard ImageNet order and their label map
-        is not shipped here: index-named ("inception:0" .. "inception:1007")."""
+        is not shipped here: index-named ("inception:0" .. "inception:1007").
+        """
         return [f"inception:{i}" for i in range(1008)]
 
 

@@ -82,7 +82,9 @@ class PixelStats(FeatureExtractor):
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got {tuple(x.shape)}")
         if not torch.isfinite(x).all():
             raise InputError(f"{self.name}: the input has NaN or infinite values")
-        x = F.interpolate(x.to(torch.float32), size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+        x = F.interpolate(
+            x.to(torch.float32), size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True
+        ).clamp(0, 1)
         mean = x.mean(dim=(2, 3))
         std = x.std(dim=(2, 3))
         skew = ((x - mean[..., None, None]) ** 3).mean(dim=(2, 3)) / std.clamp_min(1e-6) ** 3
@@ -90,8 +92,21 @@ class PixelStats(FeatureExtractor):
         joint = _fractions((q[:, 0] * 16 + q[:, 1] * 4 + q[:, 2]).flatten(1), 64, x.dtype)
         y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
         half = F.avg_pool2d(y, 2)
-        clipped = torch.stack([(y <= 1 / 255).to(x.dtype).mean(dim=(1, 2, 3)), (y >= 254 / 255).to(x.dtype).mean(dim=(1, 2, 3))], 1)
+        clipped = torch.stack(
+            [(y <= 1 / 255).to(x.dtype).mean(dim=(1, 2, 3)), (y >= 254 / 255).to(x.dtype).mean(dim=(1, 2, 3))], 1
+        )
         sat = ((x.amax(1) - x.amin(1)) / x.amax(1).clamp_min(1e-6)).mean(dim=(1, 2))[:, None]
-        feats = [mean, std, skew, joint, _gradient_hist(y), _spectrum_bands(y), _mscn_stats(y), _mscn_stats(half), clipped, sat]
+        feats = [
+            mean,
+            std,
+            skew,
+            joint,
+            _gradient_hist(y),
+            _spectrum_bands(y),
+            _mscn_stats(y),
+            _mscn_stats(half),
+            clipped,
+            sat,
+        ]
         out = torch.cat(feats, 1).to(torch.float32)
         return out

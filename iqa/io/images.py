@@ -210,7 +210,7 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
     return arr
 
 
-def array_to_tensor(arr: np.ndarray) -> "torch.Tensor":
+def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8/uint16 array -> float32 (3, H, W) tensor in [0, 1], converted in one pass."""
     import torch  # imported here so that decoding alone (iqa.io.prefetch) does not load PyTorch
 
@@ -223,7 +223,7 @@ def array_to_tensor(arr: np.ndarray) -> "torch.Tensor":
     return out.mul_(1.0 / scale)
 
 
-def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> "torch.Tensor":
+def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> torch.Tensor:
     """Read an image file as a float32 (3, H, W) tensor in [0, 1] (see module rules).
 
     Example:

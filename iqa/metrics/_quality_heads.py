@@ -60,7 +60,9 @@ def trunk_of(state: dict[str, torch.Tensor], source: str) -> str:
         raise WeightsError(f"{source} is not a CONTRIQUE-layout state dict (encoder.*, projector.*)")
     trunk = "resnet50" if "encoder.4.0.conv3.weight" in state else "resnet18"
     if state["projector.0.weight"].shape[0] != TRUNKS[trunk]:
-        raise WeightsError(f"{source}: projector width {state['projector.0.weight'].shape[0]} does not fit a {trunk} encoder")
+        raise WeightsError(
+            f"{source}: projector width {state['projector.0.weight'].shape[0]} does not fit a {trunk} encoder"
+        )
     return trunk
 
 
@@ -72,7 +74,9 @@ def build_encoder(state: dict[str, torch.Tensor], source: str) -> ContriqueModel
     extra = [k for k in state if k not in own]
     shapes = [k for k in own if k in state and state[k].shape != own[k].shape]
     if missing or extra or shapes:
-        raise WeightsError(f"{source} does not fit the CONTRIQUE layout: missing {missing[:4]}, unexpected {extra[:4]}, shapes {shapes[:3]}")
+        raise WeightsError(
+            f"{source} does not fit the CONTRIQUE layout: missing {missing[:4]}, unexpected {extra[:4]}, shapes {shapes[:3]}"
+        )
     model.load_state_dict(state)
     return model.eval()
 
@@ -113,7 +117,11 @@ def load_head(model_name: str, head: str | Path, how_to: str) -> RidgeHead:
 
 def oriented_spec(spec: MetricSpec, higher_is_better: bool) -> MetricSpec:
     """The class spec with the head's direction (a DMOS head scores lower-is-better)."""
-    return spec if spec.higher_is_better == higher_is_better else dataclasses.replace(spec, higher_is_better=higher_is_better)
+    return (
+        spec
+        if spec.higher_is_better == higher_is_better
+        else dataclasses.replace(spec, higher_is_better=higher_is_better)
+    )
 
 
 def attach(metric: torch.nn.Module, prefix: str, head: str | Path | RidgeHead, weights: str | Path | None,
@@ -124,4 +132,6 @@ def attach(metric: torch.nn.Module, prefix: str, head: str | Path | RidgeHead, w
     metric.net = model.eval() if model is not None else load_encoder(prefix, weights, how_to)
     metric.regressor = head if isinstance(head, RidgeHead) else load_head(prefix, head, how_to)
     released = isinstance(head, str) and head in RELEASE_HEADS and prefix == "contrique"
-    metric.spec = oriented_spec(type(metric).spec, RELEASE_HEADS[head][1] if released else metric.regressor.higher_is_better)
+    metric.spec = oriented_spec(
+        type(metric).spec, RELEASE_HEADS[head][1] if released else metric.regressor.higher_is_better
+    )

@@ -1,70 +1,175 @@
-"""Base classes: per-image metrics (FR, NR) and distribution metrics.
+"""Base classes and the declared contracts generic code relies on.
 
-A metric is an ``nn.Module`` that takes float NCHW tensors in ``[0, data_range]`` and returns one
-score per image, shape ``(N,)``. It never reads files, picks a device or downloads anything; it
-follows ``module.to(device)`` like any module. Options are keyword-only constructor arguments so
-that ``iqa.create(name, **options)`` can check them against the signature.
+A metric is an ``nn.Module`` that takes float NCHW tensors in ``[0, data_range]``. Per-image metrics
+(:class:`FRMetric`, :class:`NRMetric`) return one score per image, shape ``(N,)``. Distribution
+metrics (:class:`DistributionMetric`) accumulate two sets and return a :class:`DistributionResult`.
+A metric never reads files, picks a device or downloads anything on its own; it follows
+``module.to(device)`` and the device of its input.
+
+Options are keyword-only constructor parameters, declared once by their annotations, defaults and
+the ``Args:`` docstring (:mod:`iqa.options`). Every constructor is wrapped so that values are
+checked and coerced before it runs, whether the metric is built by ``iqa.create``, the CLI or
+directly: ``SSIM(downsample="false").downsample is False``.
 """
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, ClassVar
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import torch
 from torch import nn
 
 from iqa.checks import check_data_range
+from iqa.errors import InputError
+from iqa.options import OptionInfo, Range, coerce_options, option_infos
 from iqa.registry import MetricSpec
+
+if TYPE_CHECKING:
+    from iqa.stats import GaussianStats
+
+DataRange = Annotated[float, Range(0.0, min_open=True)]
 
 
 class Metric(nn.Module):
-    """Common behaviour: the spec, ``data_range`` and a readable repr of the options."""
+    """Common behaviour: the spec, ``data_range``, declared options and their report.
+
+    Args:
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+    """
 
     spec: ClassVar[MetricSpec]
 
-    def __init__(self, *, data_range: float = 1.0) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_iqa_coerces", False):
+            cls.__init__ = _coercing(cls, init)  # type: ignore[method-assign]
+
+    def __init__(self, *, data_range: DataRange = 1.0) -> None:
         super().__init__()
         self.data_range = check_data_range(data_range)
 
     @classmethod
+    def declared_options(cls) -> dict[str, OptionInfo]:
+        """Every option with its type, default, allowed values or range and one-line doc."""
+        return option_infos(cls)
+
+    @classmethod
     def option_names(cls) -> list[str]:
-        """Keyword options accepted by the constructor (what ``iqa.create`` validates against)."""
-        params = inspect.signature(cls.__init__).parameters
-        return [p for p, v in params.items() if p != "self" and v.kind is inspect.Parameter.KEYWORD_ONLY]
+        """Names of the declared options (what ``iqa.create`` accepts)."""
+        return list(option_infos(cls))
 
     def options(self) -> dict[str, Any]:
-        """Current option values, for logs and output metadata."""
-        return {k: getattr(self, k) for k in self.option_names() if hasattr(self, k)}
+        """Current value of every declared option under its own name, for logs, resume keys and reports.
+
+        Injected objects (a network, an extractor) are reported by what identifies them.
+        """
+        out = {}
+        for name, info in option_infos(type(self)).items():
+            value = getattr(self, name, info.default)
+            out[name] = value if info.text or value is None else _describe(value)
+        return out
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.options().items())
 
 
+def _describe(value: Any) -> str:
+    key = getattr(value, "cache_key", None)
+    return str(key()) if callable(key) else f"<{type(value).__name__}>"
+
+
+def _coercing(cls: type, init: Any) -> Any:
+    @functools.wraps(init)
+    def __init__(self: Metric, *args: Any, **options: Any) -> None:
+        if args:
+            raise TypeError(f"{cls.__name__} takes keyword options only, e.g. {cls.__name__}(data_range=255)")
+        spec = getattr(cls, "spec", None)
+        init(self, **coerce_options(spec.name if spec else cls.__name__, cls, options))
+
+    __init__._iqa_coerces = True  # type: ignore[attr-defined]
+    return __init__
+
+
 class FRMetric(Metric):
     """Full-reference metric: ``metric(img, ref) -> (N,)``; ``img`` is the image being judged."""
 
-    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 class NRMetric(Metric):
     """No-reference metric: ``metric(img) -> (N,)``."""
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def forward(self, img: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DistributionResult:
+    """What a distribution metric reports: the value plus its companions.
+
+    Attributes:
+        value: the metric (e.g. FID).
+        extras: other reported numbers by suffix, e.g. ``{"std": 0.0012}`` for KID's subset spread.
+        n_real: images (or feature rows) in the real / reference set.
+        n_fake: images in the generated set.
+    """
+
+    value: float
+    extras: Mapping[str, float] = field(default_factory=dict)
+    n_real: int | None = None
+    n_fake: int | None = None
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def as_dict(self, name: str) -> dict[str, float]:
+        """``{name: value, name_std: ..., ...}`` for tables and JSON."""
+        return {name: float(self.value), **{f"{name}_{k}": float(v) for k, v in self.extras.items()}}
 
 
 class DistributionMetric(Metric):
-    """Metric of two image sets: ``update(x, real=...)`` any number of times, then ``compute()``."""
+    """Metric of two image sets.
 
-    def update(self, x: torch.Tensor, *, real: bool) -> None:  # pragma: no cover
+    The contract generic code uses: ``update(x, real=...)`` with images, ``update_features(f, real=...)``
+    with precomputed features, ``update_stats(stats, real=...)`` with summary statistics (where the
+    metric can use them), ``set_reference(...)`` to fix the real side, ``compute()`` and ``reset()``.
+    ``real`` is keyword-only everywhere, so the two sets cannot be swapped by position.
+    """
+
+    def update(self, x: torch.Tensor, *, real: bool) -> None:  # pragma: no cover - abstract
+        """Add a batch of images (N, 3, H, W) in [0, data_range] to the real or generated set."""
         raise NotImplementedError
 
-    def compute(self) -> torch.Tensor:  # pragma: no cover
+    def update_features(self, features: torch.Tensor, *, real: bool) -> None:  # pragma: no cover - abstract
+        """Add precomputed features (N, dim) of the metric's extractor to one set."""
         raise NotImplementedError
 
-    def reset(self) -> None:  # pragma: no cover
+    def update_stats(self, stats: GaussianStats, *, real: bool) -> None:
+        """Add a set summarised by its mean and covariance (an ``.npz`` of statistics).
+
+        Raises:
+            InputError: the metric needs the features themselves (kernel and k-NN metrics).
+        """
+        raise InputError(
+            f"{self.spec.name} needs features, not mean/covariance statistics: give image folders or .npy features"
+        )
+
+    def set_reference(self, reference: GaussianStats | str | Path) -> None:
+        """Fix the real side to precomputed statistics; later ``update(..., real=True)`` calls are refused."""
+        raise InputError(f"{self.spec.name} cannot take precomputed reference statistics; give the real images")
+
+    def compute(self) -> DistributionResult:  # pragma: no cover - abstract
+        """The metric between the accumulated sets."""
+        raise NotImplementedError
+
+    def reset(self) -> None:  # pragma: no cover - abstract
+        """Forget both sets (a fixed reference included)."""
         raise NotImplementedError
 
 

@@ -41,7 +41,9 @@ def scatter(result: CorrelationResult, metric: str, color_by: str | None = None)
     if color_by and color_by in t and t[color_by].nunique() <= 12:
         for g, sub in t[ok].groupby(color_by, sort=True):
             ax.scatter(sub[f"{metric}_oriented"], sub["mos"], s=8, alpha=0.6, label=str(g))
-        ax.legend(fontsize=6, markerscale=1.5, title=color_by, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(
+            fontsize=6, markerscale=1.5, title=color_by, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+        )
     else:
         ax.scatter(x[ok], y[ok], s=8, alpha=0.5)
     if ok.sum() > 1 and np.ptp(x[ok]) > 0:
@@ -77,7 +79,13 @@ def group_bars(result: CorrelationResult, column: str) -> bytes | None:
     for i, m in enumerate(metrics):
         vals = df[df["metric"] == m].set_index("group").reindex(groups)["srcc"].to_numpy(np.float64)
         ax.bar(pos + (i - (len(metrics) - 1) / 2) * width, np.nan_to_num(vals), width, label=m)
-    ax.set_xticks(pos, [str(g) for g in groups], rotation=60 if len(groups) > 6 else 0, ha="right" if len(groups) > 6 else "center", fontsize=7)
+    ax.set_xticks(
+        pos,
+        [str(g) for g in groups],
+        rotation=60 if len(groups) > 6 else 0,
+        ha="right" if len(groups) > 6 else "center",
+        fontsize=7,
+    )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel("SRCC", fontsize=8)
     ax.set_title(f"SRCC per {column}", fontsize=9)

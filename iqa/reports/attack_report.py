@@ -74,24 +74,53 @@ def write_attack_report(run: ResampleRun, out: str | Path, *, command: str = "",
     _atomic_write(out / "weights.csv", weights.to_csv(index=False))
     history = pd.DataFrame(res.history)
     _atomic_write(out / "history.csv", history.to_csv(index=False))
-    summary = {"before": res.before, "after": res.after,
-               "relative_change": {k: (res.after[k] - res.before[k]) / res.before[k] for k in res.before if res.before[k]},
-               "top1_selection": run.top1_selection, "effective_sample_size": float(1 / np.sum(p**2)),
-               "settings": res.settings, "failed": run.failed}
+    summary = {
+        "before": res.before,
+        "after": res.after,
+        "relative_change": {k: (res.after[k] - res.before[k]) / res.before[k] for k in res.before if res.before[k]},
+        "top1_selection": run.top1_selection,
+        "effective_sample_size": float(1 / np.sum(p**2)),
+        "settings": res.settings,
+        "failed": run.failed,
+    }
     _atomic_write(out / "result.json", json.dumps(summary, indent=1))
     figs: list[tuple[str, str, bytes]] = [("curves", "Loss and sampled FD over the iterations", _curves(history))]
     if run.pool_top1 is not None and run.ref_top1 is not None:
         before = top1_histograms(run.ref_top1, run.pool_top1, run.class_names)
         after = top1_histograms(run.ref_top1, run.pool_top1, run.class_names, weights_b=p)
-        figs.append(("top1_before", "Top-1 classes: reference vs pool (uniform weights)", histogram_figure(before, ("reference", "pool, uniform"))))
-        figs.append(("top1_after", "Top-1 classes: reference vs pool (optimised weights)", histogram_figure(after, ("reference", "pool, resampled"))))
+        figs.append(
+            (
+                "top1_before",
+                "Top-1 classes: reference vs pool (uniform weights)",
+                histogram_figure(before, ("reference", "pool, uniform")),
+            )
+        )
+        figs.append(
+            (
+                "top1_after",
+                "Top-1 classes: reference vs pool (optimised weights)",
+                histogram_figure(after, ("reference", "pool, resampled")),
+            )
+        )
         summary["top1_overlap"] = {"before": before.overlap, "after": after.overlap}
         _atomic_write(out / "result.json", json.dumps(summary, indent=1))
     pool = Path(res.settings["pool_dir"])
     order = np.argsort(-p)
     k = min(grid, len(order))
-    figs.append(("highest", f"The {k} highest-weighted candidates", _grid(pool, [run.names[i] for i in order[:k]], "highest weights")))
-    figs.append(("lowest", f"The {k} lowest-weighted candidates", _grid(pool, [run.names[i] for i in order[-k:]], "lowest weights")))
+    figs.append(
+        (
+            "highest",
+            f"The {k} highest-weighted candidates",
+            _grid(pool, [run.names[i] for i in order[:k]], "highest weights"),
+        )
+    )
+    figs.append(
+        (
+            "lowest",
+            f"The {k} lowest-weighted candidates",
+            _grid(pool, [run.names[i] for i in order[-k:]], "lowest weights"),
+        )
+    )
     for name, _, png in figs:
         _atomic_write(out / "figures" / f"{name}.png", png)
     _atomic_write(out / "report.html", _page(summary, figs, command))
@@ -106,8 +135,10 @@ def _page(summary: dict, figs: list[tuple[str, str, bytes]], command: str) -> st
         + "</tr>"
         for k in summary["before"]
     )
-    imgs = "".join(f'<figure><img src="{_b64(png)}" alt="{html.escape(n)}"><figcaption>{html.escape(c)}</figcaption></figure>'
-                   for n, c, png in figs)
+    imgs = "".join(
+        f'<figure><img src="{_b64(png)}" alt="{html.escape(n)}"><figcaption>{html.escape(c)}</figcaption></figure>'
+        for n, c, png in figs
+    )
     s = summary["settings"]
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>FID resampling attack</title><style>"

@@ -32,7 +32,13 @@ def _curve(history: list[dict], metric: str) -> bytes:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.2))
     steps = [h["step"] for h in history if "loss" in h]
-    ax.plot(steps, [h["loss"] for h in history if "loss" in h], lw=0.8, alpha=0.6, label="training batch (surrogate rounding)")
+    ax.plot(
+        steps,
+        [h["loss"] for h in history if "loss" in h],
+        lw=0.8,
+        alpha=0.6,
+        label="training batch (surrogate rounding)",
+    )
     val = [(h["step"], h["val"]) for h in history if "val" in h]
     if val:
         ax.plot(*zip(*val), marker="o", ms=3, label="fixed validation crops (exact rounding)")
@@ -65,13 +71,19 @@ def _transfer_chart(table: list[dict]) -> bytes:
     ax.set_yticks(range(len(table)), names, fontsize=7)
     ax.invert_yaxis()
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_xlabel("mean gain over plain JPEG (%), positive = the metric says the hacked JPEG is better (* = target)", fontsize=7)
+    ax.set_xlabel(
+        "mean gain over plain JPEG (%), positive = the metric says the hacked JPEG is better (* = target)", fontsize=7
+    )
     return _png(fig)
 
 
 def _triplet(test_dir: Path, out: Path, name: str) -> bytes:
     stem = name.replace("/", "__").rsplit(".", 1)[0]
-    ims = [decode_image(test_dir / name), decode_image(out / "jpeg" / f"{stem}.plain.jpg"), decode_image(out / "jpeg" / f"{stem}.hacked.jpg")]
+    ims = [
+        decode_image(test_dir / name),
+        decode_image(out / "jpeg" / f"{stem}.plain.jpg"),
+        decode_image(out / "jpeg" / f"{stem}.hacked.jpg"),
+    ]
     ims = [(a >> 8).astype(np.uint8) if a.dtype == np.uint16 else a for a in ims]
     h, w = ims[0].shape[:2]
     top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
@@ -93,7 +105,9 @@ def _table_md(table: list[dict]) -> str:
     )
 
 
-def write_compression_report(run: CompressionRun, test_dir: str | Path, *, command: str = "", examples: int = 6) -> dict[str, Path]:
+def write_compression_report(
+    run: CompressionRun, test_dir: str | Path, *, command: str = "", examples: int = 6
+) -> dict[str, Path]:
     """Write the report files into ``run.out``; returns their paths."""
     out = Path(run.out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -107,9 +121,21 @@ def write_compression_report(run: CompressionRun, test_dir: str | Path, *, comma
                "skipped_metrics": run.skipped_metrics, "failed": run.failed, "n_test": len(run.rows),
                "best_step": next((h["step"] for h in reversed(run.history) if h.get("selected")), None)}  # fmt: skip
     _atomic_write(out / "result.json", json.dumps(summary, indent=1, default=str))
-    figs = [("training", "Training: loss per batch and exact-rounding loss on the fixed validation crops (the best is kept)", _curve(run.history, run.cfg.metric))]
+    figs = [
+        (
+            "training",
+            "Training: loss per batch and exact-rounding loss on the fixed validation crops (the best is kept)",
+            _curve(run.history, run.cfg.metric),
+        )
+    ]
     if run.rows:
-        figs.append(("per_image", f"Per test image: {run.cfg.metric} gain of hacked over plain JPEG (real codec)", _per_image(run)))
+        figs.append(
+            (
+                "per_image",
+                f"Per test image: {run.cfg.metric} gain of hacked over plain JPEG (real codec)",
+                _per_image(run),
+            )
+        )
     if table:
         figs.append(("transfer", "Every differentiable FR metric: mean gain under the attack", _transfer_chart(table)))
     for name, _, png in figs:
@@ -117,7 +143,9 @@ def write_compression_report(run: CompressionRun, test_dir: str | Path, *, comma
     m, hib = run.cfg.metric, run.higher_is_better.get(run.cfg.metric, True)
     ranked = sorted((r for r in run.rows if math.isfinite(r.get(f"{m}_plain", math.nan))),
                     key=lambda r: -gain_percent(r[f"{m}_plain"], r[f"{m}_hacked"], hib))  # fmt: skip
-    picks = ranked[: examples - examples // 3] + ranked[len(ranked) - examples // 3 :] if len(ranked) > examples else ranked
+    picks = (
+        ranked[: examples - examples // 3] + ranked[len(ranked) - examples // 3 :] if len(ranked) > examples else ranked
+    )
     trips = [(r, _triplet(Path(test_dir), out, r["image"])) for r in picks]
     _atomic_write(out / "report.html", _page(run, table, bits, figs, trips, command))
     return {"html": out / "report.html", "result": out / "result.json", "transfer": out / "transfer.csv"}
@@ -131,7 +159,9 @@ def _page(run: CompressionRun, table: list[dict], bits: dict, figs: list, trips:
         f"<td>{t['hacked']:.4g}</td><td>{t['mean_gain_pct']:+.1f} %</td><td>{t['median_gain_pct']:+.1f} %</td>"
         f"<td>{100 * t['improved']:.0f} %</td></tr>" for t in table)  # fmt: skip
     skipped = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in run.skipped_metrics.items())
-    imgs = "".join(f'<figure><img src="{_b64(p)}" alt="{n}"><figcaption>{html.escape(c)}</figcaption></figure>' for n, c, p in figs)
+    imgs = "".join(
+        f'<figure><img src="{_b64(p)}" alt="{n}"><figcaption>{html.escape(c)}</figcaption></figure>' for n, c, p in figs
+    )
     cards = "".join(
         f"<figure><img src='{_b64(png)}' alt='{html.escape(r['image'])}'><figcaption>{html.escape(r['image'])}: "
         f"{m} {r[f'{m}_plain']:.4f} (plain) &rarr; {r[f'{m}_hacked']:.4f} (hacked); PSNR {r.get('psnr_plain', math.nan):.2f} &rarr; "
@@ -151,7 +181,9 @@ def _page(run: CompressionRun, table: list[dict], bits: dict, figs: list, trips:
         "<table><tr><th>metric</th><th>better</th><th>n</th><th>plain</th><th>hacked</th><th>mean gain</th>"
         f"<th>median gain</th><th>improved</th></tr>{rows}</table>"
         + (f"<p>Not evaluated here:</p><ul>{skipped}</ul>" if skipped else "")
-        + imgs + "<h2>Examples (best and worst for the target)</h2>" + cards
+        + imgs
+        + "<h2>Examples (best and worst for the target)</h2>"
+        + cards
         + f"<h2>Settings</h2><pre>{html.escape(json.dumps(vars(cfg), indent=1, default=str))}</pre>"
         + (f"<p>Command: <code>{html.escape(command)}</code></p>" if command else "")
         + (f"<p>Unreadable files: {html.escape('; '.join(run.failed))}</p>" if run.failed else "")

@@ -33,21 +33,27 @@ def _fmt(v: object) -> str:
 
 def _summary_view(result: CorrelationResult) -> pd.DataFrame:
     o = result.overall
-    o = o.reindex(columns=[*o.columns, *[c for c in ("srcc", "krcc", "plcc", "rmse", "fit", "fit_converged") if c not in o]])
+    o = o.reindex(
+        columns=[*o.columns, *[c for c in ("srcc", "krcc", "plcc", "rmse", "fit", "fit_converged") if c not in o]]
+    )
     view = pd.DataFrame({"metric": o["metric"], "n": o["n"]})
     level = int(round(result.settings.get("level", 0.95) * 100))
     num = lambda v: "n/a" if pd.isna(v) else f"{v:.4f}"  # noqa: E731
     for stat in ("srcc", "plcc"):
         if f"{stat}_lo" in o:
             view[f"{stat.upper()} [{level}% CI]"] = [
-                "n/a" if pd.isna(v) else f"{v:.4f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(o[stat], o[f"{stat}_lo"], o[f"{stat}_hi"])
+                "n/a" if pd.isna(v) else f"{v:.4f} [{lo:.3f}, {hi:.3f}]"
+                for v, lo, hi in zip(o[stat], o[f"{stat}_lo"], o[f"{stat}_hi"])
             ]
         else:
             view[stat.upper()] = o[stat].map(num)
     view["KRCC"] = o["krcc"].map(num)
     view["RMSE"] = o["rmse"].map(num)
     requested = result.settings.get("fit", "")
-    view["fit"] = ["" if pd.isna(k) else (k if c else f"{k} (the {requested} fit failed or was not monotonic)") for k, c in zip(o["fit"], o["fit_converged"])]
+    view["fit"] = [
+        "" if pd.isna(k) else (k if c else f"{k} (the {requested} fit failed or was not monotonic)")
+        for k, c in zip(o["fit"], o["fit_converged"])
+    ]
     view["errors"] = [f"{n}: {e[:120]}" if n else "0" for n, e in zip(o["errors"], o["first_error"].fillna(""))]
     if "capped_inf" in o and o["capped_inf"].any():
         view["infinite"] = o["capped_inf"]  # e.g. PSNR of unchanged images: ranked above all, capped for PLCC
@@ -61,14 +67,20 @@ def _md_table(df: pd.DataFrame) -> str:
 
 def _html_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _figures_of(result: CorrelationResult) -> list[tuple[str, str, bytes]]:
     """(file name, caption, PNG) for the scatter plots and per-group bars."""
     color_by = next((c for c in ("family", "distortion", "theme") if c in result.per_group), None)
-    figs = [(f"scatter_{m}.png", f"{m} vs {result.score_name}", _figures.scatter(result, m, color_by)) for m in result.scored]
+    figs = [
+        (f"scatter_{m}.png", f"{m} vs {result.score_name}", _figures.scatter(result, m, color_by))
+        for m in result.scored
+    ]
     for col in result.per_group:
         png = _figures.group_bars(result, col)
         if png is not None:
@@ -109,7 +121,10 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
         md.insert(1, f"Command: `{command}`\n")
     md += [f"![{cap}](figures/{f})\n" for f, cap, _ in figs]
     for col, df in result.per_group.items():
-        md += [f"\n## SRCC per {col}\n", _md_table(df.pivot(index="group", columns="metric", values="srcc").reset_index())]
+        md += [
+            f"\n## SRCC per {col}\n",
+            _md_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
+        ]
     if len(result.pairwise):
         md += ["\n## Pairwise significance (SRCC)\n", _md_table(result.pairwise)]
     paths["markdown"] = out / "report.md"
@@ -122,7 +137,10 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
              f'src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption>{html.escape(cap)}</figcaption></figure>'
              for f, cap, png in figs]  # fmt: skip
     for col, df in result.per_group.items():
-        body += [f"<h2>SRCC per {html.escape(col)}</h2>", _html_table(df.pivot(index="group", columns="metric", values="srcc").reset_index())]
+        body += [
+            f"<h2>SRCC per {html.escape(col)}</h2>",
+            _html_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
+        ]
     if len(result.pairwise):
         body += ["<h2>Pairwise significance (SRCC)</h2>",
                  "<p class=note>Williams' test for dependent correlations and a paired bootstrap of the SRCC difference (a - b).</p>",

@@ -60,7 +60,10 @@ def histogram_figure(h: ClassHistograms, labels: tuple[str, str] = ("reference",
     ax.bar(x + 0.2, pb[:k], width=0.4, label=labels[1])
     ax.set_xticks(x, [n[:22] for n in h.names[:k]], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("fraction of images (top-1 class)", fontsize=8)
-    ax.set_title(f"top-1 classes: overlap {h.overlap:.3f} (total variation {h.total_variation:.3f}); {k} of {len(h.classes)} classes", fontsize=9)
+    ax.set_title(
+        f"top-1 classes: overlap {h.overlap:.3f} (total variation {h.total_variation:.3f}); {k} of {len(h.classes)} classes",
+        fontsize=9,
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return _png(fig)
@@ -83,8 +86,15 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         np.save(buf, it.heatmap.numpy())
         _atomic_write(out / "maps" / f"{stem}.npy", buf.getvalue())
         top1 = it.top[0] if it.top else ("", float("nan"))
-        rows.append({"image": it.name, "fid_contribution": it.contribution, "fid_with_image": it.fid_with,
-                     "top1_class": top1[0], "top1_prob": top1[1]})
+        rows.append(
+            {
+                "image": it.name,
+                "fid_contribution": it.contribution,
+                "fid_with_image": it.fid_with,
+                "top1_class": top1[0],
+                "top1_prob": top1[1],
+            }
+        )
         classes = "".join(f"<li>{html.escape(n)} <span>{p:.3f}</span></li>" for n, p in it.top)
         cards.append(
             f'<div class="card"><h3>{html.escape(it.name)}</h3><div class="pair">'
@@ -96,9 +106,15 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
     hist_png = histogram_figure(exp.histograms) if exp.histograms is not None else None
     if hist_png:
         _atomic_write(out / "class_histogram.png", hist_png)
-    summary = {"fid": exp.fid, "n_ref": exp.n_ref, "n_gen": exp.n_gen, "extractor": exp.extractor,
-               "top1_overlap": exp.histograms.overlap if exp.histograms else None, "settings": exp.settings,
-               "failed": exp.failed}
+    summary = {
+        "fid": exp.fid,
+        "n_ref": exp.n_ref,
+        "n_gen": exp.n_gen,
+        "extractor": exp.extractor,
+        "top1_overlap": exp.histograms.overlap if exp.histograms else None,
+        "settings": exp.settings,
+        "failed": exp.failed,
+    }
     _atomic_write(out / "summary.json", json.dumps(summary, indent=1))
     _atomic_write(out / "gallery.html", _page(exp, cards, hist_png, command))
     return {"html": out / "gallery.html", "csv": out / "explanations.csv", "summary": out / "summary.json"}
@@ -112,8 +128,11 @@ ol span{color:#666}p{font-size:13px;margin:4px 0}code{background:#f4f4f4;padding
 
 def _page(exp: FIDExplanation, cards: list[str], hist_png: bytes | None, command: str) -> str:
     s = exp.settings
-    how = ("its own features left out of the generated statistics and then added back" if s.get("leave_one_out")
-           else "added to the generated statistics (the reference's N - 1 + 1 set-up)")
+    how = (
+        "its own features left out of the generated statistics and then added back"
+        if s.get("leave_one_out")
+        else "added to the generated statistics (the reference's N - 1 + 1 set-up)"
+    )
     hist = f'<h2>Top-1 classes</h2><img src="{_b64(hist_png)}" alt="class histogram">' if hist_png else ""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>FID explanation</title><style>{_CSS}</style></head><body>"

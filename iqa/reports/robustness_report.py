@@ -18,7 +18,19 @@ from iqa.evaluation.robustness import summarize
 from iqa.reports._figures import _plt, _png
 from iqa.reports.correlation import _atomic_write
 
-COLUMNS = ["attack", "metric", "n", "robustness", "robustness_ci", "abs_gain", "abs_gain_ci", "rel_gain", "wasserstein", "energy", "improved"]
+COLUMNS = [
+    "attack",
+    "metric",
+    "n",
+    "robustness",
+    "robustness_ci",
+    "abs_gain",
+    "abs_gain_ci",
+    "rel_gain",
+    "wasserstein",
+    "energy",
+    "improved",
+]
 
 
 def robustness_table(run: RobustnessRun) -> list[dict]:
@@ -36,7 +48,9 @@ def robustness_table(run: RobustnessRun) -> list[dict]:
 
 def _chart(table: list[dict], attacks: list[str]) -> bytes:
     plt = _plt()
-    metrics = sorted({t["metric"] for t in table}, key=lambda m: -np.mean([t["robustness"] for t in table if t["metric"] == m]))
+    metrics = sorted(
+        {t["metric"] for t in table}, key=lambda m: -np.mean([t["robustness"] for t in table if t["metric"] == m])
+    )
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(metrics) * max(1, len(attacks)) / 2), 3.6))
     width = 0.8 / max(1, len(attacks))
     for j, a in enumerate(attacks):
@@ -63,7 +77,10 @@ def write_robustness_report(run: RobustnessRun, *, command: str = "") -> dict[st
     out = Path(run.out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     table = robustness_table(run)
-    _atomic_write(out / "robustness.csv", ",".join(COLUMNS) + "\n" + "".join(",".join(str(t[c]) for c in COLUMNS) + "\n" for t in table))
+    _atomic_write(
+        out / "robustness.csv",
+        ",".join(COLUMNS) + "\n" + "".join(",".join(str(t[c]) for c in COLUMNS) + "\n" for t in table),
+    )
     _atomic_write(out / "robustness.md", _md(table))
     png = _chart(table, run.attacks) if table else None
     if png:

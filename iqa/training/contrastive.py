@@ -17,10 +17,14 @@ import torch.nn.functional as F
 from iqa.errors import InputError
 
 
-def multi_positive_nt_xent(z_i: torch.Tensor, z_j: torch.Tensor, labels: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
+def multi_positive_nt_xent(
+    z_i: torch.Tensor, z_j: torch.Tensor, labels: torch.Tensor, tau: float = 0.1
+) -> torch.Tensor:
     """Loss for two views' embeddings (N, D) each and their labels (N, C) (multi-hot or one-hot)."""
     if z_i.shape != z_j.shape or z_i.dim() != 2 or labels.dim() != 2 or labels.shape[0] != z_i.shape[0]:
-        raise InputError(f"need z_i, z_j of shape (N, D) and labels (N, C); got {tuple(z_i.shape)}, {tuple(z_j.shape)}, {tuple(labels.shape)}")
+        raise InputError(
+            f"need z_i, z_j of shape (N, D) and labels (N, C); got {tuple(z_i.shape)}, {tuple(z_j.shape)}, {tuple(labels.shape)}"
+        )
     z = F.normalize(torch.cat([z_i, z_j]), dim=1)
     lab = torch.cat([labels, labels]).to(z.dtype)
     s = z @ z.t() / tau
@@ -59,7 +63,9 @@ def quality_aware_nce(z: torch.Tensor, content: torch.Tensor, degradation: torch
     pos = same_img & ~eye
     if bool((pos.sum(1) == 0).any()):
         raise InputError("every patch needs another patch of the same degraded image (two crops per degraded image)")
-    w = torch.where(same_c & ~same_img, torch.as_tensor(degradation_weight, dtype=s.dtype), torch.ones((), dtype=s.dtype))
+    w = torch.where(
+        same_c & ~same_img, torch.as_tensor(degradation_weight, dtype=s.dtype), torch.ones((), dtype=s.dtype)
+    )
     neg = ~same_img
     log_neg = torch.logsumexp(s.masked_fill(~neg, float("-inf")) + torch.log(w), dim=1)  # (N,): log sum over negatives
     log_den = torch.logaddexp(s, log_neg[:, None])  # per (i, p): log(exp(S_ip) + negatives)

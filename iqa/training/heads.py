@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -85,7 +85,9 @@ def fit_head(data: MOSDataset, feats: dict[str, np.ndarray], *, k: int = 5, seed
     train = [(n, r) for n, r in rows if r.split != "test"] if test and len(splits) > 1 else rows
     if len(train) < 4:
         raise InputError(f"{data.name}: only {len(train)} usable training images; a head needs more")
-    groups = np.array([str(r.ref) if r.ref is not None else n for n, r in train])  # distorted versions of one content stay together
+    groups = np.array(
+        [str(r.ref) if r.ref is not None else n for n, r in train]
+    )  # distorted versions of one content stay together
     x = np.stack([feats[n] for n, _ in train])
     y = np.array([r.mos for _, r in train])
     fit = fit_ridge_cv(x, y, k=k, groups=groups, seed=seed)

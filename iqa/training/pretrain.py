@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,8 +28,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from iqa.errors import InputError
-from iqa.training.checkpoints import atomic_torch_save
 from iqa.metrics.nr._contrique import ContriqueModel
+from iqa.training.checkpoints import atomic_torch_save
 from iqa.training.contrastive import multi_positive_nt_xent, quality_aware_nce
 from iqa.training.pretrain_data import contrique_batch, qpt_batch
 from iqa.training.schedule import lr_at, param_groups
@@ -45,7 +45,9 @@ class PretrainConfig:
     images: list[str] = field(default_factory=list)  # folders of pristine images (searched recursively)
     trunk: str = "resnet50"
     crop: int = 256
-    batch: int = 8  # B: CONTRIQUE uses B synthetic + B authentic images; QPT-style B contents x 2 degradations x 2 crops
+    batch: int = (
+        8  # B: CONTRIQUE uses B synthetic + B authentic images; QPT-style B contents x 2 degradations x 2 crops
+    )
     steps: int = 1000
     lr: float = 0.6
     warmup: float = 0.1
@@ -73,7 +75,8 @@ class PretrainConfig:
 def load_config(path: Path, **overrides: object) -> PretrainConfig:
     """A TOML file with the fields of :class:`PretrainConfig`: top-level keys for both methods, then optional
     ``[contrique]`` / ``[qpt]`` tables whose keys apply to that method only. Unknown keys are errors naming
-    them; relative ``images`` folders are taken relative to the file."""
+    them; relative ``images`` folders are taken relative to the file.
+    """
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
@@ -91,24 +94,33 @@ def load_config(path: Path, **overrides: object) -> PretrainConfig:
     return PretrainConfig(**data)
 
 
-def step_loss(model: ContriqueModel, cfg: PretrainConfig, sources: list[np.ndarray], step: int) -> tuple[torch.Tensor, dict]:
+def step_loss(
+    model: ContriqueModel, cfg: PretrainConfig, sources: list[np.ndarray], step: int
+) -> tuple[torch.Tensor, dict]:
     """The loss of iteration ``step`` (its batch drawn from (seed, step))."""
     rng = np.random.default_rng([cfg.seed, step])
     if cfg.method == "contrique":
-        xa, xb, labels = contrique_batch(sources, cfg.batch, cfg.crop, rng, cfg.class_repeats, None if cfg.authentic < 0 else cfg.authentic)
+        xa, xb, labels = contrique_batch(
+            sources, cfg.batch, cfg.crop, rng, cfg.class_repeats, None if cfg.authentic < 0 else cfg.authentic
+        )
         _, _, za, zb, *_ = model(xa, xb)
         return multi_positive_nt_xent(za, zb, labels.repeat_interleave(4, 0), tau=cfg.tau), {}
     crops, content, degr, fallbacks = qpt_batch(sources, cfg.batch, cfg.crop, rng, cfg.max_ops)
     h, _ = model.embed(crops)
-    return quality_aware_nce(model.projector(h), content, degr, tau=cfg.tau, degradation_weight=cfg.degradation_weight), {"iou_fallbacks": fallbacks}
+    return quality_aware_nce(
+        model.projector(h), content, degr, tau=cfg.tau, degradation_weight=cfg.degradation_weight
+    ), {"iou_fallbacks": fallbacks}
 
 
-
-def _resume(model: ContriqueModel, opt: torch.optim.Optimizer, ckpt: Path, cfg: PretrainConfig) -> tuple[int, list[dict]]:
+def _resume(
+    model: ContriqueModel, opt: torch.optim.Optimizer, ckpt: Path, cfg: PretrainConfig
+) -> tuple[int, list[dict]]:
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     if state["config"] != asdict(cfg):
         changed = sorted(k for k, v in asdict(cfg).items() if state["config"].get(k) != v)
-        raise InputError(f"{ckpt} was written with other settings ({', '.join(changed)}); use the same config or another --out")
+        raise InputError(
+            f"{ckpt} was written with other settings ({', '.join(changed)}); use the same config or another --out"
+        )
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     return int(state["step"]), list(state["log"])
@@ -142,12 +154,27 @@ def pretrain(cfg: PretrainConfig, sources: list[np.ndarray], out: Path, *, resum
         opt.zero_grad()
         loss.backward()
         opt.step()
-        rec = {"step": step + 1, "loss": float(loss.detach()), "lr": lr, "seconds": round(time.perf_counter() - t0, 3), **extra}
+        rec = {
+            "step": step + 1,
+            "loss": float(loss.detach()),
+            "lr": lr,
+            "seconds": round(time.perf_counter() - t0, 3),
+            **extra,
+        }
         log.append(rec)
         with log_path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            atomic_torch_save(ckpt, {"config": asdict(cfg), "step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "log": log})
+            atomic_torch_save(
+                ckpt,
+                {
+                    "config": asdict(cfg),
+                    "step": step + 1,
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "log": log,
+                },
+            )
         if progress:
             progress(f"{cfg.method} pre-training", step + 1, cfg.steps)
     return model.eval(), log

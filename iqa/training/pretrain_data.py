@@ -76,7 +76,8 @@ def synthetic_classes(batch: int, repeats: int, rng: np.random.Generator) -> lis
 def contrique_batch(sources: list[np.ndarray], batch: int, crop: int, rng: np.random.Generator,
                     class_repeats: int = 1, authentic: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     """(views A (B + U, 3, c, c), views B, labels (B + U, 126 + U)): rows 0..B-1 synthetic, then U authentic
-    (U = B by default, as the release)."""
+    (U = B by default, as the release).
+    """
     u = batch if authentic is None else authentic
     va, vb = [], []
     labels = torch.zeros(batch + u, N_CLASSES + u)
@@ -95,7 +96,9 @@ def contrique_batch(sources: list[np.ndarray], batch: int, crop: int, rng: np.ra
     return torch.stack(va), torch.stack(vb), labels
 
 
-def qpt_batch(sources: list[np.ndarray], batch: int, crop: int, rng: np.random.Generator, max_ops: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+def qpt_batch(
+    sources: list[np.ndarray], batch: int, crop: int, rng: np.random.Generator, max_ops: int = 3
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
     """(crops (4B, 3, c, c), content ids, degradation ids, number of IoU fallbacks)."""
     crops, content, degr, fallbacks = [], [], [], 0
     for i in range(batch):
@@ -124,7 +127,7 @@ def load_sources(folders: list[str], min_side: int) -> tuple[list[np.ndarray], l
     from iqa.io.folders import list_images
 
     if not folders:
-        raise InputError("no image folders given: set images = [\"DIR\", ...] in the config")
+        raise InputError('no image folders given: set images = ["DIR", ...] in the config')
     images, skipped = [], []
     for folder in folders:
         if not Path(folder).is_dir():

@@ -41,7 +41,7 @@ def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> RidgeFit:
-    """sklearn ``Ridge(alpha=alpha, fit_intercept=True).fit(x, y)`` in closed form."""
+    """Sklearn ``Ridge(alpha=alpha, fit_intercept=True).fit(x, y)`` in closed form."""
     x, y = _check(x, y)
     if alpha <= 0:
         raise InputError(f"ridge: alpha must be > 0, got {alpha}")
@@ -67,7 +67,13 @@ def folds_of(n: int, k: int, groups: np.ndarray | None, seed: int) -> list[np.nd
 
 
 def fit_ridge_cv(
-    x: np.ndarray, y: np.ndarray, *, alphas: tuple[float, ...] = ALPHAS, k: int = 5, groups: np.ndarray | None = None, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    alphas: tuple[float, ...] = ALPHAS,
+    k: int = 5,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
 ) -> RidgeFit:
     """Alpha with the lowest held-out mean squared error over ``k`` (grouped) folds, refit on all."""
     x, y = _check(x, y)

@@ -11,20 +11,20 @@ to the same weights), seeded shuffling and crops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from iqa.datasets.base import MOSDataset
 from iqa.errors import InputError
-from iqa.training.checkpoints import atomic_torch_save
 from iqa.io.images import read_image
 from iqa.metrics.nr._tanet import TANet
 from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
 from iqa.metrics.nr.tunet import MEAN, STD
+from iqa.training.checkpoints import atomic_torch_save
 
 Progress = Callable[[str, int, int], None]
 
@@ -43,9 +43,12 @@ class TUNetTrainConfig:
 def emd_loss(pred: torch.Tensor, target: torch.Tensor, r: float = 2.0) -> torch.Tensor:
     """Earth mover's distance between (N, 10) rating distributions, as the release's ``util.EDMLoss``:
     mean over images of (mean_k |CDF_pred(k) - CDF_target(k)|^r)^(1/r). The AVA code ships r = 1 (its
-    comment asks for r = 2 in training; NIMA uses 2)."""
+    comment asks for r = 2 in training; NIMA uses 2).
+    """
     if pred.shape != target.shape or pred.dim() != 2:
-        raise InputError(f"emd_loss needs two (N, bins) distributions, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        raise InputError(
+            f"emd_loss needs two (N, bins) distributions, got {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
     diff = (torch.cumsum(pred, 1) - torch.cumsum(target, 1)).abs()
     return (diff**r).mean(1).pow(1 / r).mean()
 
@@ -80,12 +83,13 @@ def _batch(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator) -> torch
     return _normalise(x[..., top : top + 224, left : left + 224])
 
 
-def build_model(cfg: TUNetTrainConfig, theme_weights: str | Path | None = None, aes_weights: str | Path | None = None) -> TANet:
+def build_model(
+    cfg: TUNetTrainConfig, theme_weights: str | Path | None = None, aes_weights: str | Path | None = None
+) -> TANet:
     torch.manual_seed(cfg.seed)
     t, t_dim = theme_trunk(cfg.theme_trunk, theme_weights)
     a, a_dim = aesthetics_trunk(cfg.aes_trunk, aes_weights)
     return TANet(variant="tad66k", mode="per_image", theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
-
 
 
 def train_tunet(
@@ -141,4 +145,3 @@ def train_tunet(
             atomic_torch_save(checkpoint, {"config": asdict(cfg), "epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
                                "rng": g.get_state(), "torch_rng": torch.get_rng_state(), "history": history})  # fmt: skip
     return model.eval(), history
-

@@ -46,7 +46,9 @@ def colour_space(im: Image.Image, which: str) -> Image.Image:
         return im.convert("L").convert("RGB")  # torchvision's RandomGrayscale(p=1): three equal channels
     if which == "lab":
         if _LAB is None:
-            _LAB = ImageCms.buildTransformFromOpenProfiles(ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB")
+            _LAB = ImageCms.buildTransformFromOpenProfiles(
+                ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
+            )
         return ImageCms.applyTransform(im, _LAB)
     if which == "hsv":
         return im.convert("HSV")

@@ -47,14 +47,16 @@ _CHROMA = (
 
 
 def quant_tables(quality: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """libjpeg's (luma, chroma) 8x8 tables for ``quality`` in 1..100, float64."""
+    """Libjpeg's (luma, chroma) 8x8 tables for ``quality`` in 1..100, float64."""
     if not 1 <= int(quality) <= 100:
         raise InputError(f"JPEG quality must be in 1..100, got {quality}")
     q = int(quality)
     scale = 5000 // q if q < 50 else 200 - 2 * q
+
     def scaled(base: tuple[int, ...]) -> torch.Tensor:
         t = torch.tensor([(b * scale + 50) // 100 for b in base], dtype=torch.float64)
         return t.clamp(1, 255).view(8, 8)
+
     return scaled(_LUMA), scaled(_CHROMA)
 
 
@@ -78,7 +80,7 @@ def cubic_round(x: torch.Tensor) -> torch.Tensor:
 
 
 def noise_round(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x + U(-1/2, 1/2): quantisation error modelled as independent uniform noise."""
+    """X + U(-1/2, 1/2): quantisation error modelled as independent uniform noise."""
     u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
     return x + (u - 0.5)
 
@@ -105,7 +107,13 @@ def threshold_round(x: torch.Tensor) -> torch.Tensor:
     return r + (x - x.detach()) * slope
 
 
-_ROUNDERS = {"ste": ste_round, "threshold": threshold_round, "cubic": cubic_round, "noise": noise_round, "deadzone": deadzone_round}
+_ROUNDERS = {
+    "ste": ste_round,
+    "threshold": threshold_round,
+    "cubic": cubic_round,
+    "noise": noise_round,
+    "deadzone": deadzone_round,
+}
 
 
 def _blocks(x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +137,12 @@ def _code_plane(p: torch.Tensor, table: torch.Tensor, rnd) -> torch.Tensor:  # n
 
 
 def diff_jpeg(
-    x: torch.Tensor, quality: int, *, rounding: str = "ste", round_output: bool = True, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    quality: int,
+    *,
+    rounding: str = "ste",
+    round_output: bool = True,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Approximate JPEG round trip of (N, 3, H, W) RGB in [0, 1]; differentiable in ``x``.
 

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 
 
-def gaussian_kernel1d(size: int, sigma: float, *, dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
+def gaussian_kernel1d(
+    size: int, sigma: float, *, dtype: torch.dtype, device: torch.device | None = None
+) -> torch.Tensor:
     """Normalised 1-D Gaussian; its outer product is MATLAB's ``fspecial('gaussian', size, sigma)``."""
     r = (size - 1) / 2.0
     t = torch.arange(size, dtype=torch.float64) - r

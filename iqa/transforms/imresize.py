@@ -33,7 +33,9 @@ def _triangle(x: torch.Tensor) -> torch.Tensor:
 KERNELS = {"bicubic": (_cubic, 4.0), "bilinear": (_triangle, 2.0)}
 
 
-def resize_taps(in_len: int, out_len: int, scale: float, antialias: bool = True, method: str = "bicubic") -> tuple[torch.Tensor, torch.Tensor]:
+def resize_taps(
+    in_len: int, out_len: int, scale: float, antialias: bool = True, method: str = "bicubic"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """MATLAB's contributions along one dimension: (out_len, taps) source indices (0-based, mirrored) and float64 weights."""
     if method not in KERNELS:
         raise InputError(f"imresize method must be one of {sorted(KERNELS)}, got {method!r}")
@@ -54,7 +56,9 @@ def resize_taps(in_len: int, out_len: int, scale: float, antialias: bool = True,
 
 
 @lru_cache(maxsize=32)
-def resize_matrix(in_len: int, out_len: int, scale: float, antialias: bool = True, method: str = "bicubic") -> torch.Tensor:
+def resize_matrix(
+    in_len: int, out_len: int, scale: float, antialias: bool = True, method: str = "bicubic"
+) -> torch.Tensor:
     """(out_len, in_len) float64 matrix of MATLAB's contributions along one dimension (cached; do not modify)."""
     src, w = resize_taps(in_len, out_len, scale, antialias, method)
     m = torch.zeros(out_len, in_len, dtype=torch.float64)
@@ -73,7 +77,12 @@ def _resample(x: torch.Tensor, dim: int, src: torch.Tensor, w: torch.Tensor) -> 
 
 
 def imresize(
-    x: torch.Tensor, scale: float | None = None, size: tuple[int, int] | None = None, *, antialias: bool = True, method: str = "bicubic"
+    x: torch.Tensor,
+    scale: float | None = None,
+    size: tuple[int, int] | None = None,
+    *,
+    antialias: bool = True,
+    method: str = "bicubic",
 ) -> torch.Tensor:
     """MATLAB ``imresize(x, scale)`` or ``imresize(x, [h w])`` (``method`` "bicubic" or "bilinear") on (..., H, W) float tensors.
 
@@ -105,7 +114,9 @@ def imresize(
 DENSE_MAX = 2048  # up to this input length a dense GEMM beats gathering the few taps by ~5x on CPU
 
 
-def _resize_dim(y: torch.Tensor, dim: int, n_in: int, n_out: int, s: float, antialias: bool, method: str) -> torch.Tensor:
+def _resize_dim(
+    y: torch.Tensor, dim: int, n_in: int, n_out: int, s: float, antialias: bool, method: str
+) -> torch.Tensor:
     if n_in <= DENSE_MAX:
         m = resize_matrix(n_in, n_out, s, antialias, method).to(device=y.device, dtype=y.dtype)
         return torch.matmul(m, y) if dim == -2 else torch.matmul(y, m.t())

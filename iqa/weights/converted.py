@@ -67,7 +67,8 @@ def locate_converted(name: str) -> tuple[Path, dict] | None:
 
 def load_converted(name: str, *, how_to: str) -> tuple[dict[str, torch.Tensor], dict]:
     """The verified tensors and record of ``name``; ``how_to`` (where to get the source, which command
-    converts it) goes into the error when no converted copy exists."""
+    converts it) goes into the error when no converted copy exists.
+    """
     from safetensors.torch import load_file
 
     found = locate_converted(name)
@@ -79,7 +80,8 @@ def load_converted(name: str, *, how_to: str) -> tuple[dict[str, torch.Tensor], 
 
 def read_release_checkpoint(source: Path, expected: str) -> dict[str, torch.Tensor]:
     """A released PyTorch checkpoint as a state dict, read with ``weights_only=True``; errors name the
-    file and ``expected`` (the release file the user should have)."""
+    file and ``expected`` (the release file the user should have).
+    """
     from iqa.errors import InputError, WeightsError
     from iqa.weights import load_torch_state
 

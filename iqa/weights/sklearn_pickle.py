@@ -30,7 +30,9 @@ class _Attributes:
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's protocol
-        module = {"copy_reg": "copyreg", "__builtin__": "builtins"}.get(module, module)  # protocols 0-2 write Python 2 names
+        module = {"copy_reg": "copyreg", "__builtin__": "builtins"}.get(
+            module, module
+        )  # protocols 0-2 write Python 2 names
         if (module, name) == ("builtins", "object"):
             return object
         if (module, name) in _RIDGE_CLASSES:
@@ -66,7 +68,9 @@ def read_sklearn_ridge(path: str | Path) -> dict:
     try:
         obj = _RestrictedUnpickler(io.BytesIO(path.read_bytes())).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
-        raise WeightsError(f"{path}: not a readable pickled sklearn Ridge ({e}); CONTRIQUE's regressors are models/*.save") from e
+        raise WeightsError(
+            f"{path}: not a readable pickled sklearn Ridge ({e}); CONTRIQUE's regressors are models/*.save"
+        ) from e
     if not isinstance(obj, _Attributes) or not hasattr(obj, "coef_"):
         raise WeightsError(f"{path}: the pickle does not hold a fitted sklearn Ridge (no coef_)")
     coef = np.asarray(obj.coef_, dtype=np.float64)

@@ -9,8 +9,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from iqa.errors import DownloadError, WeightsHashError, WeightsNotFoundError
 from iqa.weights.manifest import WeightSpec, get_weight_spec, load_manifest
@@ -84,9 +84,7 @@ def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
     )
 
 
-def resolve_weights(
-    weight_id: str, path: str | os.PathLike | None = None, *, progress: bool | None = None
-) -> Path:
+def resolve_weights(weight_id: str, path: str | os.PathLike | None = None, *, progress: bool | None = None) -> Path:
     """Return a verified local path for ``weight_id``, downloading it if allowed.
 
     Raises:
@@ -110,7 +108,9 @@ def resolve_weights(
         raise _not_found(spec, f"download failed ({e})") from e
 
 
-def _progress_cb(spec: WeightSpec, total: int | None, enabled: bool) -> tuple[Callable[[int], None], Callable[[], None]]:
+def _progress_cb(
+    spec: WeightSpec, total: int | None, enabled: bool
+) -> tuple[Callable[[int], None], Callable[[], None]]:
     if not enabled:
         return (lambda n: None), (lambda: None)
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn

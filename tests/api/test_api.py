@@ -89,8 +89,17 @@ def test_as_loss_sign_and_training(pair) -> None:  # noqa: ANN001
 
 def test_as_loss_rejects_non_differentiable() -> None:
     class Frozen(FRMetric):
-        spec = MetricSpec(name="frozen", kind="fr", higher_is_better=True, value_range=(0, 1),
-                          differentiable=False, color="any", paper="-", reference_impl="-", tolerance="-")
+        spec = MetricSpec(
+            name="frozen",
+            kind="fr",
+            higher_is_better=True,
+            value_range=(0, 1),
+            differentiable=False,
+            color="any",
+            paper="-",
+            reference_impl="-",
+            tolerance="-",
+        )
 
     with pytest.raises(InputError, match="not differentiable"):
         iqa.as_loss(Frozen())

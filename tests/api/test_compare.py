@@ -74,8 +74,12 @@ def test_npz_and_npy_inputs(sets, tmp_path: Path) -> None:  # noqa: ANN001
 
     GaussianStats(1280).update(fa).save_npz(tmp_path / "a.npz")
     ref = iqa.compare(a, b, ["fd_efficientnet_lite0"], cache_dir=None)["fd_efficientnet_lite0"]
-    assert iqa.compare(tmp_path / "a.npy", b, ["fd_efficientnet_lite0"])["fd_efficientnet_lite0"] == pytest.approx(ref, rel=1e-9)
-    assert iqa.compare(tmp_path / "a.npz", b, ["fd_efficientnet_lite0"])["fd_efficientnet_lite0"] == pytest.approx(ref, rel=1e-9)
+    assert iqa.compare(tmp_path / "a.npy", b, ["fd_efficientnet_lite0"])["fd_efficientnet_lite0"] == pytest.approx(
+        ref, rel=1e-9
+    )
+    assert iqa.compare(tmp_path / "a.npz", b, ["fd_efficientnet_lite0"])["fd_efficientnet_lite0"] == pytest.approx(
+        ref, rel=1e-9
+    )
     with pytest.raises(ValueError, match="only work with Frechet"):
         iqa.compare(tmp_path / "a.npz", b, ["mmd_efficientnet_lite0"])
 
@@ -83,8 +87,21 @@ def test_npz_and_npy_inputs(sets, tmp_path: Path) -> None:  # noqa: ANN001
 def test_cli(sets, tmp_path: Path) -> None:  # noqa: ANN001
     a, b = sets
     out = tmp_path / "r.json"
-    r = CliRunner().invoke(cli, ["compare", str(a), str(b), "-m", "fd_efficientnet_lite0", "-o", str(out),
-                                 "--cache-dir", str(tmp_path / "cache"), "-q"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(a),
+            str(b),
+            "-m",
+            "fd_efficientnet_lite0",
+            "-o",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["fd_efficientnet_lite0"] > 0
     r = CliRunner().invoke(cli, ["compare", str(a), str(b), "-m", "ssim"])

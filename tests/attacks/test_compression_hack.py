@@ -83,7 +83,8 @@ def test_the_best_validated_weights_are_returned() -> None:
     if best == 0:
         assert torch.equal(pre(x), x)
     assert vals[best] <= vals[0]
-    from iqa.attacks.compression_hack import validation_loss, random_crops
+    from iqa.attacks.compression_hack import random_crops, validation_loss
+
     crops = random_crops(_images(), 4, 32, torch.Generator().manual_seed(cfg.seed + 1))
     assert validation_loss(pre, m, crops, cfg) == pytest.approx(vals[best])
 
@@ -121,4 +122,6 @@ def test_empty_training_set_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
         random_crops([], 1, 16, torch.Generator())
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no images found"):
-        run_compression_hack(tmp_path / "empty", tmp_path / "empty", tmp_path / "out", HackConfig(metric="psnr"), metrics=["psnr"])
+        run_compression_hack(
+            tmp_path / "empty", tmp_path / "empty", tmp_path / "out", HackConfig(metric="psnr"), metrics=["psnr"]
+        )

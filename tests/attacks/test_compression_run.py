@@ -38,8 +38,19 @@ def test_compression_run_writes_everything_and_resumes(tmp_path) -> None:  # noq
     (test / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     run = run_compression_hack(train, test, out, CFG, metrics=["psnr", "ssim"])
-    assert [r["image"] for r in run.rows] == ["im0.png", "im1.png"] and len(run.failed) == 1 and run.failed[0].count("broken.png") == 1
-    for name in ("checkpoint.pt", "preprocessor.pt", "settings.json", "per_image.csv", "jpeg/im0.plain.jpg", "jpeg/im1.hacked.jpg"):
+    assert (
+        [r["image"] for r in run.rows] == ["im0.png", "im1.png"]
+        and len(run.failed) == 1
+        and run.failed[0].count("broken.png") == 1
+    )
+    for name in (
+        "checkpoint.pt",
+        "preprocessor.pt",
+        "settings.json",
+        "per_image.csv",
+        "jpeg/im0.plain.jpg",
+        "jpeg/im1.hacked.jpg",
+    ):
         assert (out / name).exists(), name
     r0 = run.rows[0]
     assert r0["bpp_hacked"] > 0 and math.isfinite(r0["ssim_plain"]) and math.isfinite(r0["psnr_hacked"])
@@ -78,11 +89,15 @@ def test_robustness_run_report_and_resume(tmp_path) -> None:  # noqa: ANN001
     run = run_robustness(images, out, quality=40, attacks=("fgsm", f"hack:{hack}"), metrics=["psnr", "ssim"])
     assert len(run.rows) == 3 * 2 * 2  # images x attacks x metrics
     table = robustness_table(run)
-    assert {(t["attack"], t["metric"]) for t in table} == {(a, m) for a in ("fgsm", f"hack:{hack}") for m in ("psnr", "ssim")}
+    assert {(t["attack"], t["metric"]) for t in table} == {
+        (a, m) for a in ("fgsm", f"hack:{hack}") for m in ("psnr", "ssim")
+    }
     assert all(math.isfinite(t["robustness"]) for t in table)
     paths = write_robustness_report(run)
     assert "robustness" in paths["md"].read_text() and "base64" in paths["html"].read_text()
-    again = run_robustness(images, out, quality=40, attacks=("fgsm", f"hack:{hack}"), metrics=["psnr", "ssim"], resume=True)
+    again = run_robustness(
+        images, out, quality=40, attacks=("fgsm", f"hack:{hack}"), metrics=["psnr", "ssim"], resume=True
+    )
     assert again.rows == run.rows  # nothing recomputed, nothing lost
     with pytest.raises(InputError, match="unknown attack"):
         run_robustness(images, tmp_path / "x", attacks=("pgd",))

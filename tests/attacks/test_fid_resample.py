@@ -81,9 +81,20 @@ def test_attack_finds_the_matching_cluster_and_an_independent_space_does_not_mov
     a = torch.randn(300, d, generator=g, dtype=torch.float64)
     b = torch.randn(300, d, generator=g, dtype=torch.float64) * 0.7 + 2.0
     pool, ref = torch.cat([a, b]), torch.randn(400, d, generator=g, dtype=torch.float64)
-    indep = Space(torch.randn(600, 4, generator=g, dtype=torch.float64), torch.randn(400, 4, generator=g, dtype=torch.float64))
-    res = resample_fid(pool, ref, iterations=150, optimizer=optimizer, lr=lr, eval_spaces={"indep": indep},
-                       eval_every=50, repeats=2, seed=0)
+    indep = Space(
+        torch.randn(600, 4, generator=g, dtype=torch.float64), torch.randn(400, 4, generator=g, dtype=torch.float64)
+    )
+    res = resample_fid(
+        pool,
+        ref,
+        iterations=150,
+        optimizer=optimizer,
+        lr=lr,
+        eval_spaces={"indep": indep},
+        eval_every=50,
+        repeats=2,
+        seed=0,
+    )
     assert res.after["fd"] < 0.2 * res.before["fd"], (res.before, res.after)
     assert res.probabilities[:300].sum() > 0.9
     assert abs(res.after["indep"] - res.before["indep"]) < 0.3 * res.before["indep"] + 0.05

@@ -9,7 +9,16 @@ import pytest
 import torch
 
 import iqa
-from iqa.augment import apply_chain, chain_label, describe, distort, distort_file, get_distortion, list_distortions, sample_chain
+from iqa.augment import (
+    apply_chain,
+    chain_label,
+    describe,
+    distort,
+    distort_file,
+    get_distortion,
+    list_distortions,
+    sample_chain,
+)
 from iqa.errors import InputError
 from iqa.io import read_image
 from tests.conftest import shared_path
@@ -60,7 +69,9 @@ def test_an_image_does_not_depend_on_its_batch_mates(photos: torch.Tensor) -> No
     a = distort(torch.stack([photos[0], photos[1]]), "white_noise", level=4, seed=1)
     b = distort(torch.stack([photos[2], photos[1]]), "white_noise", level=4, seed=1)
     assert torch.equal(a[1], b[1])
-    assert not torch.equal(distort(photos[:1], "white_noise", level=4, seed=2), distort(photos[:1], "white_noise", level=4, seed=1))
+    assert not torch.equal(
+        distort(photos[:1], "white_noise", level=4, seed=2), distort(photos[:1], "white_noise", level=4, seed=1)
+    )
 
 
 def test_continuous_strength(photos: torch.Tensor) -> None:

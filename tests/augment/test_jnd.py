@@ -60,7 +60,9 @@ def test_jndmix_contract() -> None:
 
 def test_equal_energy_jnd_noise_hurts_ssim_less_than_white_noise() -> None:
     root = shared_path("data", "images", "Set14")
-    imgs = torch.stack([read_image(root / f"{n}.bmp")[:, :240, :240] for n in ("baboon", "barbara", "monarch", "lenna")]).double()
+    imgs = torch.stack(
+        [read_image(root / f"{n}.bmp")[:, :240, :240] for n in ("baboon", "barbara", "monarch", "lenna")]
+    ).double()
     noisy = (imgs + jnd_noise(imgs, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     energy = (noisy - imgs).pow(2).sum((1, 2, 3), keepdim=True)
     white = torch.randn(imgs.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)

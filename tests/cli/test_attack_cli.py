@@ -19,8 +19,25 @@ def test_fid_resample_writes_a_report(tmp_path) -> None:
         shutil.copy(pool / name, pool / f"copy_{name}")
     shutil.copytree(shared_path("data", "images", "Set5"), ref)
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["attack", "fid-resample", str(pool), str(ref), "--out", str(out), "--iterations", "6",
-                                   "--eval-every", "3", "--repeats", "2", "--no-cache", "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "attack",
+            "fid-resample",
+            str(pool),
+            str(ref),
+            "--out",
+            str(out),
+            "--iterations",
+            "6",
+            "--eval-every",
+            "3",
+            "--repeats",
+            "2",
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "fd_pixel_stats" in res.output and "report:" in res.output
     result = json.loads((out / "result.json").read_text())
@@ -33,18 +50,69 @@ def test_fid_resample_writes_a_report(tmp_path) -> None:
     assert hist["iteration"].tolist() == list(range(1, 7)) and hist["fd"].notna().sum() == 3  # iterations 1, 3, 6
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 5  # curves, two histograms, two grids
-    again = CliRunner().invoke(cli, ["attack", "fid-resample", str(pool), str(ref), "--out", str(out), "--iterations", "6",
-                                     "--eval-every", "3", "--repeats", "2", "--no-cache", "-q"])
+    again = CliRunner().invoke(
+        cli,
+        [
+            "attack",
+            "fid-resample",
+            str(pool),
+            str(ref),
+            "--out",
+            str(out),
+            "--iterations",
+            "6",
+            "--eval-every",
+            "3",
+            "--repeats",
+            "2",
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert again.exit_code == 2 and "--resume" in again.output  # an earlier run's checkpoint is not overwritten
-    resumed = CliRunner().invoke(cli, ["attack", "fid-resample", str(pool), str(ref), "--out", str(out), "--iterations", "6",
-                                       "--eval-every", "3", "--repeats", "2", "--no-cache", "-q", "--resume"])
+    resumed = CliRunner().invoke(
+        cli,
+        [
+            "attack",
+            "fid-resample",
+            str(pool),
+            str(ref),
+            "--out",
+            str(out),
+            "--iterations",
+            "6",
+            "--eval-every",
+            "3",
+            "--repeats",
+            "2",
+            "--no-cache",
+            "-q",
+            "--resume",
+        ],
+    )
     assert resumed.exit_code == 0, resumed.output
     assert pd.read_csv(out / "weights.csv")["log_weight"].tolist() == w["log_weight"].tolist()
 
 
 def test_fid_resample_class_mode_needs_a_classifier(tmp_path) -> None:
     d = shared_path("data", "images", "Set5")
-    res = CliRunner().invoke(cli, ["attack", "fid-resample", str(d), str(d), "--out", str(tmp_path / "o"),
-                                   "--extractor", "pixel_stats", "--check", "efficientnet_lite0", "--mode", "top_n",
-                                   "--no-cache", "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "attack",
+            "fid-resample",
+            str(d),
+            str(d),
+            "--out",
+            str(tmp_path / "o"),
+            "--extractor",
+            "pixel_stats",
+            "--check",
+            "efficientnet_lite0",
+            "--mode",
+            "top_n",
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert res.exit_code == 2 and "classifier" in res.output

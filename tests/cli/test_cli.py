@@ -59,8 +59,24 @@ def iqa_cmd(*args: str) -> list[str]:
 
 
 def score_args(dist: Path, ref: Path, out: Path, *extra: str) -> list[str]:
-    return iqa_cmd("score", str(dist), "--ref", str(ref), "-m", "psnr", "-m", "ssim", "-m", "ms_ssim",
-                   "-o", str(out), "--batch-size", "4", "-q", *extra)
+    return iqa_cmd(
+        "score",
+        str(dist),
+        "--ref",
+        str(ref),
+        "-m",
+        "psnr",
+        "-m",
+        "ssim",
+        "-m",
+        "ms_ssim",
+        "-o",
+        str(out),
+        "--batch-size",
+        "4",
+        "-q",
+        *extra,
+    )
 
 
 def test_list_and_info() -> None:
@@ -159,7 +175,9 @@ def test_metric_options_and_stdout(tmp_path: Path) -> None:
     d = tmp_path / "d"
     d.mkdir()
     Image.fromarray(np.full((40, 40, 3), 100, np.uint8)).save(d / "a.png")
-    r = CliRunner().invoke(cli, ["score", str(d), "--ref", str(d), "-m", "psnr_y", "--opt", "psnr_y.crop_border=4", "-q"])
+    r = CliRunner().invoke(
+        cli, ["score", str(d), "--ref", str(d), "-m", "psnr_y", "--opt", "psnr_y.crop_border=4", "-q"]
+    )
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[0] == "file,ref,psnr_y,error" and ",inf," in r.output
 

@@ -33,14 +33,25 @@ def report(kadid: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_correlate_writes_the_report(report: Path) -> None:
-    assert {p.name for p in report.iterdir()} >= {"summary.csv", "scores.csv", "pairwise.csv", "report.md", "report.html", "cache", "figures"}
+    assert {p.name for p in report.iterdir()} >= {
+        "summary.csv",
+        "scores.csv",
+        "pairwise.csv",
+        "report.md",
+        "report.html",
+        "cache",
+        "figures",
+    }
     assert "Command: `iqa correlate kadid10k" in (report / "report.md").read_text()
 
 
 def test_correlate_errors_are_one_line(kadid: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["correlate", "kadid", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path)])
     assert r.exit_code == 2 and "Did you mean: kadid10k" in r.output
-    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path), "--ds-opt", "bogus"])
+    r = CliRunner().invoke(
+        cli,
+        ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path), "--ds-opt", "bogus"],
+    )
     assert r.exit_code == 2 and "KEY=VALUE" in r.output
 
 
@@ -83,7 +94,9 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
              "--window-size=1300,1800", f"--screenshot={shot}"]  # fmt: skip
-    subprocess.run([_chromium(), *flags, (report / "report.html").as_uri()], capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [_chromium(), *flags, (report / "report.html").as_uri()], capture_output=True, timeout=120, check=False
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     px = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     blue = (np.abs(px - [31, 119, 180]).sum(-1) < 40).sum()  # matplotlib's first colour: points and bars

@@ -23,7 +23,20 @@ def test_explain_fid_writes_a_gallery(tmp_path) -> None:
     gen, ref = _folders(tmp_path)
     (gen / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "out"
-    args = ["explain", "fid", str(gen), str(ref), "--out", str(out), "--images", "3", "--ridge", "1e-3", "--no-cache", "-q"]
+    args = [
+        "explain",
+        "fid",
+        str(gen),
+        str(ref),
+        "--out",
+        str(out),
+        "--images",
+        "3",
+        "--ridge",
+        "1e-3",
+        "--no-cache",
+        "-q",
+    ]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 1, res.output  # one unreadable file: reported, the rest explained
     assert "broken.png" in res.output
@@ -40,7 +53,9 @@ def test_explain_fid_writes_a_gallery(tmp_path) -> None:
 
 def test_explain_fid_without_enough_images_says_how_to_fix_it(tmp_path) -> None:
     gen, ref = _folders(tmp_path)
-    res = CliRunner().invoke(cli, ["explain", "fid", str(gen), str(ref), "--out", str(tmp_path / "o"), "--no-cache", "-q"])
+    res = CliRunner().invoke(
+        cli, ["explain", "fid", str(gen), str(ref), "--out", str(tmp_path / "o"), "--no-cache", "-q"]
+    )
     assert res.exit_code == 2
     assert "singular" in res.output and "--ridge" in res.output
 
@@ -52,8 +67,23 @@ def test_unreadable_image_in_explain_dir_is_reported_and_the_rest_explained(tmp_
     shutil.copy(gen / "bird_GT.bmp", extra / "a.bmp")
     (extra / "b.png").write_bytes(b"\x89PNG broken")
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["explain", "fid", str(gen), str(ref), "--explain-dir", str(extra), "--out", str(out),
-                                   "--ridge", "1e-3", "--no-cache", "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "explain",
+            "fid",
+            str(gen),
+            str(ref),
+            "--explain-dir",
+            str(extra),
+            "--out",
+            str(out),
+            "--ridge",
+            "1e-3",
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert res.exit_code == 1 and "b.png" in res.output
     assert pd.read_csv(out / "explanations.csv")["image"].tolist() == ["a.bmp"]
     assert json.loads((out / "summary.json").read_text())["settings"]["leave_one_out"] is False
@@ -61,6 +91,19 @@ def test_unreadable_image_in_explain_dir_is_reported_and_the_rest_explained(tmp_
 
 def test_an_extractor_without_a_spatial_map_is_refused_before_any_work(tmp_path) -> None:
     d = shared_path("data", "images", "Set5")
-    res = CliRunner().invoke(cli, ["explain", "fid", str(d), str(d), "--out", str(tmp_path / "o"), "--extractor", "pixel_stats",
-                                   "--no-cache", "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "explain",
+            "fid",
+            str(d),
+            str(d),
+            "--out",
+            str(tmp_path / "o"),
+            "--extractor",
+            "pixel_stats",
+            "--no-cache",
+            "-q",
+        ],
+    )
     assert res.exit_code == 2 and "no spatial map" in res.output

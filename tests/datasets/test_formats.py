@@ -63,8 +63,13 @@ def test_kadid_fixture_and_torch_dataset(tmp_path: Path) -> None:
 
 
 def test_generic_csv(tmp_path: Path) -> None:
-    p = write(tmp_path / "labels.csv", "dis,ref,score,kind\nd1.png,r1.png,0.2,blur\nd2.png,r1.png,0.9,noise\nd3.png,r2.png,0.5,blur\n")
-    d = load_dataset("csv", p, image="dis", ref="ref", mos="score", groups=["kind"], higher_is_better=False, scale=(0, 1))
+    p = write(
+        tmp_path / "labels.csv",
+        "dis,ref,score,kind\nd1.png,r1.png,0.2,blur\nd2.png,r1.png,0.9,noise\nd3.png,r2.png,0.5,blur\n",
+    )
+    d = load_dataset(
+        "csv", p, image="dis", ref="ref", mos="score", groups=["kind"], higher_is_better=False, scale=(0, 1)
+    )
     assert d.full_reference and d.table["ref"].tolist() == ["r1.png", "r1.png", "r2.png"]
     assert d.normalized_mos().tolist() == pytest.approx([0.8, 0.1, 0.5])  # lower is better -> flipped
     assert d.table.groupby("ref")["split"].nunique().max() == 1  # seeded split keeps a reference together
@@ -81,7 +86,12 @@ def test_malformed_rows_are_summarised(tmp_path: Path) -> None:
         load_kadid10k(tmp_path)
     msg = str(e.value)
     assert "dmos.csv: 7 problem(s)" in msg and "... and 2 more" in msg and "Fix:" in msg
-    for fragment in ["duplicate row for 'I01_01_01.png' (first on line 2)", "leaves the dataset root", "'abc' is not a finite number", "3 fields, the header has 4"]:
+    for fragment in [
+        "duplicate row for 'I01_01_01.png' (first on line 2)",
+        "leaves the dataset root",
+        "'abc' is not a finite number",
+        "3 fields, the header has 4",
+    ]:
         assert fragment in msg
     assert msg.count("\n  ") == 6  # five quoted problems + the "more" line, not one traceback per row
 
@@ -104,7 +114,9 @@ def test_missing_files_and_headers(tmp_path: Path) -> None:
         load_koniq10k(tmp_path)
     d = load_kadid10k(make_kadid(tmp_path / "k", n_refs=1))
     (tmp_path / "k" / "images" / "I01_11_03.png").unlink()
-    with pytest.raises(DatasetFilesError, match="1 of the files its labels name are missing.*I01_11_03.png.*--allow-missing"):
+    with pytest.raises(
+        DatasetFilesError, match="1 of the files its labels name are missing.*I01_11_03.png.*--allow-missing"
+    ):
         d.check_files()
     kept, dropped = d.drop_missing()
     assert (len(kept), dropped) == (9, 1)

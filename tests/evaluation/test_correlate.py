@@ -40,7 +40,12 @@ def test_values_equal_a_direct_computation(kadid: Path, tmp_path: Path) -> None:
     r = correlate("kadid10k", ["psnr", "ssim"], root=kadid, cache=tmp_path, n_boot=100)
     d = load_kadid10k(kadid)
     psnr = iqa.create("psnr")
-    direct = np.array([psnr(read_image(kadid / i)[None], read_image(kadid / f)[None]).item() for i, f in zip(d.table["image"], d.table["ref"])])
+    direct = np.array(
+        [
+            psnr(read_image(kadid / i)[None], read_image(kadid / f)[None]).item()
+            for i, f in zip(d.table["image"], d.table["ref"])
+        ]
+    )
     assert np.allclose(r.table["psnr"].to_numpy(), direct, rtol=0, atol=1e-9)
     row = r.overall.set_index("metric").loc["psnr"]
     assert row["srcc"] == pytest.approx(srcc(direct, d.table["mos"].to_numpy()), abs=1e-12)
@@ -61,7 +66,15 @@ def test_cache_resumes_and_adding_a_metric_scores_only_it(kadid: Path, tmp_path:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        correlate("kadid10k", {"psnr": first}, root=kadid, cache=tmp_path, n_boot=0, batch_size=8, progress=stop_after_first_chunk)
+        correlate(
+            "kadid10k",
+            {"psnr": first},
+            root=kadid,
+            cache=tmp_path,
+            n_boot=0,
+            batch_size=8,
+            progress=stop_after_first_chunk,
+        )
     assert (tmp_path / "psnr.csv.partial.jsonl").exists()
     again, ssim = counting("psnr"), counting("ssim")
     r = correlate("kadid10k", {"psnr": again, "ssim": ssim}, root=kadid, cache=tmp_path, n_boot=0, batch_size=8)

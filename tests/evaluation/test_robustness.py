@@ -34,9 +34,19 @@ CSV_REL_GAIN = [2.410831726660275, 2.1045309574588216, 4.6229598442548, 3.622421
 def test_golden_values_of_the_reference_scores() -> None:
     np.testing.assert_allclose(robustness_per_image(CLEAN, ATTACKED),
                                [-0.63703638, -0.43084242, -0.71789118, -0.88370377, -0.5874266], atol=1e-8)  # fmt: skip
-    np.testing.assert_allclose(normalized_absolute_gain(CLEAN, ATTACKED), [3.01485753, 2.69675973, 5.22265209, 5.75189125, 2.49513926], atol=1e-8)
-    np.testing.assert_allclose(normalized_relative_gain(CLEAN, ATTACKED), [1.7782643, 1.34837987, 5.22265209, 3.28340267, 1.51665319], atol=1e-8)
-    np.testing.assert_allclose(relative_gain_classic(CLEAN, ATTACKED), [1.41082889, 1.10452901, 3.62294905, 2.6224166, 1.19572962], atol=1e-8)
+    np.testing.assert_allclose(
+        normalized_absolute_gain(CLEAN, ATTACKED),
+        [3.01485753, 2.69675973, 5.22265209, 5.75189125, 2.49513926],
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(
+        normalized_relative_gain(CLEAN, ATTACKED),
+        [1.7782643, 1.34837987, 5.22265209, 3.28340267, 1.51665319],
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(
+        relative_gain_classic(CLEAN, ATTACKED), [1.41082889, 1.10452901, 3.62294905, 2.6224166, 1.19572962], atol=1e-8
+    )
     assert wasserstein_score(CLEAN, ATTACKED) == pytest.approx(3.83625997208686, abs=1e-10)
     assert energy_distance_score(CLEAN, ATTACKED) == pytest.approx(2.452555020041344, abs=1e-10)
     # The CSV's own rel_gain column is attacked / clean, i.e. relative_gain_classic + 1 (float32 there).
@@ -47,10 +57,14 @@ def test_hand_computed_case() -> None:
     # clean already spans [0, 1], so scaling is the identity:
     # R = log10(1 / 0.1), log10(0.5 / 1e-6) (unchanged score: only eps), log10(1 / 0.3)
     r = robustness_per_image([0.0, 0.5, 1.0], [0.1, 0.5, 0.7])
-    assert r == pytest.approx([math.log10(1 / (0.1 + 1e-6)), math.log10(0.5 / 1e-6), math.log10(1 / (0.3 + 1e-6))], abs=1e-9)
+    assert r == pytest.approx(
+        [math.log10(1 / (0.1 + 1e-6)), math.log10(0.5 / 1e-6), math.log10(1 / (0.3 + 1e-6))], abs=1e-9
+    )
     assert normalized_absolute_gain([0.0, 0.5, 1.0], [0.1, 0.5, 0.7]) == pytest.approx([0.1, 0.0, -0.3])
     # a distance (lower is better): the same change is a loss
-    assert normalized_absolute_gain([0.0, 0.5, 1.0], [0.1, 0.5, 0.7], higher_is_better=False) == pytest.approx([-0.1, 0.0, 0.3])
+    assert normalized_absolute_gain([0.0, 0.5, 1.0], [0.1, 0.5, 0.7], higher_is_better=False) == pytest.approx(
+        [-0.1, 0.0, 0.3]
+    )
     s = summarize([0.0, 0.5, 1.0], [0.1, 0.5, 0.7])
     assert s.n == 3 and s.improved == pytest.approx(1 / 3) and s.robustness == pytest.approx(r.mean())
 

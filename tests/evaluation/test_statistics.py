@@ -10,7 +10,17 @@ import pytest
 from scipy import optimize, stats
 
 from iqa.errors import InputError
-from iqa.evaluation import agreement, bootstrap_ci, bootstrap_difference, fit_mapping, krcc, orient, plcc, srcc, williams_test
+from iqa.evaluation import (
+    agreement,
+    bootstrap_ci,
+    bootstrap_difference,
+    fit_mapping,
+    krcc,
+    orient,
+    plcc,
+    srcc,
+    williams_test,
+)
 from iqa.evaluation.bootstrap import boot_stats
 from iqa.evaluation.correlation import logistic4, logistic5
 

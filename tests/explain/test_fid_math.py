@@ -75,7 +75,9 @@ def test_gradient_is_the_spec_formula_with_an_independent_transport_map() -> Non
     np.testing.assert_allclose(t_map @ cov2 @ t_map, s_r, atol=1e-9)  # T' pushes N(S') onto N(S_r)
     big_n = n + 1
     expected = 2 / big_n * (mean2 - mu_r) + 2 / big_n * (np.eye(len(f)) - t_map) @ (f.numpy() - gen.mean(0).numpy())
-    _, ours = feature_gradient(FrechetReference.build(real.mean(0), torch.cov(real.T)), gen.mean(0), torch.cov(gen.T), n, f)
+    _, ours = feature_gradient(
+        FrechetReference.build(real.mean(0), torch.cov(real.T)), gen.mean(0), torch.cov(gen.T), n, f
+    )
     np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-7, atol=1e-12)
 
 

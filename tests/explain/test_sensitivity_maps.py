@@ -24,7 +24,9 @@ class TinyExtractor(FeatureExtractor):
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.net = nn.Sequential(nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(6, 8, 3, stride=2, padding=1), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(6, 8, 3, stride=2, padding=1), nn.ReLU()
+        )
         self.net.double()
 
     def spatial(self, x: torch.Tensor) -> torch.Tensor:

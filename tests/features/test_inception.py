@@ -55,7 +55,9 @@ def test_tf_path_matches_torch_fidelity(state, images, tmp_path: Path) -> None: 
     fe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
     path = tmp_path / "w.pth"
     torch.save(state, path)
-    ref = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)).eval()
+    ref = fe.FeatureExtractorInceptionV3(
+        "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
+    ).eval()
     u8 = (images * 255).round().to(torch.uint8)
     with torch.no_grad():
         pool3, logits = ref(u8)

@@ -29,7 +29,10 @@ def main() -> None:
 
     folder = SHARED / "weights" / "brisque"
     model, rng = str(folder / "brisque_model_live.yml"), str(folder / "brisque_range_live.yml")
-    values = {rel: float(cv2.quality.QualityBRISQUE_compute(cv2.imread(str(SHARED / "data" / "images" / rel)), model, rng)[0]) for rel in inputs()}
+    values = {
+        rel: float(cv2.quality.QualityBRISQUE_compute(cv2.imread(str(SHARED / "data" / "images" / rel)), model, rng)[0])
+        for rel in inputs()
+    }
     doc = {
         "metric": "brisque_opencv",
         "source": "cv2.quality.QualityBRISQUE_compute (opencv-contrib) with ../shared/weights/brisque/brisque_{model,range}_live.yml",

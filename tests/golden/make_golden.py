@@ -68,20 +68,36 @@ def main() -> None:
         values["psnr"][key] = psnr(dist, ref)
         values["psnr_y"][key] = float(10 * np.log10(255.0**2 / np.mean((yd - yr) ** 2)))
         values["ssim"][key] = float(ssim_index(yd, yr)[0])
-        values["ssim_rgb"][key] = float(np.mean([ssim_index(dist[..., c] * 1.0, ref[..., c] * 1.0)[0] for c in range(3)]))
+        values["ssim_rgb"][key] = float(
+            np.mean([ssim_index(dist[..., c] * 1.0, ref[..., c] * 1.0)[0] for c in range(3)])
+        )
         values["ms_ssim"][key] = msssim(yd, yr)
     meta = {
         "command": "python tests/golden/make_golden.py",
         "date": datetime.date.today().isoformat(),
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
-        "inputs": "scikit-image bundled photos " + ", ".join(PHOTOS) + "; distortions posterize, box_blur5, contrast (integer-exact, see make_golden.py)",
+        "inputs": "scikit-image bundled photos "
+        + ", ".join(PHOTOS)
+        + "; distortions posterize, box_blur5, contrast (integer-exact, see make_golden.py)",
     }
     sources = {
-        "psnr": ("float64 NumPy, 10 log10(255^2 / MSE) over all channels", 1e-4, "iqa sums float32 squared differences per 4096-value block; 1e-4 dB is far below any meaningful PSNR difference"),
+        "psnr": (
+            "float64 NumPy, 10 log10(255^2 / MSE) over all channels",
+            1e-4,
+            "iqa sums float32 squared differences per 4096-value block; 1e-4 dB is far below any meaningful PSNR difference",
+        ),
         "psnr_y": ("float64 NumPy on the MATLAB rgb2ycbcr Y of tests/oracles/matlab_ssim.py", 1e-4, "as psnr"),
-        "ssim": ("tests/oracles/matlab_ssim.py ssim_index (float64 transcription of Wang's ssim.m) on rgb2ycbcr Y", 5e-6, F32),
+        "ssim": (
+            "tests/oracles/matlab_ssim.py ssim_index (float64 transcription of Wang's ssim.m) on rgb2ycbcr Y",
+            5e-6,
+            F32,
+        ),
         "ssim_rgb": ("tests/oracles/matlab_ssim.py ssim_index per RGB channel, mean of the three", 5e-6, F32),
-        "ms_ssim": ("tests/oracles/matlab_ssim.py msssim (float64 transcription of Wang's msssim.m) on rgb2ycbcr Y", 5e-6, F32),
+        "ms_ssim": (
+            "tests/oracles/matlab_ssim.py msssim (float64 transcription of Wang's msssim.m) on rgb2ycbcr Y",
+            5e-6,
+            F32,
+        ),
     }
     for metric, vals in values.items():
         src, atol, why = sources[metric]

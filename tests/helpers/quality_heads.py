@@ -25,10 +25,17 @@ def random_encoder(seed: int = 0, trunk: str = "resnet18") -> ContriqueModel:
 def _photos() -> torch.Tensor:
     from tests.conftest import _photo
 
-    return torch.from_numpy(np.stack([_photo(n)[:256, :256] for n in ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg")])).permute(0, 3, 1, 2).float() / 255
+    return (
+        torch.from_numpy(
+            np.stack([_photo(n)[:256, :256] for n in ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg")])
+        )
+        .permute(0, 3, 1, 2)
+        .float()
+        / 255
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fitted(name: str) -> tuple[ContriqueModel, RidgeHead]:
     enc, x = random_encoder(), _photos()
     feats, target = [], []

@@ -33,15 +33,17 @@ def _close(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> bool:
 
 def _lpips(**options: object) -> object:
     """LPIPS with the real v0.1 heads and a seeded random trunk (ImageNet trunks are not offline)."""
+    import torchvision
+
     from iqa.features.imagenet_trunks import StagedTrunk
     from tests.conftest import shared_path
     from tests.helpers.random_weights import randomize
 
-    import torchvision
-
     tv = torchvision.models.alexnet(weights=None)
     state = randomize(tv, 0)
-    return iqa.create("lpips", heads=shared_path("weights", "lpips", "alex.pth"), trunk=StagedTrunk("alex", state), **options)
+    return iqa.create(
+        "lpips", heads=shared_path("weights", "lpips", "alex.pth"), trunk=StagedTrunk("alex", state), **options
+    )
 
 
 def _niqe(**options: object) -> object:
@@ -74,7 +76,9 @@ def _brisque_opencv(**options: object) -> object:
     from tests.conftest import shared_path
 
     folder = shared_path("weights", "brisque")
-    return iqa.create("brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml", **options)
+    return iqa.create(
+        "brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml", **options
+    )
 
 
 def _tunet(**options: object) -> object:
@@ -149,10 +153,10 @@ class PerImageContract:
 
     def identity_is_best(self) -> None:
         out = _call(self.m, self.x, self.x)
-        if dict(self.spec.extra).get("identity_is_intercept"):  # a learned head on feature differences: zero difference
+        if self.spec.identity_is_head_intercept:  # a learned head on feature differences: zero difference
             assert torch.allclose(out, torch.full_like(out, self.m.regressor.intercept), atol=1e-6)
             return
-        best = dict(self.spec.extra).get("identity_value", self.spec.best_value)
+        best = self.spec.identity
         if math.isinf(best):
             assert torch.isinf(out).all() and (out > 0).all() == (best > 0)
         else:
@@ -162,7 +166,7 @@ class PerImageContract:
         """Scores get worse as noise grows, in the direction the spec declares."""
         # A spec may declare the noise level from which its scores are monotone (NR statistics can
         # stay flat under noise far below an image's own texture).
-        start = dict(self.spec.extra).get("noise_monotone_from", 0.01)
+        start = self.spec.noise_monotone_from
         levels = [s for s in (0.01, 0.03, 0.1, 0.3) if s >= start]
         scores = torch.stack([_call(self.m, noisy(self.x, s), self.x) for s in levels])  # (L, N)
         diffs = scores[1:] - scores[:-1]
@@ -213,8 +217,17 @@ class PerImageContract:
         }.get(check, True)
 
     CHECKS = (
-        "shape_and_dtype", "half_precision_accepted", "batch_independence", "determinism", "float64_agrees",
-        "value_range", "identity_is_best", "direction", "gradients", "data_range_scaling", "rejects_bad_input",
+        "shape_and_dtype",
+        "half_precision_accepted",
+        "batch_independence",
+        "determinism",
+        "float64_agrees",
+        "value_range",
+        "identity_is_best",
+        "direction",
+        "gradients",
+        "data_range_scaling",
+        "rejects_bad_input",
         "too_small_is_clear",
     )
 

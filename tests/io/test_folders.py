@@ -30,12 +30,16 @@ def test_not_a_directory(tmp_path: Path) -> None:
 def test_pair_by_stem_across_extensions() -> None:
     pairs = pair_files(["a.png", "b.png", "sub/c.png"], ["a.jpg", "b.bmp", "sub/c.png"])
     assert [(p.file, p.ref, p.error) for p in pairs] == [
-        ("a.png", "a.jpg", ""), ("b.png", "b.bmp", ""), ("sub/c.png", "sub/c.png", "")]
+        ("a.png", "a.jpg", ""),
+        ("b.png", "b.bmp", ""),
+        ("sub/c.png", "sub/c.png", ""),
+    ]
 
 
 def test_pair_kadid_pattern() -> None:
-    pairs = pair_files(["I01_03_4.png", "I02_25_1.png", "x.png"], ["I01.png", "I02.png"],
-                       ref_pattern=r"(?P<ref>I\d+)_\d+_\d+")
+    pairs = pair_files(
+        ["I01_03_4.png", "I02_25_1.png", "x.png"], ["I01.png", "I02.png"], ref_pattern=r"(?P<ref>I\d+)_\d+_\d+"
+    )
     assert [p.ref for p in pairs] == ["I01.png", "I02.png", None]
     assert "does not match" in pairs[2].error
 

@@ -15,7 +15,9 @@ def _fspecial_gaussian(shape: tuple[int, int], sigma: float) -> np.ndarray:
     return h / h.sum()
 
 
-def cwssim_index(img1: np.ndarray, img2: np.ndarray, level: int = 6, orient: int = 16, guardb: int = 0, k: float = 0.0) -> float:
+def cwssim_index(
+    img1: np.ndarray, img2: np.ndarray, level: int = 6, orient: int = 16, guardb: int = 0, k: float = 0.0
+) -> float:
     import pyrtools as pt
 
     p1 = pt.pyramids.SteerablePyramidFreq(img1, height=level, order=orient - 1, is_complex=True).pyr_coeffs

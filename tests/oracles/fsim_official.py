@@ -14,6 +14,7 @@ from tests.oracles.matlab_gmsd import conv2_same
 def _grid(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     def rng(n: int) -> np.ndarray:
         return np.arange(-(n - 1) / 2, (n - 1) / 2 + 1) / (n - 1) if n % 2 else np.arange(-n / 2, n / 2) / n
+
     return np.meshgrid(rng(cols), rng(rows))
 
 
@@ -36,7 +37,7 @@ def phasecong2(im: np.ndarray) -> np.ndarray:
     log_gabor = []
     for s in range(1, nscale + 1):
         fo = 1.0 / (min_wl * mult ** (s - 1))
-        g = np.exp(-(np.log(radius / fo)) ** 2 / (2 * math.log(sigma_on_f) ** 2)) * lp
+        g = np.exp(-((np.log(radius / fo)) ** 2) / (2 * math.log(sigma_on_f) ** 2)) * lp
         g[0, 0] = 0
         log_gabor.append(g)
     energy_all = np.zeros((rows, cols))
@@ -45,7 +46,7 @@ def phasecong2(im: np.ndarray) -> np.ndarray:
         angl = (o - 1) * math.pi / norient
         ds = sintheta * math.cos(angl) - costheta * math.sin(angl)
         dc = costheta * math.cos(angl) + sintheta * math.sin(angl)
-        spread = np.exp(-np.abs(np.arctan2(ds, dc)) ** 2 / (2 * theta_sigma**2))
+        spread = np.exp(-(np.abs(np.arctan2(ds, dc)) ** 2) / (2 * theta_sigma**2))
         sum_e = np.zeros((rows, cols))
         sum_o = np.zeros((rows, cols))
         sum_an = np.zeros((rows, cols))
@@ -85,9 +86,15 @@ def feature_sim(ref: np.ndarray, dis: np.ndarray) -> tuple[float, float]:
     """(FSIM, FSIMc) of (H, W) grey or (H, W, 3) RGB images on 0-255."""
     rows, cols = ref.shape[:2]
     if ref.ndim == 3:
+
         def yiq(a: np.ndarray) -> tuple[np.ndarray, ...]:
             r, g, b = (a[..., c].astype(np.float64) for c in range(3))
-            return (0.299 * r + 0.587 * g + 0.114 * b, 0.596 * r - 0.274 * g - 0.322 * b, 0.211 * r - 0.523 * g + 0.312 * b)
+            return (
+                0.299 * r + 0.587 * g + 0.114 * b,
+                0.596 * r - 0.274 * g - 0.322 * b,
+                0.211 * r - 0.523 * g + 0.312 * b,
+            )
+
         y1, i1, q1 = yiq(ref)
         y2, i2, q2 = yiq(dis)
     else:

@@ -26,8 +26,13 @@ def haar_psi(ref: np.ndarray, dist: np.ndarray, subsample: bool = True) -> float
         planes = []
         for im in (ref, dist):
             r, g, b = im[..., 0], im[..., 1], im[..., 2]
-            planes.append((0.299 * r + 0.587 * g + 0.114 * b, 0.596 * r - 0.274 * g - 0.322 * b,
-                           0.211 * r - 0.523 * g + 0.312 * b))
+            planes.append(
+                (
+                    0.299 * r + 0.587 * g + 0.114 * b,
+                    0.596 * r - 0.274 * g - 0.322 * b,
+                    0.211 * r - 0.523 * g + 0.312 * b,
+                )
+            )
     else:
         planes = [(ref,), (dist,)]
     if subsample:

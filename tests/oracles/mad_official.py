@@ -53,7 +53,9 @@ def ical_stat(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def make_csf(x: int, y: int, nfreq: float) -> np.ndarray:
-    xplane, yplane = np.meshgrid(np.arange(-x / 2 + 0.5, x / 2 - 0.5 + 1e-9), np.arange(-y / 2 + 0.5, y / 2 - 0.5 + 1e-9))
+    xplane, yplane = np.meshgrid(
+        np.arange(-x / 2 + 0.5, x / 2 - 0.5 + 1e-9), np.arange(-y / 2 + 0.5, y / 2 - 0.5 + 1e-9)
+    )
     plane = (xplane + 1j * yplane) / y * 2 * nfreq
     radfreq = np.abs(plane)
     w = 0.7
@@ -113,10 +115,10 @@ def gaborconvolve(im: np.ndarray) -> list[list[np.ndarray]]:
         angl = o * math.pi / 4
         ds = sintheta * math.cos(angl) - costheta * math.sin(angl)
         dc = costheta * math.cos(angl) + sintheta * math.sin(angl)
-        spread = np.exp(-np.abs(np.arctan2(ds, dc)) ** 2 / (2 * theta_sigma**2))
+        spread = np.exp(-(np.abs(np.arctan2(ds, dc)) ** 2) / (2 * theta_sigma**2))
         for s in range(5):
             rfo = (1.0 / (3 * 3**s)) / 0.5
-            lg = np.exp(-(np.log(radius / rfo)) ** 2 / (2 * math.log(0.55) ** 2))
+            lg = np.exp(-((np.log(radius / rfo)) ** 2) / (2 * math.log(0.55) ** 2))
             lg[rc, cc] = 0
             eo[s][o] = np.fft.ifft2(imagefft * np.fft.fftshift(lg * spread))
     return eo

@@ -14,7 +14,9 @@ SIGMAS = [0.0248, 0.0185, 0.0179, 0.0191, 0.0220, 0.2782]
 
 def _dn_filters() -> list[np.ndarray]:
     f = [np.zeros((5, 5)) for _ in range(6)]
-    f[0] = np.array([[0, 0, 0, 0, 0], [0, 0, 0.1011, 0, 0], [0, 0.1493, 0, 0.1460, 0.0072], [0, 0, 0.1015, 0, 0], [0, 0, 0, 0, 0]])
+    f[0] = np.array(
+        [[0, 0, 0, 0, 0], [0, 0, 0.1011, 0, 0], [0, 0.1493, 0, 0.1460, 0.0072], [0, 0, 0.1015, 0, 0], [0, 0, 0, 0, 0]]
+    )
     f[1][1:4, 1:4] = [[0, 0.0757, 0], [0.1986, 0, 0.1846], [0, 0.0837, 0]]
     f[2][1:4, 1:4] = [[0, 0.0477, 0], [0.2138, 0, 0.2243], [0, 0.0467, 0]]
     f[3][1:4, 1:4] = [[0, 0, 0], [0.2503, 0, 0.2616], [0, 0, 0]]
@@ -49,7 +51,9 @@ def _pyramid(im: np.ndarray, nlev: int = 6) -> list[np.ndarray]:
 def nlp_dist(im1: np.ndarray, im2: np.ndarray) -> float:
     """im1 (original), im2: grey images in [0, 1], float64."""
     filts = _dn_filters()
+
     def nlp(im: np.ndarray) -> list[np.ndarray]:
         return [b / (SIGMAS[i] + conv2_same(np.abs(b), filts[i])) for i, b in enumerate(_pyramid(im))]
+
     a, b = nlp(im1), nlp(im2)
     return float(np.mean([np.sqrt(np.mean((x - y) ** 2)) for x, y in zip(a, b)]))

@@ -29,7 +29,9 @@ def released_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, theme_logits:
     key = pooled.reshape(n, 3, 144)  # (N, 3, 144)
     sim = torch.matmul(qry, key)
     denom = torch.matmul(torch.norm(qry, dim=2, keepdim=True), torch.norm(key, dim=1, keepdim=True)).clamp(min=1e-8)
-    rgb = torch.softmax(F.linear(torch.relu((sim / denom).reshape(n, -1)), sd["head_rgb.2.weight"], sd["head_rgb.2.bias"]), dim=1)
+    rgb = torch.softmax(
+        F.linear(torch.relu((sim / denom).reshape(n, -1)), sd["head_rgb.2.weight"], sd["head_rgb.2.bias"]), dim=1
+    )
     # theme branch
     t = theme_logits
     w = F.linear(t, sd["hypernet.last_out_w.weight"], sd["hypernet.last_out_w.bias"])

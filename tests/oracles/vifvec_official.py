@@ -30,8 +30,10 @@ def _channel(y: np.ndarray, yn: np.ndarray, sub: int, m: int = 3) -> tuple[np.nd
     y, yn = y[:h, :w], yn[:h, :w]
     start = (m // 2, m // 2)  # winstart = floor(M/2) + 1, 1-based
     stop = (h - math.ceil(m / 2) + 1, w - math.ceil(m / 2) + 1)  # winstop, 1-based inclusive
+
     def cd(a: np.ndarray, f: np.ndarray) -> np.ndarray:
         return pt.corrDn(a, f, "reflect1", step=(m, m), start=start, stop=stop)
+
     mx, my = cd(y, win / n), cd(yn, win / n)
     cov = cd(y * yn, win) - n * mx * my
     ssx = cd(y * y, win) - n * mx**2

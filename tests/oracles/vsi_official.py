@@ -36,30 +36,37 @@ def _rgb2lab(im: np.ndarray) -> np.ndarray:
     def lin(c: np.ndarray) -> np.ndarray:
         c = c / 255
         return np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0) + 0.055) / 1.055) ** 2.4)
+
     r, g, b = lin(im[..., 0]), lin(im[..., 1]), lin(im[..., 2])
     x = (r * 0.4124564 + g * 0.3575761 + b * 0.1804375) / 0.9642
     y = r * 0.2126729 + g * 0.7151522 + b * 0.0721750
     z = (r * 0.0193339 + g * 0.1191920 + b * 0.9503041) / 0.8251
+
     def f(t: np.ndarray) -> np.ndarray:
         return np.where(t > 0.008856, np.cbrt(t), (903.3 * t + 16) / 116)
+
     fx, fy, fz = f(x), f(y), f(z)
     return np.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], -1)
 
 
 def _log_gabor(rows: int, cols: int, omega0: float, sigma_f: float) -> np.ndarray:
-    u1, u2 = np.meshgrid((np.arange(1, cols + 1) - (cols // 2 + 1)) / (cols - cols % 2),
-                         (np.arange(1, rows + 1) - (rows // 2 + 1)) / (rows - rows % 2))
+    u1, u2 = np.meshgrid(
+        (np.arange(1, cols + 1) - (cols // 2 + 1)) / (cols - cols % 2),
+        (np.arange(1, rows + 1) - (rows // 2 + 1)) / (rows - rows % 2),
+    )
     mask = (u1**2 + u2**2) <= 0.25
     u1, u2 = np.fft.ifftshift(u1 * mask), np.fft.ifftshift(u2 * mask)
     radius = np.sqrt(u1**2 + u2**2)
     radius[0, 0] = 1
     with np.errstate(divide="ignore"):
-        lg = np.exp(-(np.log(radius / omega0)) ** 2 / (2 * sigma_f**2))
+        lg = np.exp(-((np.log(radius / omega0)) ** 2) / (2 * sigma_f**2))
     lg[0, 0] = 0
     return lg
 
 
-def sdsp(image: np.ndarray, sigma_f: float = 1.34, omega0: float = 0.021, sigma_d: float = 145, sigma_c: float = 0.001) -> np.ndarray:
+def sdsp(
+    image: np.ndarray, sigma_f: float = 1.34, omega0: float = 0.021, sigma_d: float = 145, sigma_c: float = 0.001
+) -> np.ndarray:
     ori_rows, ori_cols = image.shape[:2]
     ds = np.stack([imresize_bilinear(image[..., c].astype(np.float64), 256, 256) for c in range(3)], -1)
     lab = _rgb2lab(ds)
@@ -79,9 +86,11 @@ def vsi(image1: np.ndarray, image2: np.ndarray) -> float:
     """image1 (reference), image2: (H, W, 3) RGB on 0-255."""
     s1, s2 = sdsp(image1), sdsp(image2)
     rows, cols = image1.shape[:2]
+
     def opp(im: np.ndarray) -> tuple[np.ndarray, ...]:
         r, g, b = (im[..., c].astype(np.float64) for c in range(3))
         return 0.06 * r + 0.63 * g + 0.27 * b, 0.30 * r + 0.04 * g - 0.35 * b, 0.34 * r - 0.60 * g + 0.17 * b
+
     l1, m1, n1 = opp(image1)
     l2, m2, n2 = opp(image2)
     f = max(1, math.floor(min(rows, cols) / 256 + 0.5))

@@ -40,7 +40,9 @@ def test_scale_invariance_and_errors() -> None:
     z = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
     w = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))
     lab = torch.eye(4)
-    assert multi_positive_nt_xent(3 * z, w, lab).item() == pytest.approx(multi_positive_nt_xent(z, w, lab).item(), rel=1e-6)
+    assert multi_positive_nt_xent(3 * z, w, lab).item() == pytest.approx(
+        multi_positive_nt_xent(z, w, lab).item(), rel=1e-6
+    )
     with pytest.raises(InputError, match="shape"):
         multi_positive_nt_xent(z, w[:3], lab)
     with pytest.raises(InputError, match="no positive"):
@@ -48,6 +50,7 @@ def test_scale_invariance_and_errors() -> None:
 
 
 # --- QPT-style quality-aware InfoNCE ------------------------------------------------------------------
+
 
 def test_qpt_two_crops_of_two_degradations() -> None:
     from iqa.training.contrastive import quality_aware_nce

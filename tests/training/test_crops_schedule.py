@@ -48,6 +48,8 @@ def test_weight_decay_groups_follow_the_name_rule() -> None:
     names = dict((id(p), n) for n, p in m.named_parameters())
     d = {names[id(p)] for p in decay["params"]}
     nd = {names[id(p)] for p in no_decay["params"]}
-    assert "encoder.1.weight" in d and "projector.1.weight" in d  # stem and projector BNs are decayed, as in the release
+    assert (
+        "encoder.1.weight" in d and "projector.1.weight" in d
+    )  # stem and projector BNs are decayed, as in the release
     assert "encoder.4.0.bn1.weight" in nd and "encoder.4.0.conv1.weight" in d
     assert no_decay["weight_decay"] == 0 and decay["weight_decay"] == 1e-4 and len(d) + len(nd) == len(names)

@@ -39,7 +39,9 @@ def test_synthetic_classes_follow_kadid_order() -> None:
     a = _sources(1, 40)[0]
     assert synthetic_class(a, N_CLASSES - 1, 0) is a  # the last class is "pristine"
     x = torch.from_numpy(a.copy()).permute(2, 0, 1).float() / 255
-    by_hand = (distort(x, 10, level=3, seed=7).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()  # type 10 = jpeg
+    by_hand = (
+        (distort(x, 10, level=3, seed=7).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    )  # type 10 = jpeg
     assert np.array_equal(synthetic_class(a, 9 * 5 + 2, 7), by_hand)
 
 
@@ -50,7 +52,9 @@ def test_qpt_batch_ids() -> None:
 
 
 def _cfg(method: str = "contrique", **kw: object) -> PretrainConfig:
-    return PretrainConfig(method=method, trunk="resnet18", crop=32, batch=2, steps=4, lr=0.01, checkpoint_every=2, threads=1, **kw)
+    return PretrainConfig(
+        method=method, trunk="resnet18", crop=32, batch=2, steps=4, lr=0.01, checkpoint_every=2, threads=1, **kw
+    )
 
 
 class _Stop(Exception):
@@ -65,6 +69,7 @@ def test_resume_repeats_the_uninterrupted_run(tmp_path, method: str) -> None:  #
     def stop_at_3(_label: str, done: int, _total: int) -> None:
         if done == 3:
             raise _Stop
+
     with pytest.raises(_Stop):
         pretrain(_cfg(method), src, tmp_path / "b", progress=stop_at_3)  # checkpoint at step 2, log line 3 written
     with pytest.raises(InputError, match="--resume"):
@@ -76,7 +81,12 @@ def test_resume_repeats_the_uninterrupted_run(tmp_path, method: str) -> None:  #
         torch.testing.assert_close(resumed.state_dict()[k], v, rtol=0, atol=1e-6, msg=k)
     assert [r["loss"] for r in log2] == pytest.approx([r["loss"] for r in log], rel=1e-5)
     lines = (tmp_path / "b" / "log.jsonl").read_text().splitlines()
-    assert [json.loads(s)["step"] for s in lines] == [1, 2, 3, 4]  # the interrupted step-3 line was replaced, not duplicated
+    assert [json.loads(s)["step"] for s in lines] == [
+        1,
+        2,
+        3,
+        4,
+    ]  # the interrupted step-3 line was replaced, not duplicated
 
 
 def test_config_errors(tmp_path) -> None:  # noqa: ANN001
@@ -96,7 +106,9 @@ def test_sources_list_what_they_skip(tmp_path) -> None:  # noqa: ANN001
     (tmp_path / "broken.png").write_bytes(b"not a png")
     images, skipped = load_sources([str(tmp_path)], 64)
     assert len(images) == 1
-    assert any("small.png" in s and "smaller than 64" in s for s in skipped) and any("broken.png" in s and "unreadable" in s for s in skipped)
+    assert any("small.png" in s and "smaller than 64" in s for s in skipped) and any(
+        "broken.png" in s and "unreadable" in s for s in skipped
+    )
     with pytest.raises(InputError, match="does not exist"):
         load_sources([str(tmp_path / "nope")], 64)
 
@@ -109,11 +121,15 @@ def test_train_fit_head_and_score_end_to_end(tmp_path, monkeypatch) -> None:  # 
     rows = ["image,mos"]
     for i, a in enumerate(_sources(12, 72)):
         noise = i % 4 * 12
-        Image.fromarray(np.clip(a + rng.normal(0, noise + 1e-9, a.shape), 0, 255).astype(np.uint8)).save(imgs / f"{i}.png")
+        Image.fromarray(np.clip(a + rng.normal(0, noise + 1e-9, a.shape), 0, 255).astype(np.uint8)).save(
+            imgs / f"{i}.png"
+        )
         rows.append(f"{i}.png,{100 - noise}")
     (imgs / "labels.csv").write_text("\n".join(rows) + "\n")
     cfg = tmp_path / "tiny.toml"
-    cfg.write_text(f'images = ["{imgs}"]\ntrunk = "resnet18"\ncrop = 32\nbatch = 2\nsteps = 2\nlr = 0.01\nthreads = 1\n')
+    cfg.write_text(
+        f'images = ["{imgs}"]\ntrunk = "resnet18"\ncrop = 32\nbatch = 2\nsteps = 2\nlr = 0.01\nthreads = 1\n'
+    )
     r = CliRunner().invoke(cli, ["train", "qpt", "--config", str(cfg), "--out", str(tmp_path / "run"), "-q"])
     assert r.exit_code == 0, r.output
     enc = tmp_path / "run" / "qpt_encoder.safetensors"
@@ -174,7 +190,9 @@ def test_batches_without_authentic_images() -> None:
 
 def test_per_method_tables_and_relative_folders(tmp_path) -> None:  # noqa: ANN001
     (tmp_path / "imgs").mkdir()
-    (tmp_path / "c.toml").write_text('images = ["imgs"]\nsteps = 10\n[qpt]\nsteps = 20\n[contrique]\nclass_repeats = 4\n')
+    (tmp_path / "c.toml").write_text(
+        'images = ["imgs"]\nsteps = 10\n[qpt]\nsteps = 20\n[contrique]\nclass_repeats = 4\n'
+    )
     c = load_config(tmp_path / "c.toml", method="contrique")
     q = load_config(tmp_path / "c.toml", method="qpt")
     assert (c.steps, c.class_repeats, q.steps, q.class_repeats) == (10, 4, 20, 1)

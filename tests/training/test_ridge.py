@@ -33,7 +33,9 @@ def test_cv_error_is_the_held_out_error_and_the_best_alpha_wins() -> None:
     assert fit.cv[1e4] > fit.cv[1.0]  # shrinking everything to the mean is worse on this well-posed problem
     # the CV error of one alpha by hand
     folds = folds_of(60, 4, groups, 0)
-    err = sum(((fit_ridge(np.delete(x, t, 0), np.delete(y, t), 1.0).predict(x[t]) - y[t]) ** 2).sum() for t in folds) / 60
+    err = (
+        sum(((fit_ridge(np.delete(x, t, 0), np.delete(y, t), 1.0).predict(x[t]) - y[t]) ** 2).sum() for t in folds) / 60
+    )
     assert fit.cv[1.0] == pytest.approx(err, rel=1e-12)
 
 

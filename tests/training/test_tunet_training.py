@@ -35,7 +35,9 @@ def test_synthetic_set_has_the_tad66k_layout_and_labels(tmp_path) -> None:  # no
     sources = data.table.assign(src=data.table["image"].str.rsplit("_", n=1).str[0])
     assert sources.groupby("src")["split"].nunique().max() == 1  # no source photo on both sides
     assert (tmp_path / "tad" / "SYNTHETIC.txt").read_text().startswith("A small synthetic dataset")
-    assert proxy_score(0, 1.2, 1, 0) == pytest.approx(10.0) and proxy_score(3, 1.2, 1, 0) == pytest.approx(10 - 9 * 0.35)
+    assert proxy_score(0, 1.2, 1, 0) == pytest.approx(10.0) and proxy_score(3, 1.2, 1, 0) == pytest.approx(
+        10 - 9 * 0.35
+    )
     with pytest.raises(InputError, match="sub-folders"):
         synthesize_aesthetics(src / "beach", tmp_path / "x")
 

@@ -38,7 +38,12 @@ def test_colour_spaces() -> None:
     g = np.asarray(colour_space(im, "gray"))
     assert (g[:, :, 0] == g[:, :, 1]).all() and (g[:, :, 1] == g[:, :, 2]).all()
     lab = colour_space(im, "lab")
-    ref = ImageCms.applyTransform(im, ImageCms.buildTransformFromOpenProfiles(ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"))
+    ref = ImageCms.applyTransform(
+        im,
+        ImageCms.buildTransformFromOpenProfiles(
+            ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
+        ),
+    )
     assert lab.mode == "LAB" and np.array_equal(np.asarray(lab), np.asarray(ref))
     assert colour_space(im, "hsv").mode == "HSV" and colour_space(im, "rgb") is im
 

@@ -10,7 +10,15 @@ import torch
 from PIL import Image, JpegImagePlugin
 
 from iqa.errors import InputError
-from iqa.transforms.diffjpeg import cubic_round, deadzone_round, diff_jpeg, noise_round, quant_tables, ste_round, threshold_round
+from iqa.transforms.diffjpeg import (
+    cubic_round,
+    deadzone_round,
+    diff_jpeg,
+    noise_round,
+    quant_tables,
+    ste_round,
+    threshold_round,
+)
 
 QUALITIES = (10, 30, 50, 75, 90, 95)
 
@@ -65,7 +73,9 @@ def test_gradients_and_rounding() -> None:
         assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
         x.grad = None
     v = torch.tensor([0.2, 0.7, -1.4], requires_grad=True)
-    assert ste_round(v).tolist() == [0.0, 1.0, -1.0] and cubic_round(v).tolist() == pytest.approx([0.008, 0.973, -1.064])
+    assert ste_round(v).tolist() == [0.0, 1.0, -1.0] and cubic_round(v).tolist() == pytest.approx(
+        [0.008, 0.973, -1.064]
+    )
     with pytest.raises(InputError, match="RGB"):
         diff_jpeg(torch.rand(1, 1, 8, 8), 50)
 

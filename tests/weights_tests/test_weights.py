@@ -64,8 +64,15 @@ def manifest(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setattr(store, "load_manifest", lambda: specs)
 
     def add(id_: str, urls: list[str], sha: str = SHA, prefix: bool = False) -> WeightSpec:
-        spec = WeightSpec(id=id_, filename=f"sub/{id_}.bin", urls=tuple(urls), license="MIT", paper="p",
-                          format="raw", **({"sha256_prefix": sha[:8]} if prefix else {"sha256": sha}))
+        spec = WeightSpec(
+            id=id_,
+            filename=f"sub/{id_}.bin",
+            urls=tuple(urls),
+            license="MIT",
+            paper="p",
+            format="raw",
+            **({"sha256_prefix": sha[:8]} if prefix else {"sha256": sha}),
+        )
         specs[id_] = spec
         return spec
 

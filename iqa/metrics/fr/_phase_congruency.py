@@ -37,7 +37,8 @@ def _ifftshift(a: torch.Tensor) -> torch.Tensor:
 @lru_cache(maxsize=8)
 def _filters_f64(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(orient, scale, H, W) filters, per-orientation sum of squares of the smallest-scale filter,
-    and the per-orientation noise-energy factor 2 sum(ifft^2) + 4 sum_{i<j}(ifft_i ifft_j)."""
+    and the per-orientation noise-energy factor 2 sum(ifft^2) + 4 sum_{i<j}(ifft_i ifft_j).
+    """
     y, x = torch.meshgrid(_axis(rows), _axis(cols), indexing="ij")
     radius = _ifftshift(torch.sqrt(x * x + y * y))
     theta = _ifftshift(torch.atan2(-y, x))

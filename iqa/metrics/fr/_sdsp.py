@@ -45,8 +45,10 @@ def sdsp_lab(rgb255: torch.Tensor) -> torch.Tensor:
 @lru_cache(maxsize=2)
 def _priors_f64(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The log-Gabor transfer function (DC at the corner) and the centre-bias map."""
+
     def axis(n: int) -> torch.Tensor:
         return (torch.arange(1, n + 1, dtype=torch.float64) - (n // 2 + 1)) / (n - n % 2)
+
     u2, u1 = torch.meshgrid(axis(rows), axis(cols), indexing="ij")
     outside = u1**2 + u2**2 > 0.25
     u1, u2 = u1.masked_fill(outside, 0), u2.masked_fill(outside, 0)
@@ -54,7 +56,9 @@ def _priors_f64(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
     radius[0, 0] = 1.0
     lg = torch.exp(-(torch.log(radius / OMEGA0) ** 2) / (2 * SIGMA_F**2))  # radius 0 (outside) -> 0
     lg[0, 0] = 0.0
-    r, c = torch.meshgrid(torch.arange(1, rows + 1, dtype=torch.float64), torch.arange(1, cols + 1, dtype=torch.float64), indexing="ij")
+    r, c = torch.meshgrid(
+        torch.arange(1, rows + 1, dtype=torch.float64), torch.arange(1, cols + 1, dtype=torch.float64), indexing="ij"
+    )
     sd = torch.exp(-((r - rows / 2) ** 2 + (c - cols / 2) ** 2) / SIGMA_D**2)
     return lg, sd
 
@@ -79,5 +83,3 @@ def sdsp(rgb255: torch.Tensor) -> torch.Tensor:
     sc = 1 - torch.exp(-(ab**2).sum(1, keepdim=True) / SIGMA_C**2)
     vs = imresize(sf * sd * sc, size=(h, w), method="bilinear")
     return _minmax(vs)
-
-

@@ -53,7 +53,9 @@ def ssim_and_cs(
     out_h, out_w = h - size + 1, w - size + 1
     rows = max(1, _STRIP_PIXELS // max(1, out_w * x.shape[0] * x.shape[1]))
     # One centre per image and channel (never per batch), from both images, in float64.
-    centre = (x.mean(dim=(-2, -1), keepdim=True, dtype=torch.float64) + y.mean(dim=(-2, -1), keepdim=True, dtype=torch.float64))
+    centre = x.mean(dim=(-2, -1), keepdim=True, dtype=torch.float64) + y.mean(
+        dim=(-2, -1), keepdim=True, dtype=torch.float64
+    )
     centre = (centre / 2).to(x.dtype)
     ssim_total = cs_total = None
     for start in range(0, out_h, rows):

@@ -48,7 +48,8 @@ def _grid(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
 @lru_cache(maxsize=8)
 def band_masks(rows: int, cols: int, level: int, orientations: int) -> tuple[torch.Tensor, tuple[slice, slice]]:
     """Frequency masks (orientations, h, w), complex128, of the bands at ``level`` (1-based), and the
-    crop of the centred spectrum they apply to. The product of all earlier low-pass masks is folded in."""
+    crop of the centred spectrum they apply to. The product of all earlier low-pass masks is folded in.
+    """
     log_rad, angle = _grid(rows, cols)
     xr, yr = _rcos(1.0, -0.5)
     yr = torch.sqrt(yr)
@@ -67,7 +68,10 @@ def band_masks(rows: int, cols: int, level: int, orientations: int) -> tuple[tor
         if i == level - 1:
             hi = _point_op(log_rad, yr, float(xr[0]), inc)
             masks = [
-                (-1j) ** order * lowpass * hi * _point_op(angle, yc, float(xc[0]) + math.pi * b / orientations, float(xc[1] - xc[0]))
+                (-1j) ** order
+                * lowpass
+                * hi
+                * _point_op(angle, yc, float(xc[0]) + math.pi * b / orientations, float(xc[1] - xc[0]))
                 for b in range(orientations)
             ]
             return torch.stack(masks).to(torch.complex128), (slice(r0, r1), slice(c0, c1))
@@ -97,7 +101,7 @@ def scf_bands(img: torch.Tensor, level: int, orientations: int) -> torch.Tensor:
 
 @lru_cache(maxsize=1)
 def sp5_filters() -> dict[str, torch.Tensor]:
-    """matlabPyrTools' ``sp5Filters`` taps, read from pyrtools (its MIT-licensed port); cached, do not modify.
+    """MatlabPyrTools' ``sp5Filters`` taps, read from pyrtools (its MIT-licensed port); cached, do not modify.
 
     The six-orientation steerable filters were designed numerically by Simoncelli; they are data,
     not something to re-derive, so ``iqa`` reads them from pyrtools instead of carrying a copy.
@@ -112,13 +116,15 @@ def sp5_filters() -> dict[str, torch.Tensor]:
         ) from e
     f = steerable_filters("sp5_filters")
     size = int(round(f["bfilts"].shape[0] ** 0.5))
-    bands = [torch.from_numpy(f["bfilts"][:, b].reshape(size, size).T.copy()) for b in range(f["bfilts"].shape[1])]  # MATLAB reshape
+    bands = [
+        torch.from_numpy(f["bfilts"][:, b].reshape(size, size).T.copy()) for b in range(f["bfilts"].shape[1])
+    ]  # MATLAB reshape
     return {"hi0": torch.from_numpy(f["hi0filt"].copy()), "lo0": torch.from_numpy(f["lo0filt"].copy()),
             "lo": torch.from_numpy(f["lofilt"].copy()), "bands": torch.stack(bands)}  # fmt: skip
 
 
 def corr_dn(x: torch.Tensor, filt: torch.Tensor, step: int = 1, start: int = 0) -> torch.Tensor:
-    """matlabPyrTools ``corrDn(x, filt, 'reflect1', [step step], [start+1 start+1])`` on (N, C, H, W).
+    """MatlabPyrTools ``corrDn(x, filt, 'reflect1', [step step], [start+1 start+1])`` on (N, C, H, W).
 
     'reflect1' mirrors about the edge sample (torch's "reflect"); odd filters are centred. CPU
     float64 convolution unfolds its whole input (kh x kw copies), so images go a few at a time.
@@ -141,7 +147,8 @@ def box_dn(x: torch.Tensor, size: int, step: int, start: int) -> torch.Tensor:
 
 def spatial_pyramid(img: torch.Tensor, height: int, orientations: tuple[int, ...]) -> list[torch.Tensor]:
     """``buildSpyr(img, height, 'sp5Filters', 'reflect1')`` band-pass levels: for each level, the
-    bands in ``orientations`` (0-based), (N, len(orientations), h, w)."""
+    bands in ``orientations`` (0-based), (N, len(orientations), h, w).
+    """
     f = sp5_filters()
     lo = corr_dn(img, f["lo0"])
     levels = []

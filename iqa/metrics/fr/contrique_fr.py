@@ -37,14 +37,20 @@ from iqa.registry import MetricSpec, register_metric
         "predict to 1e-8 (float64 input); the checkpoint is not offline",
         min_size=64,
         summary="CONTRIQUE feature difference + ridge head (live_fr default, csiq_fr), predicts DMOS",
-        extra=(("identity_is_intercept", True),),  # identical images: zero difference, the head's intercept
+        identity_is_head_intercept=True,  # identical images: zero difference, the head's intercept
     )
 )
 class ContriqueFR(FRMetric):
     """Predicted DMOS per image pair, (N,) (lower is better for the released heads)."""
 
-    def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "live_fr", weights: str | Path | None = None,
-                 model: ContriqueModel | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_range: float = 1.0,
+        head: str | Path | RidgeHead = "live_fr",
+        weights: str | Path | None = None,
+        model: ContriqueModel | None = None,
+    ) -> None:
         super().__init__(data_range=data_range)
         attach(self, "contrique", head, weights, model, HOW_TO)
 

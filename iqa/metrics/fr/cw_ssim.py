@@ -19,7 +19,6 @@ design. Minimum side 7 x 2^(level - 1) (224 with the defaults).
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
@@ -60,17 +59,25 @@ def fspecial_gaussian(rows: int, cols: int, sigma: float, dtype: torch.dtype) ->
 class CWSSIM(FRMetric):
     """CW-SSIM per image pair, (N,); 1 for identical images."""
 
-    def __init__(self, *, data_range: float = 1.0, level: int = 6, orientations: int = 16, guardb: int = 0, k: float = 0.0) -> None:
+    def __init__(
+        self, *, data_range: float = 1.0, level: int = 6, orientations: int = 16, guardb: int = 0, k: float = 0.0
+    ) -> None:
         super().__init__(data_range=data_range)
         if level < 1 or orientations < 1 or guardb < 0 or k < 0:
-            raise InputError(f"cw_ssim: need level >= 1, orientations >= 1, guardb >= 0, k >= 0; got {level}, {orientations}, {guardb}, {k}")
+            raise InputError(
+                f"cw_ssim: need level >= 1, orientations >= 1, guardb >= 0, k >= 0; got {level}, {orientations}, {guardb}, {k}"
+            )
         self.level, self.orientations, self.guardb, self.k = int(level), int(orientations), int(guardb), float(k)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, min_size=WIN * 2 ** (self.level - 1))
         dt = torch.float64  # FFT masks and complex products in double precision
         n = len(img)
-        bands = scf_bands(torch.cat([gray255(ref.to(dt), self.data_range), gray255(img.to(dt), self.data_range)]), self.level, self.orientations)
+        bands = scf_bands(
+            torch.cat([gray255(ref.to(dt), self.data_range), gray255(img.to(dt), self.data_range)]),
+            self.level,
+            self.orientations,
+        )
         gb = self.guardb // 2 ** (self.level - 1)
         if gb:
             bands = bands[..., gb:-gb, gb:-gb]
@@ -78,13 +85,15 @@ class CWSSIM(FRMetric):
         corr = b1 * b2.conj()
         varr = b1.abs() ** 2 + b2.abs() ** 2
         box = torch.full((1, 1, WIN, WIN), 1.0 / WIN**2, dtype=dt, device=img.device)
+
         def avg(t: torch.Tensor) -> torch.Tensor:
-            return F.conv2d(t.flatten(0, 1)[:, None], box).view(n, self.orientations, t.shape[-2] - WIN + 1, t.shape[-1] - WIN + 1)
+            return F.conv2d(t.flatten(0, 1)[:, None], box).view(
+                n, self.orientations, t.shape[-2] - WIN + 1, t.shape[-1] - WIN + 1
+            )
+
         corr_band = torch.complex(avg(corr.real), avg(corr.imag))
         cmap = (2 * corr_band.abs() + self.k) / (avg(varr) + self.k)
         rows = bands.shape[-2] + 2 * gb  # s = the band's size before the guard band is removed
         w = fspecial_gaussian(cmap.shape[-2], cmap.shape[-1], rows / 4, dt).to(img.device)
         out = (cmap * w).sum((-2, -1)).mean(1)
         return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)
-
-

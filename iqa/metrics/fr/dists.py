@@ -60,7 +60,9 @@ class DISTSTrunk(nn.Module):
         import torchvision
 
         vgg = torchvision.models.vgg16(weights=None).features
-        state = weights if isinstance(weights, dict) else load_torch_state(resolve_weights("torchvision_vgg16", weights))
+        state = (
+            weights if isinstance(weights, dict) else load_torch_state(resolve_weights("torchvision_vgg16", weights))
+        )
         vgg.load_state_dict({k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")})
         self.stages = nn.ModuleList()
         for i, (a, b) in enumerate(SLICES):
@@ -116,7 +118,10 @@ class DISTS(FRMetric):
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
         dt = self.mean.dtype
-        x, y = (img / self.data_range).to(dt), (ref / self.data_range).to(dt)  # scale before the cast: same pixels for any data_range
+        x, y = (
+            (img / self.data_range).to(dt),
+            (ref / self.data_range).to(dt),
+        )  # scale before the cast: same pixels for any data_range
         if self.resize is not None and min(x.shape[-2:]) > self.resize:
             s = self.resize / min(x.shape[-2:])  # piq's in-metric bilinear resize
             x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
@@ -130,6 +135,10 @@ class DISTS(FRMetric):
             cov = (a * b).mean((2, 3)) - ma * mb
             structure = (2 * ma * mb + c) / (ma * ma + mb * mb + c)
             texture = (2 * cov + c) / (va + vb + c)
-            sim = sim + (structure * self.alpha[start : start + ch]).sum(1) + (texture * self.beta[start : start + ch]).sum(1)
+            sim = (
+                sim
+                + (structure * self.alpha[start : start + ch]).sum(1)
+                + (texture * self.beta[start : start + ch]).sum(1)
+            )
             start += ch
         return (1 - sim).to(compute_dtype(img))

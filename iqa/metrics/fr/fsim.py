@@ -37,7 +37,6 @@ LAMBDA = 0.03
 YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))  # FeatureSIM.m's rows
 
 
-
 def scharr_magnitude(y: torch.Tensor) -> torch.Tensor:
     k = torch.tensor([[3.0, 0.0, -3.0], [10.0, 0.0, -10.0], [3.0, 0.0, -3.0]], dtype=y.dtype, device=y.device) / 16
     g = F.conv2d(y, torch.stack([k, k.t()])[:, None], padding=1)  # sign irrelevant under the magnitude

@@ -51,7 +51,9 @@ def matlab_half(y: torch.Tensor) -> torch.Tensor:
 
 def gradient_magnitude(y: torch.Tensor) -> torch.Tensor:
     """Prewitt magnitude with MATLAB ``conv2(..., 'same')`` zero padding; the squared magnitude is floored at 1e-24."""
-    k = torch.tensor([[-1.0, 0.0, 1.0]] * 3, dtype=y.dtype, device=y.device) / 3  # correlation = conv with the flipped kernel
+    k = (
+        torch.tensor([[-1.0, 0.0, 1.0]] * 3, dtype=y.dtype, device=y.device) / 3
+    )  # correlation = conv with the flipped kernel
     gx = F.conv2d(y, k.view(1, 1, 3, 3), padding=1)
     gy = F.conv2d(y, k.t().contiguous().view(1, 1, 3, 3), padding=1)
     return torch.sqrt(gx * gx + gy * gy + 1e-24)

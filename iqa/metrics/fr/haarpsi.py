@@ -88,7 +88,9 @@ def _yiq(x: torch.Tensor, scale: float) -> torch.Tensor:
     return F.conv2d(x, m.view(3, 3, 1, 1))
 
 
-def haarpsi_maps(img: torch.Tensor, ref: torch.Tensor, scale: float = 1.0, subsample: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def haarpsi_maps(
+    img: torch.Tensor, ref: torch.Tensor, scale: float = 1.0, subsample: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Local similarity and weight maps, each (N, 2 or 3, H', W'), of inputs times ``scale`` (to 0-255).
 
     Subsampling, the colour transform and the scaling are linear, so they run in the cheapest

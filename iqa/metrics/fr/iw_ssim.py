@@ -66,7 +66,7 @@ def _zero_insert(x: torch.Tensor, dim: int, n: int) -> torch.Tensor:
 
 
 def laplacian_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
-    """matlabPyrTools ``buildLpyr(img, 5)`` (binom5, reflect1) on (N, 1, H, W)."""
+    """MatlabPyrTools ``buildLpyr(img, 5)`` (binom5, reflect1) on (N, 1, H, W)."""
     f = _binom5(img.dtype, img.device)
     bands, cur = [], img
     for _ in range(SCALES - 1):
@@ -89,7 +89,9 @@ def _gauss11(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
 def cs_and_l(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """scale_quality_maps.m: contrast-structure and luminance maps ('valid'), reference x, distorted y."""
     # Separable shifted multiply-adds: ~10x faster on CPU than a 1-channel 11x11 conv2d.
-    mu1, mu2, e11, e22, e12 = separable_filter_valid(torch.cat([x, y, x * x, y * y, x * y]), _gauss11(x.dtype, x.device)).chunk(5)
+    mu1, mu2, e11, e22, e12 = separable_filter_valid(
+        torch.cat([x, y, x * x, y * y, x * y]), _gauss11(x.dtype, x.device)
+    ).chunk(5)
     s1 = (e11 - mu1 * mu1).clamp_min(0)
     s2 = (e22 - mu2 * mu2).clamp_min(0)
     s12 = e12 - mu1 * mu2

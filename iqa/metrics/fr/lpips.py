@@ -58,8 +58,14 @@ def _heads(net: str, path: str | Path | None) -> nn.ModuleList:
         paper="Zhang et al., 'The Unreasonable Effectiveness of Deep Features as a Perceptual Metric', CVPR 2018",
         reference_impl="richzhang/PerceptualSimilarity, PyPI lpips 0.1.4, LPIPS v0.1 (alex, vgg, squeeze)",
         tolerance="1e-6 absolute vs the lpips package with the same trunk state dict and heads (float32)",
-        weights=("lpips_alex_v0.1", "lpips_vgg_v0.1", "lpips_squeeze_v0.1", "torchvision_alexnet", "torchvision_vgg16",
-                 "torchvision_squeezenet1_1"),  # fmt: skip
+        weights=(
+            "lpips_alex_v0.1",
+            "lpips_vgg_v0.1",
+            "lpips_squeeze_v0.1",
+            "torchvision_alexnet",
+            "torchvision_vgg16",
+            "torchvision_squeezenet1_1",
+        ),  # fmt: skip
         min_size=16,
         summary="learned perceptual distance on ImageNet features (v0.1 heads); net= alex | vgg | squeeze",
     )

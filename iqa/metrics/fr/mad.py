@@ -60,9 +60,11 @@ def _block_moments(cells: list[torch.Tensor], span: int) -> list[torch.Tensor]:
     no E[x^k] - mu^k cancellation: 16x less data than unfolding every block's pixels.
     """
     n = len(cells[0])
+
     def windows(t: torch.Tensor) -> torch.Tensor:  # (N, span*span, bh, bw)
         bh, bw = t.shape[-2] - span + 1, t.shape[-1] - span + 1
         return F.unfold(t[:, None], span).view(n, span * span, bh, bw)
+
     mu_c = windows(cells[0])
     mu_b = mu_c.mean(1)
     delta = mu_c - mu_b[:, None]
@@ -93,7 +95,9 @@ def ical_std(err: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.
     std_err = torch.sqrt(_block_moments(_cell_moments(err, 2), 4)[1] / 255)
     ref_cells = _cell_moments(ref, 2)
     mean_ref = _block_moments(ref_cells[:1], 4)[0]
-    sub = torch.sqrt(_block_moments(ref_cells, 2)[1] / 63)[..., : std_err.shape[-2], : std_err.shape[-1]]  # 8x8 at the same starts
+    sub = torch.sqrt(_block_moments(ref_cells, 2)[1] / 63)[
+        ..., : std_err.shape[-2], : std_err.shape[-1]
+    ]  # 8x8 at the same starts
     # Minimum over the sub-blocks at offsets 0 and 5 in each direction: offset 5 falls in the next
     # block's cell, so these are the block itself and its right, lower and diagonal neighbours. The
     # C loop takes a neighbour only if its offset-5 position is < n - 15, which excludes a last block
@@ -137,9 +141,11 @@ def hi_index(ref: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     h, w = ref.shape[-2:]
     k = 0.02874
     csf = make_csf(h, w).to(ref.device)
+
     def lum(x: torch.Tensor) -> torch.Tensor:
         spec = torch.fft.fftshift(torch.fft.fft2(k * x ** (2.2 / 3)), dim=(-2, -1)) * csf
         return torch.fft.ifft2(torch.fft.ifftshift(spec, dim=(-2, -1))).real
+
     r, d = lum(ref), lum(dst)
     std_err, std_mod, mean_ref = ical_std(d - r, r)
     c_ref = torch.log(std_mod / mean_ref)
@@ -161,7 +167,7 @@ def _rms_core(mp: torch.Tensor) -> torch.Tensor:
 
 
 def log_gabor_bank(h: int, w: int) -> torch.Tensor:
-    """gaborconvolve's 20 filters (scale-major), (5, 4, H, W), DC at the corner."""
+    """Gaborconvolve's 20 filters (scale-major), (5, 4, H, W), DC at the corner."""
     x = (torch.arange(w, dtype=torch.float64) - w / 2) / (w / 2)
     y = (torch.arange(h, dtype=torch.float64) - h / 2) / (h / 2)
     yy, xx = torch.meshgrid(y, x, indexing="ij")

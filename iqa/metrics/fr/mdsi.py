@@ -42,7 +42,6 @@ GAMMA, BETA = 0.2, 0.1  # "mult"
 LHM = ((0.2989, 0.5870, 0.1140), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
-
 def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Modulus and argument of the gradient-chromaticity similarity (argument pi where MATLAB's powers go complex)."""
     m = torch.tensor(LHM, dtype=img.dtype, device=img.device).view(3, 3, 1, 1)

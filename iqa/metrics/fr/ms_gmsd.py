@@ -74,7 +74,9 @@ class MSGMSD(FRMetric):
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
         if self.chromatic and img.shape[1] != 3:
-            raise InputError(f"ms_gmsd(chromatic=True) needs RGB images, got {img.shape[1]} channel(s); use chromatic=False for grey input")
+            raise InputError(
+                f"ms_gmsd(chromatic=True) needs RGB images, got {img.shape[1]} channel(s); use chromatic=False for grey input"
+            )
         dt = compute_dtype(img)
         x, y = img.to(dt), ref.to(dt)
         if x.shape[1] == 3:

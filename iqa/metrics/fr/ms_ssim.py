@@ -118,6 +118,13 @@ class MSSSIM(FRMetric):
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return ms_ssim(
-            img, ref, data_range=self.data_range, weights=self.weights, quantize_y=self.quantize_y,
-            kernel_size=self.kernel_size, sigma=self.sigma, k1=self.k1, k2=self.k2,
+            img,
+            ref,
+            data_range=self.data_range,
+            weights=self.weights,
+            quantize_y=self.quantize_y,
+            kernel_size=self.kernel_size,
+            sigma=self.sigma,
+            k1=self.k1,
+            k2=self.k2,
         )

@@ -159,8 +159,12 @@ class _SSIMBase(FRMetric):
 
     def _kw(self) -> dict:
         return dict(
-            data_range=self.data_range, downsample=self.downsample, kernel_size=self.kernel_size,
-            sigma=self.sigma, k1=self.k1, k2=self.k2,
+            data_range=self.data_range,
+            downsample=self.downsample,
+            kernel_size=self.kernel_size,
+            sigma=self.sigma,
+            k1=self.k1,
+            k2=self.k2,
         )
 
 
@@ -193,7 +197,9 @@ class SSIM(_SSIMBase):
         k1: float = 0.01,
         k2: float = 0.03,
     ) -> None:
-        super().__init__(data_range=data_range, downsample=downsample, kernel_size=kernel_size, sigma=sigma, k1=k1, k2=k2)
+        super().__init__(
+            data_range=data_range, downsample=downsample, kernel_size=kernel_size, sigma=sigma, k1=k1, k2=k2
+        )
         self.quantize_y = bool(quantize_y)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:

@@ -79,7 +79,9 @@ def reference_gsm(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return s.view(-1, 1, h // M, w // M), torch.linalg.eigvalsh(cu)
 
 
-def vif_terms(ref: torch.Tensor, dist: torch.Tensor, pyramid_dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+def vif_terms(
+    ref: torch.Tensor, dist: torch.Tensor, pyramid_dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Numerator and denominator of vifvec.m, per image (grey levels 0-255, float64 statistics).
 
     The pyramid runs in ``pyramid_dtype``: CPU float64 convolution has no fast kernel, and the
@@ -120,7 +122,7 @@ def vif_terms(ref: torch.Tensor, dist: torch.Tensor, pyramid_dtype: torch.dtype 
         tolerance="1e-10 vs a float64 NumPy transcription of vifvec.m whose pyramid is pyrtools' SteerablePyramidSpace",
         min_size=72,
         summary="visual information fidelity over steerable-pyramid subbands (GSM model)",
-        extra=(("identity_value", 1.0),),  # not the best value: contrast enhancement scores above 1
+        identity_value=1.0,  # not the best value: contrast enhancement scores above 1
     )
 )
 class VIF(FRMetric):

@@ -66,8 +66,10 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
     den = torch.zeros_like(num)
     for scale in range(1, 5):
         win = _window(2 ** (5 - scale) + 1, ref.dtype, ref.device)
+
         def f(t: torch.Tensor, win: torch.Tensor = win) -> torch.Tensor:
             return _filter_valid(t, win)
+
         if scale > 1:
             ref, dist = f(ref)[:, :, ::2, ::2], f(dist)[:, :, ::2, ::2]
         # One pass over the five maps stacked as a batch.
@@ -102,7 +104,7 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
         tolerance="1e-10 vs a float64 transcription of vifp_mscale.m; 1e-6 relative vs piq.vif_p on grey images",
         min_size=41,
         summary="pixel-domain visual information fidelity over four scales",
-        extra=(("identity_value", 1.0),),  # not the best value: contrast enhancement scores above 1
+        identity_value=1.0,  # not the best value: contrast enhancement scores above 1
     )
 )
 class VIFp(FRMetric):

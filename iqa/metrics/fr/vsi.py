@@ -37,7 +37,6 @@ ALPHA, LAMBDA = 0.40, 0.020
 LMN = ((0.06, 0.63, 0.27), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
-
 def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
     """VSI per pair of RGB images on 0-255."""
     n = len(img255)

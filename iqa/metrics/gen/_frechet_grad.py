@@ -101,7 +101,9 @@ def remove_one(mean: torch.Tensor, cov: torch.Tensor, n: int, f: torch.Tensor) -
     return (mean * n - f) / (n - 1), scatter / (n - 2)
 
 
-def feature_gradient(ref: FrechetReference, mean: torch.Tensor, cov: torch.Tensor, n: int, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def feature_gradient(
+    ref: FrechetReference, mean: torch.Tensor, cov: torch.Tensor, n: int, f: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(FD after adding ``f`` to n samples, dFD/df) in closed form.
 
     dFD/df = 2/(n+1) (mean' - mu_r) + 2/(n+1) (I - T') (f - mean), T' the OT map at cov'

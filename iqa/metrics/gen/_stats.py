@@ -130,7 +130,9 @@ def frechet_distance(
     """
     mu1, mu2, s1, s2 = (t.to(torch.float64) for t in (mu1, mu2, s1, s2))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.numel(), mu1.numel()):
-        raise InputError(f"shapes do not match: mu {tuple(mu1.shape)}/{tuple(mu2.shape)}, sigma {tuple(s1.shape)}/{tuple(s2.shape)}")
+        raise InputError(
+            f"shapes do not match: mu {tuple(mu1.shape)}/{tuple(mu2.shape)}, sigma {tuple(s1.shape)}/{tuple(s2.shape)}"
+        )
     diff = (mu1 - mu2).square().sum()
     if method == "eigh":
         tr = trace_sqrt_product(s1, s2)
@@ -152,7 +154,9 @@ def warn_if_rank_deficient(n: int, dim: int, what: str) -> None:
         )
 
 
-def _rbf_block_sum(a: torch.Tensor, b: torch.Tensor, gamma: float, a_sq: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
+def _rbf_block_sum(
+    a: torch.Tensor, b: torch.Tensor, gamma: float, a_sq: torch.Tensor, b_sq: torch.Tensor
+) -> torch.Tensor:
     d2 = a_sq[:, None] + b_sq[None, :] - 2 * (a @ b.T)  # norm expansion, unclamped, as the reference
     return torch.exp(-gamma * d2).sum()
 
@@ -170,7 +174,9 @@ def _kernel_mean(x: torch.Tensor, y: torch.Tensor, gamma: float, block: int, exc
     return total / (n * m)
 
 
-def mmd2_rbf(x: torch.Tensor, y: torch.Tensor, *, sigma: float = 10.0, biased: bool = True, block: int = 2048) -> torch.Tensor:
+def mmd2_rbf(
+    x: torch.Tensor, y: torch.Tensor, *, sigma: float = 10.0, biased: bool = True, block: int = 2048
+) -> torch.Tensor:
     """MMD^2 with a Gaussian RBF kernel ``exp(-|a-b|^2 / (2 sigma^2))``, in float64 blocks.
 
     ``biased=True`` is the V-statistic (all pairs, diagonal included) of CMMD's reference code;

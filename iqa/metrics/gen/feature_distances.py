@@ -37,29 +37,58 @@ WEIGHTS = {
 def _make(short: str, extractor: str, what: str) -> None:
     weights = WEIGHTS[extractor]
 
-    @register_metric(MetricSpec(
-        name=f"fd_{short}", kind="dist", higher_is_better=False, value_range=(0.0, math.inf), differentiable=False,
-        color="rgb", paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017", weights=weights,
-        reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor",
-        tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route",
-        summary=f"Frechet distance on {what}",
-    ))
+    @register_metric(
+        MetricSpec(
+            name=f"fd_{short}",
+            kind="dist",
+            higher_is_better=False,
+            value_range=(0.0, math.inf),
+            differentiable=False,
+            color="rgb",
+            paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017",
+            weights=weights,
+            reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor",
+            tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route",
+            summary=f"Frechet distance on {what}",
+        )
+    )
     class FD(_FIDBase):
         default_extractor = extractor
 
-    @register_metric(MetricSpec(
-        name=f"mmd_{short}", kind="dist", higher_is_better=False, value_range=(-math.inf, math.inf),
-        differentiable=False, color="rgb", paper="Jayasumana et al., CVPR 2024 (CMMD formula)", weights=weights,
-        reference_impl="cmmd/distance.py::mmd on L2-normalised features of another extractor",
-        tolerance="1e-6 relative to the direct formula (as cmmd)", summary=f"RBF MMD (x1000) on unit-norm {what}",
-    ))
+    @register_metric(
+        MetricSpec(
+            name=f"mmd_{short}",
+            kind="dist",
+            higher_is_better=False,
+            value_range=(-math.inf, math.inf),
+            differentiable=False,
+            color="rgb",
+            paper="Jayasumana et al., CVPR 2024 (CMMD formula)",
+            weights=weights,
+            reference_impl="cmmd/distance.py::mmd on L2-normalised features of another extractor",
+            tolerance="1e-6 relative to the direct formula (as cmmd)",
+            summary=f"RBF MMD (x1000) on unit-norm {what}",
+        )
+    )
     class MMD(CMMD):
         normalize_features = True  # features are L2-normalised before the kernel, as CLIP's are
 
-        def __init__(self, *, extractor: str | FeatureExtractor = extractor, weights: str | Path | None = None,
-                     estimator: str = "biased", reference_batch_size: int | None = None, data_range: float = 1.0) -> None:
-            super().__init__(extractor=extractor, weights=weights, estimator=estimator,
-                             reference_batch_size=reference_batch_size, data_range=data_range)
+        def __init__(
+            self,
+            *,
+            extractor: str | FeatureExtractor = extractor,
+            weights: str | Path | None = None,
+            estimator: str = "biased",
+            reference_batch_size: int | None = None,
+            data_range: float = 1.0,
+        ) -> None:
+            super().__init__(
+                extractor=extractor,
+                weights=weights,
+                estimator=estimator,
+                reference_batch_size=reference_batch_size,
+                data_range=data_range,
+            )
 
     FD.__name__ = FD.__qualname__ = f"FD_{short}"
     MMD.__name__ = MMD.__qualname__ = f"MMD_{short}"

@@ -26,7 +26,9 @@ from iqa.metrics.gen._stats import GaussianStats, frechet_distance, warn_if_rank
 from iqa.metrics.gen._sync import gather_stats
 from iqa.registry import MetricSpec, register_metric
 
-_PAPER = "Heusel et al., 'GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium', NeurIPS 2017"
+_PAPER = (
+    "Heusel et al., 'GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium', NeurIPS 2017"
+)
 
 
 class _FIDBase(FeatureDistributionMetric):
@@ -54,7 +56,9 @@ class _FIDBase(FeatureDistributionMetric):
     def update(self, x: torch.Tensor, *, real: bool) -> None:
         """Add a batch of images (N, 3, H, W) in [0, data_range] to the real or generated set."""
         if real and self._fixed_real:
-            raise InputError("reference statistics were set with set_reference(); call reset() to accumulate real images")
+            raise InputError(
+                "reference statistics were set with set_reference(); call reset() to accumulate real images"
+            )
         (self.real if real else self.fake).update(self.features(x))
 
     def update_features(self, features: torch.Tensor, *, real: bool) -> None:

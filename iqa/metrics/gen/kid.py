@@ -60,8 +60,15 @@ class KID(FeatureSetMetric):
     def compute_with_std(self) -> tuple[float, float]:
         fake, real = self.gathered(real=False), self.gathered(real=True)
         # torch-fidelity draws input1 (generated) before input2 (real) in each subset
-        return kid(fake, real, subsets=self.subsets, subset_size=self.subset_size,
-                   degree=self.degree, coef0=self.coef0, seed=self.seed)
+        return kid(
+            fake,
+            real,
+            subsets=self.subsets,
+            subset_size=self.subset_size,
+            degree=self.degree,
+            coef0=self.coef0,
+            seed=self.seed,
+        )
 
     def compute(self) -> torch.Tensor:
         return torch.tensor(self.compute_with_std()[0], dtype=torch.float64)

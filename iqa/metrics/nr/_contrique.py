@@ -20,7 +20,6 @@ from torch import nn
 
 from iqa.errors import InputError
 
-
 TRUNKS = {"resnet50": 2048, "resnet18": 512}
 
 
@@ -35,7 +34,9 @@ class ContriqueModel(nn.Module):
             raise InputError(f"CONTRIQUE trunk must be one of {sorted(TRUNKS)}, got {trunk!r}")
         self.trunk, d = trunk, TRUNKS[trunk]
         self.feature_dim = 2 * d
-        self.encoder = nn.Sequential(*list(getattr(tvm, trunk)(weights=None).children())[:-2])  # from scratch, as the paper
+        self.encoder = nn.Sequential(
+            *list(getattr(tvm, trunk)(weights=None).children())[:-2]
+        )  # from scratch, as the paper
         self.projector = nn.Sequential(
             nn.Linear(d, d, bias=False), nn.BatchNorm1d(d), nn.ReLU(),
             nn.Linear(d, proj_dim, bias=False), nn.BatchNorm1d(proj_dim),
@@ -51,7 +52,16 @@ class ContriqueModel(nn.Module):
     def forward(self, x_i: torch.Tensor, x_j: torch.Tensor) -> tuple[torch.Tensor, ...]:
         h_i, hp_i = self.embed(x_i)
         h_j, hp_j = self.embed(x_j)
-        return self.projector(h_i), self.projector(h_j), self.projector(hp_i), self.projector(hp_j), h_i, h_j, hp_i, hp_j
+        return (
+            self.projector(h_i),
+            self.projector(h_j),
+            self.projector(hp_i),
+            self.projector(hp_j),
+            h_i,
+            h_j,
+            hp_i,
+            hp_j,
+        )
 
 
 def to_uint8_images(x: torch.Tensor) -> list[np.ndarray]:

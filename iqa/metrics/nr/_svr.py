@@ -56,7 +56,9 @@ def _text(path: Path) -> str:
 
 
 def _bad(path: Path, what: str) -> InputError:
-    return InputError(f"{path}: {what}; expected the text file shipped with the model (not a pickle or a converted copy)")
+    return InputError(
+        f"{path}: {what}; expected the text file shipped with the model (not a pickle or a converted copy)"
+    )
 
 
 def read_libsvm_model(path: str | Path) -> RBFSVR:
@@ -71,7 +73,9 @@ def read_libsvm_model(path: str | Path) -> RBFSVR:
         key, _, value = line.partition(" ")
         header[key] = value.strip()
     if header.get("svm_type") != "epsilon_svr" or header.get("kernel_type") != "rbf":
-        raise _bad(path, f"need an epsilon_svr with an rbf kernel, got {header.get('svm_type')}/{header.get('kernel_type')}")
+        raise _bad(
+            path, f"need an epsilon_svr with an rbf kernel, got {header.get('svm_type')}/{header.get('kernel_type')}"
+        )
     coefs = []
     for line in lines[start + 1 :]:
         if not line.strip():

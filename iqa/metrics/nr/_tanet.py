@@ -44,7 +44,6 @@ def strip_module(state: dict) -> dict:
     return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-
 def _conv_bn(inp: int, oup: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup), nn.ReLU(inplace=True))
 
@@ -91,7 +90,9 @@ class AestheticsBranch(nn.Module):
 
     def __init__(self, trunk: nn.Module | None = None, dim: int = 1280) -> None:
         super().__init__()
-        self.base_model = nn.Sequential(trunk if trunk is not None else mobilenet_v2_features(), nn.AdaptiveAvgPool2d(1))
+        self.base_model = nn.Sequential(
+            trunk if trunk is not None else mobilenet_v2_features(), nn.AdaptiveAvgPool2d(1)
+        )
         self.head = nn.Sequential(nn.ReLU(inplace=True), nn.Dropout(0.75), nn.Linear(dim, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,7 +141,9 @@ class TargetNet(nn.Module):
             mixed = torch.softmax(mixed, 1)
         else:
             if len(q) == 1:
-                raise InputError("the released AVA TANet cannot score a batch of one (BatchNorm1d over the batch); use mode='per_image'")
+                raise InputError(
+                    "the released AVA TANet cannot score a batch of one (BatchNorm1d over the batch); use mode='per_image'"
+                )
             mixed = self.relu7(F.batch_norm(mixed, None, None, training=True, eps=1e-5))
         return F.adaptive_avg_pool1d(mixed[:, None], 10)[:, 0]
 
@@ -171,14 +174,22 @@ class TANet(nn.Module):
         self.tygertnet = TargetNet(theme_dim, variant)
         self.mobileNet = AestheticsBranch(aes_trunk, aes_dim)
         self.head_rgb = nn.Sequential(nn.ReLU(), nn.Dropout(0.75), nn.Linear(144 * 144, 10), nn.Softmax(dim=1))
-        out = nn.Sequential(nn.Linear(30, 1), nn.Sigmoid()) if variant == "tad66k" else nn.Sequential(nn.Linear(30, 10), nn.Softmax(dim=1))
+        out = (
+            nn.Sequential(nn.Linear(30, 1), nn.Sigmoid())
+            if variant == "tad66k"
+            else nn.Sequential(nn.Linear(30, 10), nn.Softmax(dim=1))
+        )
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(0.75), *out)
 
     def branches(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The three (N, 10) branch outputs: aesthetics, theme, rgb."""
         t = self.res365_last(x)
         w, b = self.hypernet(t)
-        return {"aesthetics": self.mobileNet(x), "theme": self.tygertnet(t, w, b, self.mode), "rgb": self.head_rgb(rgb_attention(x))}
+        return {
+            "aesthetics": self.mobileNet(x),
+            "theme": self.tygertnet(t, w, b, self.mode),
+            "rgb": self.head_rgb(rgb_attention(x)),
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         br = self.branches(x)

@@ -85,6 +85,7 @@ def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.M
 
         feats = mobilenet_v2_features()
         if weights is not None:  # NIMA's mobilenetv2.pth.tar: 'features.*' and 'classifier.*'
+
             def features_only(state: dict) -> dict:
                 return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
 
@@ -93,7 +94,9 @@ def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.M
     return _shared_trunk(name, weights, spatial=True, known=AES_TRUNKS, what="aesthetics")
 
 
-def _shared_trunk(name: str, weights: str | Path | None, *, spatial: bool, known: tuple[str, ...], what: str) -> tuple[nn.Module, int]:
+def _shared_trunk(
+    name: str, weights: str | Path | None, *, spatial: bool, known: tuple[str, ...], what: str
+) -> tuple[nn.Module, int]:
     """The trunks both branches accept: EfficientNet-Lite0 (offline) and ``timm:NAME``."""
     if name == "efficientnet_lite0":
         from iqa.features.efficientnet import build_efficientnet_lite0

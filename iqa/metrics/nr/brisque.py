@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from iqa.checks import check_image
 from iqa.errors import WeightsNotFoundError
 from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._svr import FeatureRange, RBFSVR, read_libsvm_model, read_libsvm_range
+from iqa.metrics.nr._svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
 from iqa.metrics.nr.niqe import _gamma_grid, gaussian_window, matlab_gray_uint8
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
@@ -118,13 +118,15 @@ def load_release(model: str | Path | None, ranges: str | Path | None) -> tuple[R
         min_size=16,
         summary="natural scene statistics of MSCN coefficients, LIVE-trained SVR (MATLAB release)",
         # Noise of std 0.01 vs 0.03 can leave an already grainy photo's score flat (measured: coffee, -0.7).
-        extra=(("noise_monotone_from", 0.03),),
+        noise_monotone_from=0.03,
     )
 )
 class BRISQUE(NRMetric):
     """BRISQUE score per image, (N,); lower is better."""
 
-    def __init__(self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None) -> None:
+    def __init__(
+        self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
+    ) -> None:
         super().__init__(data_range=data_range)
         self.svr, self.range = load_release(model, ranges)
 
@@ -140,5 +142,3 @@ class BRISQUE(NRMetric):
             scaled = _printf(self.range.scale(feats), "g")
             scores.append(_printf(self.svr.predict(scaled[None].to(g.device)), "g"))
         return torch.cat(scores).to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
-
-

@@ -80,12 +80,14 @@ def _gauss7() -> torch.Tensor:
 
 def mscn_opencv(img: torch.Tensor) -> torch.Tensor:
     g = _gauss7().to(img.device).double()  # float32 taps, accumulated in double, stored as float32:
+
     # on flat areas this returns the grey level exactly (I - mu = 0, as OpenCV gives), where a
     # float32 accumulation leaves +-1 ulp residues that the AGGD fits would count as signal.
     def blur(t: torch.Tensor) -> torch.Tensor:
         t = t.double()
         t = F.conv2d(F.pad(t, (3, 3, 0, 0), mode="replicate"), g.view(1, 1, 1, 7))
         return F.conv2d(F.pad(t, (0, 0, 3, 3), mode="replicate"), g.view(1, 1, 7, 1)).float()
+
     mu = blur(img)
     sigma = (blur(img * img) - mu * mu).abs().sqrt() + np.float32(1.0 / 255)
     return (img - mu) / sigma
@@ -123,7 +125,9 @@ def _shifted(s: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     """out[i, j] = s[i + dy, j + dx] inside the image, 0 outside."""
     out = torch.zeros_like(s)
     h, w = s.shape
-    out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = s[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+    out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = s[
+        max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)
+    ]
     return out
 
 
@@ -161,7 +165,9 @@ def opencv_features(gray: torch.Tensor) -> torch.Tensor:
 class BRISQUEOpenCV(NRMetric):
     """OpenCV BRISQUE score per image, (N,), clamped to [0, 100]; lower is better."""
 
-    def __init__(self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None) -> None:
+    def __init__(
+        self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
+    ) -> None:
         super().__init__(data_range=data_range)
         self.svr = read_opencv_svm(resolve_weights("brisque_opencv_model", model))
         self.range = read_opencv_range(resolve_weights("brisque_opencv_range", ranges))

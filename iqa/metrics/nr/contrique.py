@@ -29,7 +29,6 @@ HOW_TO = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com
           "or train an encoder with `iqa train contrique` and fit a head with `iqa fit-head contrique`.")  # fmt: skip
 
 
-
 @register_metric(
     MetricSpec(
         name="contrique",
@@ -49,8 +48,14 @@ HOW_TO = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com
 class Contrique(NRMetric):
     """Predicted quality per image, (N,), in the head's label scale."""
 
-    def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "koniq", weights: str | Path | None = None,
-                 model: ContriqueModel | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_range: float = 1.0,
+        head: str | Path | RidgeHead = "koniq",
+        weights: str | Path | None = None,
+        model: ContriqueModel | None = None,
+    ) -> None:
         super().__init__(data_range=data_range)
         attach(self, "contrique", head, weights, model, HOW_TO)
 

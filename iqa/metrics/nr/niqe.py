@@ -150,7 +150,9 @@ class NIQE(NRMetric):
         super().__init__(data_range=data_range)
         mu, cov = load_pristine(weights)
         if mu.shape != (36,) or cov.shape != (36, 36):
-            raise InputError(f"NIQE pristine model must hold mu (36,) and cov (36, 36), got {tuple(mu.shape)}, {tuple(cov.shape)}")
+            raise InputError(
+                f"NIQE pristine model must hold mu (36,) and cov (36, 36), got {tuple(mu.shape)}, {tuple(cov.shape)}"
+            )
         self.register_buffer("mu_p", mu, persistent=False)
         self.register_buffer("cov_p", cov, persistent=False)
 

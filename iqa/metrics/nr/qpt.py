@@ -46,8 +46,14 @@ HOW_TO = ("QPT has no released weights: pre-train an encoder with `iqa train qpt
 class QPT(NRMetric):
     """Predicted quality per image, (N,), in the head's label scale."""
 
-    def __init__(self, *, data_range: float = 1.0, head: str | Path | RidgeHead = "koniq10k", weights: str | Path | None = None,
-                 model: ContriqueModel | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_range: float = 1.0,
+        head: str | Path | RidgeHead = "koniq10k",
+        weights: str | Path | None = None,
+        model: ContriqueModel | None = None,
+    ) -> None:
         super().__init__(data_range=data_range)
         attach(self, "qpt", head, weights, model, HOW_TO)
 

@@ -48,7 +48,11 @@ def check_state(model: TANet, state: dict[str, torch.Tensor], source: str) -> No
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     extra = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if k in state and state[k].shape != v.shape]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if missing or extra or shapes:
         raise WeightsError(f"{source} does not fit TANet ({model.variant}): missing {missing[:4]}, unexpected {extra[:4]}, "
                            f"shapes {shapes[:3]}; is it the other variant?")  # fmt: skip
@@ -73,7 +77,8 @@ def _network(variant: str, mode: str, theme_trunk: str, aes_trunk: str) -> TANet
     """The release's architecture, or other trunks (a model trained with ``iqa train tunet --*-trunk``)."""
     if theme_trunk == "resnet18_places365" and aes_trunk == "mobilenet_v2_nima":
         return TANet(variant=variant, mode=mode)
-    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk as build_theme
+    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk
+    from iqa.metrics.nr._tanet_trunks import theme_trunk as build_theme
 
     t, t_dim = build_theme(theme_trunk)
     a, a_dim = aesthetics_trunk(aes_trunk)
@@ -103,7 +108,9 @@ class TUNet(NRMetric):
                  aes_trunk: str = "mobilenet_v2_nima", model: TANet | None = None) -> None:  # fmt: skip
         super().__init__(data_range=data_range)
         if variant not in VARIANTS or mode not in MODES:
-            raise InputError(f"tunet: variant must be one of {VARIANTS} and mode one of {MODES}, got {variant!r}, {mode!r}")
+            raise InputError(
+                f"tunet: variant must be one of {VARIANTS} and mode one of {MODES}, got {variant!r}, {mode!r}"
+            )
         self.variant, self.mode = variant, mode
         if model is None:
             model = _network(variant, mode, theme_trunk, aes_trunk)
@@ -135,8 +142,17 @@ def convert_tanet(source: str | Path, variant: str = "tad66k", *, out_dir: Path 
     from iqa.weights.converted import read_release_checkpoint, save_converted
 
     source = Path(source)
-    state = strip_module(read_release_checkpoint(source, f"Expected the released {RELEASES[variant]}. {how_to_get(variant)}"))
+    state = strip_module(
+        read_release_checkpoint(source, f"Expected the released {RELEASES[variant]}. {how_to_get(variant)}")
+    )
     model = TANet(variant=variant)
     check_state(model, state, str(source))
     tensors = {k: v for k, v in state.items() if k in model.state_dict()}
-    return save_converted(converted_name(variant), tensors, source=source, converter="tanet", options={"variant": variant}, out_dir=out_dir)
+    return save_converted(
+        converted_name(variant),
+        tensors,
+        source=source,
+        converter="tanet",
+        options={"variant": variant},
+        out_dir=out_dir,
+    )

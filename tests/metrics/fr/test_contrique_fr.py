@@ -18,7 +18,12 @@ from tests.helpers.quality_heads import random_encoder
 
 def _feat(model, a: np.ndarray, size: tuple[int, int]) -> torch.Tensor:  # noqa: ANN001
     full = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
-    half = torch.from_numpy(np.asarray(Image.fromarray(a).resize(size, Image.BICUBIC)).copy()).permute(2, 0, 1)[None].float() / 255
+    half = (
+        torch.from_numpy(np.asarray(Image.fromarray(a).resize(size, Image.BICUBIC)).copy())
+        .permute(2, 0, 1)[None]
+        .float()
+        / 255
+    )
     g = [torch.nn.functional.normalize(model.encoder(t).mean((2, 3)), dim=1) for t in (full, half)]
     return torch.cat(g, 1)
 
@@ -49,4 +54,6 @@ def test_released_fr_head_scores_dmos(tmp_path, monkeypatch) -> None:  # noqa: A
     ref = torch.rand(2, 3, 70, 70, generator=g)
     img = (ref + 0.1 * torch.rand(2, 3, 70, 70, generator=g)).clamp(0, 1)
     expected = reg.predict(fr_features(m, img, ref).double().numpy())
-    np.testing.assert_allclose(metric(img.double(), ref.double()).numpy(), expected, rtol=0, atol=1e-8)  # float64 in: no float32 rounding of the score
+    np.testing.assert_allclose(
+        metric(img.double(), ref.double()).numpy(), expected, rtol=0, atol=1e-8
+    )  # float64 in: no float32 rounding of the score

@@ -32,7 +32,9 @@ def test_equals_cwssim_index_m(photos, level, ori, guardb, k) -> None:  # noqa: 
     ours = iqa.create("cw_ssim", level=level, orientations=ori, guardb=guardb, k=k)(y, x)
     gx, gy = (x * GRAY).sum(1) * 255, (y * GRAY).sum(1) * 255
     for i in range(2):
-        assert ours[i].item() == pytest.approx(cwssim_index(gx[i].numpy(), gy[i].numpy(), level, ori, guardb, k), abs=1e-10)
+        assert ours[i].item() == pytest.approx(
+            cwssim_index(gx[i].numpy(), gy[i].numpy(), level, ori, guardb, k), abs=1e-10
+        )
 
 
 def test_small_shifts_barely_matter(photos) -> None:  # noqa: ANN001

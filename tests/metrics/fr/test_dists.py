@@ -20,7 +20,9 @@ def vgg_state(seed: int = 0) -> dict:
 
 
 def ours(state: dict, **options: object) -> iqa.metrics.base.FRMetric:  # type: ignore[name-defined]
-    return iqa.create("dists", weights=shared_path("weights", "dists_alpha_beta.pt"), trunk=DISTSTrunk(state), **options)
+    return iqa.create(
+        "dists", weights=shared_path("weights", "dists_alpha_beta.pt"), trunk=DISTSTrunk(state), **options
+    )
 
 
 def test_matches_piq(photos, monkeypatch) -> None:  # noqa: ANN001

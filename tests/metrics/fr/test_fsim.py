@@ -19,7 +19,11 @@ def _hwc(t: torch.Tensor) -> np.ndarray:
 
 @pytest.mark.parametrize("size", [(96, 128), (97, 131), (400, 390)])  # odd grids; f = 2 with an odd side
 def test_equals_featuresim_m(photos, size) -> None:  # noqa: ANN001
-    x = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False) if size[0] > 256 else photos[:, :, : size[0], : size[1]].double()
+    x = (
+        F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False)
+        if size[0] > 256
+        else photos[:, :, : size[0], : size[1]].double()
+    )
     y = distort(x, "jpeg", level=3, seed=0)
     fsim = iqa.create("fsim")(y, x)
     for i in range(len(x)):

@@ -47,8 +47,11 @@ def test_piq_differs_by_its_yiq_matrix(photos) -> None:  # noqa: ANN001
     theirs = piq.haarpsi(y, x, data_range=1.0, reduction="none")
     # Same algorithm on even sizes; piq's I/Q rows (0.5959, -0.2746, ...) move the chroma term slightly.
     assert torch.allclose(theirs, ours, rtol=1e-3)
-    assert torch.allclose(piq.haarpsi(y[:, :1], x[:, :1], data_range=1.0, reduction="none"),
-                          iqa.create("haarpsi")(y[:, :1], x[:, :1]), rtol=1e-9)
+    assert torch.allclose(
+        piq.haarpsi(y[:, :1], x[:, :1], data_range=1.0, reduction="none"),
+        iqa.create("haarpsi")(y[:, :1], x[:, :1]),
+        rtol=1e-9,
+    )
 
 
 def test_properties(photos) -> None:  # noqa: ANN001

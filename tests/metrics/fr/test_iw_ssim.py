@@ -25,7 +25,11 @@ def test_pyramid_equals_pyrtools_buildlpyr() -> None:
 @pytest.mark.parametrize("size", [(256, 256), (181, 203)])  # odd sides: uneven pyramid levels
 def test_equals_iwssim_m(photos, size) -> None:  # noqa: ANN001
     pytest.importorskip("pyrtools")
-    x = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False) if size != (256, 256) else photos[:2].double()
+    x = (
+        F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False)
+        if size != (256, 256)
+        else photos[:2].double()
+    )
     y = distort(x, "jpeg", level=3, seed=0)
     ours = iqa.create("iw_ssim")(y, x)
     w = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
@@ -39,7 +43,10 @@ def test_piq_on_grey(photos) -> None:  # noqa: ANN001
     x = photos[:, :1].double()
     y = distort(photos, "gaussian_blur", level=2)[:, :1].double()
     ours, theirs = iqa.create("iw_ssim")(y, x), piq.information_weighted_ssim(y, x, data_range=1.0, reduction="none")
-    assert torch.allclose(ours, theirs, rtol=1e-10), (ours, theirs)  # piq ports the same script; RGB differs by its YIQ luma
+    assert torch.allclose(ours, theirs, rtol=1e-10), (
+        ours,
+        theirs,
+    )  # piq ports the same script; RGB differs by its YIQ luma
 
 
 def test_properties(photos) -> None:  # noqa: ANN001

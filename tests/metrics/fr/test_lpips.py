@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import iqa
+from iqa.augment import distort
 from iqa.errors import InputError, WeightsNotFoundError
 from iqa.features.imagenet_trunks import StagedTrunk
 from tests.conftest import shared_path
-from iqa.augment import distort
 from tests.helpers.random_weights import randomize
 
 lpips_pkg = pytest.importorskip("lpips")
@@ -27,7 +27,9 @@ def pair(net: str, seed: int = 0) -> tuple[iqa.metrics.base.FRMetric, torch.nn.M
     ref.net.load_state_dict(state)
     # lpips keys "sliceK.i.weight" keep torchvision's index i: features.i.weight in a torchvision checkpoint.
     tv_state = {f"features.{k.split('.', 1)[1]}": v for k, v in state.items()}
-    ours = iqa.create("lpips", net=net, heads=shared_path("weights", "lpips", f"{net}.pth"), trunk=StagedTrunk(net, tv_state))
+    ours = iqa.create(
+        "lpips", net=net, heads=shared_path("weights", "lpips", f"{net}.pth"), trunk=StagedTrunk(net, tv_state)
+    )
     return ours, ref
 
 

@@ -20,7 +20,11 @@ def _hwc(t: torch.Tensor) -> np.ndarray:
 @pytest.mark.parametrize("size", [(96, 128), (256, 256), (385, 400)])  # f = 1, 1, 2 (odd side)
 @pytest.mark.parametrize("comb", ["sum", "mult"])
 def test_equals_mdsi_m(photos, size, comb: str) -> None:  # noqa: ANN001
-    x = F.interpolate(photos.double(), size=size, mode="bilinear", align_corners=False) if size[0] > 256 else photos[:, :, : size[0], : size[1]].double()
+    x = (
+        F.interpolate(photos.double(), size=size, mode="bilinear", align_corners=False)
+        if size[0] > 256
+        else photos[:, :, : size[0], : size[1]].double()
+    )
     y = distort(x, "jpeg", level=4, seed=0)
     ours = iqa.create("mdsi", combination=comb)(y, x)
     for i in range(len(x)):
@@ -38,7 +42,9 @@ def test_negative_similarities_take_the_complex_branch() -> None:
     for comb in ("sum", "mult"):
         _, angle = gcs_polar(y * 255, x * 255, comb)
         assert (angle > 0).float().mean() > 0.5  # the branch is exercised
-        assert iqa.create("mdsi", combination=comb)(y, x).item() == pytest.approx(matlab_mdsi(_hwc(x[0]), _hwc(y[0]), comb), abs=1e-10)
+        assert iqa.create("mdsi", combination=comb)(y, x).item() == pytest.approx(
+            matlab_mdsi(_hwc(x[0]), _hwc(y[0]), comb), abs=1e-10
+        )
 
 
 def test_piq_agrees_except_at_half_ratios(photos) -> None:  # noqa: ANN001
@@ -61,4 +67,6 @@ def test_properties(photos) -> None:  # noqa: ANN001
     scores = torch.stack([m(distort(x, "white_noise", level=k, seed=2), x) for k in (1, 3, 5)])
     assert (scores[1:] > scores[:-1]).all()
     grey = m(x[:, :1], distort(x, "jpeg", level=3)[:, :1])
-    assert torch.allclose(grey, m(x[:, :1].expand(-1, 3, -1, -1), distort(x, "jpeg", level=3)[:, :1].expand(-1, 3, -1, -1)))
+    assert torch.allclose(
+        grey, m(x[:, :1].expand(-1, 3, -1, -1), distort(x, "jpeg", level=3)[:, :1].expand(-1, 3, -1, -1))
+    )

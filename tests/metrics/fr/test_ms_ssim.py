@@ -50,11 +50,14 @@ def test_torchmetrics_differs_only_by_its_border_windows(photos) -> None:  # noq
     y_dist = rgb_to_y(blurred(noisy(photos, 0.05), 1))
     w = tuple(v / sum(WANG_WEIGHTS) for v in WANG_WEIGHTS)
     ours = ms_ssim(y_dist, y_ref, weights=w)
-    theirs = torch.stack([
-        tm.multiscale_structural_similarity_index_measure(
-            y_dist[i : i + 1], y_ref[i : i + 1], data_range=1.0, betas=w, normalize=None
-        ) for i in range(len(photos))
-    ])
+    theirs = torch.stack(
+        [
+            tm.multiscale_structural_similarity_index_measure(
+                y_dist[i : i + 1], y_ref[i : i + 1], data_range=1.0, betas=w, normalize=None
+            )
+            for i in range(len(photos))
+        ]
+    )
     gap = (theirs - ours).abs().max().item()
     assert 1e-6 < gap < 1e-3
 

@@ -34,7 +34,9 @@ def test_pyiqa_port_drops_one_filter_tap(photos, monkeypatch) -> None:  # noqa: 
     y = distort(x.expand(-1, 3, -1, -1), "white_noise", level=2, seed=0)[:, :1]
     net = na.NLPD(channels=1, test_y_channel=True).double()
     # Its pyramid on our grey input (its forward would first convert RGB to a YCbCr Y channel).
-    theirs = torch.stack([torch.sqrt(((a - b) ** 2).mean((1, 2, 3))) for a, b in zip(net.pyramid(y), net.pyramid(x))], 1).mean(1)
+    theirs = torch.stack(
+        [torch.sqrt(((a - b) ** 2).mean((1, 2, 3))) for a, b in zip(net.pyramid(y), net.pyramid(x))], 1
+    ).mean(1)
     ours = iqa.create("nlpd")(y, x)
     assert not torch.allclose(ours, theirs, rtol=1e-3)
     # pyiqa keeps the first level's filter as 3x3 and so loses its 0.0072 tap at (3, 5), and

@@ -29,12 +29,12 @@ def _np(x: torch.Tensor) -> np.ndarray:
 @pytest.mark.parametrize(
     "h,w",
     [
-        (120, 150),   # f = 1 (no downsampling)
-        (384, 512),   # f = 2, even sizes
-        (385, 511),   # f = 2, odd sizes (MATLAB pads at the end)
-        (700, 777),   # f = 3, odd window centred by MATLAB's rule
-        (1024, 1100), # f = 4
-        (640, 700),   # 640/256 = 2.5: MATLAB rounds to 3, Python's round() to 2
+        (120, 150),  # f = 1 (no downsampling)
+        (384, 512),  # f = 2, even sizes
+        (385, 511),  # f = 2, odd sizes (MATLAB pads at the end)
+        (700, 777),  # f = 3, odd window centred by MATLAB's rule
+        (1024, 1100),  # f = 4
+        (640, 700),  # 640/256 = 2.5: MATLAB rounds to 3, Python's round() to 2
     ],
 )
 def test_matches_ssim_m_oracle(h: int, w: int) -> None:
@@ -70,8 +70,13 @@ def test_ssim_rgb_matches_skimage_without_downsampling(photos) -> None:  # noqa:
     ours = ssim_rgb(y.double(), photos.double(), downsample=False)
     for i in range(len(photos)):
         ref = structural_similarity(
-            _np(y[i : i + 1]), _np(photos[i : i + 1]), channel_axis=2, gaussian_weights=True, sigma=1.5,
-            use_sample_covariance=False, data_range=1.0,
+            _np(y[i : i + 1]),
+            _np(photos[i : i + 1]),
+            channel_axis=2,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
         )
         assert ours[i].item() == pytest.approx(ref, abs=1e-10)
 
@@ -102,7 +107,9 @@ def test_torchmetrics_convention_explained() -> None:
     x = torch.rand(1, 1, 60, 70, dtype=torch.float64)
     y = noisy(x, 0.1)
     pad = lambda t: np.pad(t[0, 0].numpy() * 255, 5, mode="reflect")  # noqa: E731
-    theirs = tm.structural_similarity_index_measure(y, x, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=11)
+    theirs = tm.structural_similarity_index_measure(
+        y, x, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=11
+    )
     assert theirs.item() == pytest.approx(ssim_index(pad(y), pad(x), downsample=False)[0], abs=1e-9)
     assert abs(theirs.item() - ssim(y, x, downsample=False).item()) > 1e-3
 

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 import iqa
 from iqa.augment import distort
 from iqa.metrics.fr._sdsp import sdsp
-from tests.oracles.vsi_official import imresize_bilinear, sdsp as matlab_sdsp, vsi as matlab_vsi
+from tests.oracles.vsi_official import imresize_bilinear
+from tests.oracles.vsi_official import sdsp as matlab_sdsp
+from tests.oracles.vsi_official import vsi as matlab_vsi
 
 
 def _hwc(t: torch.Tensor) -> np.ndarray:
@@ -22,7 +24,9 @@ def test_oracle_resize_is_the_library_resize() -> None:
 
     a = np.random.default_rng(0).random((37, 300))
     for size in ((256, 256), (50, 17), (37, 300)):
-        assert np.allclose(imresize_bilinear(a, *size), imresize(torch.from_numpy(a), size=size, method="bilinear").numpy(), atol=1e-12)
+        assert np.allclose(
+            imresize_bilinear(a, *size), imresize(torch.from_numpy(a), size=size, method="bilinear").numpy(), atol=1e-12
+        )
 
 
 def test_saliency_equals_sdsp(photos) -> None:  # noqa: ANN001
@@ -34,7 +38,11 @@ def test_saliency_equals_sdsp(photos) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("size", [(96, 128), (97, 131), (400, 390)])  # f = 1, 1 (odd), 2 (odd side)
 def test_equals_vsi_m(photos, size) -> None:  # noqa: ANN001
-    x = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False) if size[0] > 256 else photos[:, :, : size[0], : size[1]].double()
+    x = (
+        F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False)
+        if size[0] > 256
+        else photos[:, :, : size[0], : size[1]].double()
+    )
     y = distort(x, "jpeg", level=3, seed=0)
     ours = iqa.create("vsi")(y, x)
     for i in range(len(x)):

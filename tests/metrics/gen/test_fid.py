@@ -65,7 +65,9 @@ def test_matches_pytorch_fid_on_folders(state, two_folders, monkeypatch) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # batch_size=1: pytorch-fid cannot stack mixed sizes (its users resize or crash)
-        ref = fid_score.calculate_fid_given_paths([str(real), str(gen)], batch_size=1, device="cpu", dims=2048, num_workers=0)
+        ref = fid_score.calculate_fid_given_paths(
+            [str(real), str(gen)], batch_size=1, device="cpu", dims=2048, num_workers=0
+        )
         for method in ("scipy", "eigh"):
             m = _metric("fid", state, method=method)
             for folder, is_real in ((real, True), (gen, False)):
@@ -84,7 +86,7 @@ def test_rank_deficiency_warns_with_the_consequence(photos) -> None:  # noqa: AN
 
 def test_reference_statistics_are_reusable(photos, tmp_path: Path) -> None:  # noqa: ANN001
     x = torch.cat([photos, photos.flip(-1), photos.flip(-2)] * 8)  # 96 images > 16 dims
-    y = (x * 0.8 + 0.1)
+    y = x * 0.8 + 0.1
     a = iqa.create("fid", extractor=TinyExtractor())
     a.update(x, real=True)
     a.update(y, real=False)
@@ -136,8 +138,16 @@ def test_fid_clean_matches_clean_fid_on_folders(state, two_folders, monkeypatch)
     # batch_size=1: clean-fid batches with a DataLoader, which cannot stack mixed sizes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = cf.compute_fid(str(real), str(gen), mode="clean", device=torch.device("cpu"), num_workers=0,
-                             batch_size=1, use_dataparallel=False, verbose=False)
+        ref = cf.compute_fid(
+            str(real),
+            str(gen),
+            mode="clean",
+            device=torch.device("cpu"),
+            num_workers=0,
+            batch_size=1,
+            use_dataparallel=False,
+            verbose=False,
+        )
         m = type(iqa.create("fid_clean", extractor=TinyExtractor()))(extractor=FIDInceptionClean(net), method="scipy")
         for folder, is_real in ((real, True), (gen, False)):
             for f in sorted(folder.iterdir()):

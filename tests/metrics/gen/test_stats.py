@@ -108,9 +108,18 @@ def test_kid_matches_torch_fidelity(dtype: torch.dtype, rel: float) -> None:
     # so float32 features differ by float32 rounding of the kernel sums (~5e-7 relative here).
     kid_mod = pytest.importorskip("torch_fidelity.metric_kid")
     f1, f2 = _gauss(150, 32, 9).abs().to(dtype), _gauss(140, 32, 10, 0.1).abs().to(dtype)
-    ref = kid_mod.kid_features_to_metric(f1, f2, kid_subsets=20, kid_subset_size=50, verbose=False, rng_seed=2020,
-                                         kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None,
-                                         kid_kernel_poly_coef0=1)
+    ref = kid_mod.kid_features_to_metric(
+        f1,
+        f2,
+        kid_subsets=20,
+        kid_subset_size=50,
+        verbose=False,
+        rng_seed=2020,
+        kid_kernel="poly",
+        kid_kernel_poly_degree=3,
+        kid_kernel_poly_gamma=None,
+        kid_kernel_poly_coef0=1,
+    )
     mean, std = kid(f1, f2, subsets=20, subset_size=50)
     assert mean == pytest.approx(ref["kernel_inception_distance_mean"], rel=rel)
     assert std == pytest.approx(ref["kernel_inception_distance_std"], rel=rel)

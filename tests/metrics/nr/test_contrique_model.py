@@ -46,7 +46,12 @@ def test_two_scale_features() -> None:
     full = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
     g = m.encoder(full).mean((2, 3))
     torch.testing.assert_close(f[1, :2048], (g / g.norm())[0])
-    half = torch.from_numpy(np.asarray(Image.fromarray(a).resize((45, 33), Image.BICUBIC)).copy()).permute(2, 0, 1)[None].float() / 255
+    half = (
+        torch.from_numpy(np.asarray(Image.fromarray(a).resize((45, 33), Image.BICUBIC)).copy())
+        .permute(2, 0, 1)[None]
+        .float()
+        / 255
+    )
     gh = m.encoder(half).mean((2, 3))
     torch.testing.assert_close(f[1, 2048:], (gh / gh.norm())[0])
 
@@ -61,4 +66,13 @@ def test_patch_embeddings_are_image_major() -> None:
     top_left = fmap[..., :1, :1].mean((2, 3))  # 2x2 map: patch (0, 0) of image 1 is row 4
     torch.testing.assert_close(patches[4], (top_left / top_left.norm())[0])
     z = m(x, x)
-    assert [tuple(t.shape) for t in z] == [(2, 128), (2, 128), (8, 128), (8, 128), (2, 2048), (2, 2048), (8, 2048), (8, 2048)]
+    assert [tuple(t.shape) for t in z] == [
+        (2, 128),
+        (2, 128),
+        (8, 128),
+        (8, 128),
+        (2, 2048),
+        (2, 2048),
+        (8, 2048),
+        (8, 2048),
+    ]

@@ -92,6 +92,8 @@ def test_release_key_layout() -> None:
     }  # fmt: skip
     for k, v in expected.items():
         assert shapes.get(k) == v, k
-    assert max(int(k.split(".")[3]) for k in sd if k.startswith("mobileNet.base_model.0.")) == 18  # conv_bn, 17 blocks, conv_1x1_bn
+    assert (
+        max(int(k.split(".")[3]) for k in sd if k.startswith("mobileNet.base_model.0.")) == 18
+    )  # conv_bn, 17 blocks, conv_1x1_bn
     assert not [k for k in sd if k.startswith("mobileNet.base_model.1")]  # the pool has no parameters
     assert TANet(variant="ava").state_dict()["head.2.weight"].shape == (10, 30)

@@ -25,7 +25,9 @@ def test_preprocess_matches_the_release_transform() -> None:
     rng = np.random.default_rng(0)
     arr = (rng.random((300, 410, 3)) * 255).astype(np.uint8)
     t = torchvision.transforms
-    ref = t.Compose([t.Resize((224, 224)), t.ToTensor(), t.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])(Image.fromarray(arr))
+    ref = t.Compose([t.Resize((224, 224)), t.ToTensor(), t.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])(
+        Image.fromarray(arr)
+    )
     ours = preprocess(torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255)[0]
     # PIL resizes uint8 (rounded output), we resize floats: within one 8-bit level after normalisation
     assert (ours - ref).abs().max() < 1.5 / 255 / 0.224
@@ -86,6 +88,8 @@ def test_cli_convert(tmp_path) -> None:  # noqa: ANN001
 
     ckpt = tmp_path / "SRCC_758_LCC_765.pth"
     torch.save({"state_dict": _net("ava").state_dict()}, ckpt)  # the other wrapper a checkpoint may have
-    r = CliRunner().invoke(cli, ["weights", "convert", "tanet", str(ckpt), "--variant", "ava", "--out-dir", str(tmp_path / "w")])
+    r = CliRunner().invoke(
+        cli, ["weights", "convert", "tanet", str(ckpt), "--variant", "ava", "--out-dir", str(tmp_path / "w")]
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "w" / "tanet_ava.safetensors").exists() and "tanet_ava" in r.output
