@@ -51,7 +51,11 @@ class UnknownOptionError(IQAError, TypeError):
     """An option passed to ``iqa.create`` is not accepted by the metric."""
 
 
-class DuplicateMetricError(IQAError, ValueError):
+class DuplicateNameError(IQAError, ValueError):
+    """Two entries were registered under the same name in one registry."""
+
+
+class DuplicateMetricError(DuplicateNameError):
     """Two metrics were registered under the same name."""
 
 

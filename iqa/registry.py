@@ -7,15 +7,14 @@ metric's name.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from iqa.errors import DuplicateMetricError, InputError, UnknownMetricError
+from iqa.errors import DuplicateMetricError, DuplicateNameError, InputError, UnknownMetricError, close_matches, did_you_mean
 from iqa.types import ColorHandling, MetricKind
 
 _KINDS = ("fr", "nr", "dist")
@@ -96,6 +95,58 @@ def _json_float(v: float) -> float | str:
     return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
 
 
+V = TypeVar("V")
+
+
+class Registry(Generic[V]):
+    """Name -> entry, the one registry shape of iqa (metrics, extractors, datasets, distortions, converters).
+
+    Names are lower case; a duplicate name with another entry raises; unknown names raise with the
+    closest names (one "did you mean" rule for the whole package).
+
+    Args:
+        what: what the entries are, for messages ("metric", "feature extractor", ...).
+        error: the exception type for unknown names (called with the message).
+    """
+
+    def __init__(self, what: str, error: Callable[[str], Exception] = InputError) -> None:
+        self.what = what
+        self.error = error
+        self._entries: dict[str, V] = {}
+
+    def add(self, name: str, entry: V) -> V:
+        """Register ``entry`` as ``name`` (the same entry again is a no-op)."""
+        key = name.strip().lower()
+        if key in self._entries and self._entries[key] is not entry and self._entries[key] != entry:
+            raise DuplicateNameError(f"{self.what} {key!r} is already registered ({self._entries[key]!r})")
+        self._entries[key] = entry
+        return entry
+
+    def get(self, name: str) -> V:
+        """The entry of ``name``; unknown names raise ``error`` naming the closest ones."""
+        if not isinstance(name, str):
+            raise InputError(f"{self.what} name must be a string, got {type(name).__name__}")
+        key = name.strip().lower()
+        if key not in self._entries:
+            hint = did_you_mean(key, list(self._entries), fmt=" Did you mean {!r}?")
+            raise self.error(f"unknown {self.what} {name!r}.{hint} Known: {', '.join(self.names())}")
+        return self._entries[key]
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Registered names, naturally sorted, filtered by an fnmatch pattern."""
+        names = [n for n in self._entries if not pattern or fnmatch.fnmatchcase(n, pattern.lower())]
+        return sorted(names, key=_natural_key)
+
+    def items(self) -> list[tuple[str, V]]:
+        return [(n, self._entries[n]) for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.strip().lower() in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 _REGISTRY: dict[str, type] = {}
 T = TypeVar("T", bound=type)
 
@@ -121,7 +172,7 @@ def get_metric_class(name: str) -> type:
         raise InputError(f"metric name must be a string, got {type(name).__name__}")
     key = name.strip().lower()
     if key not in _REGISTRY:
-        raise UnknownMetricError(name, difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.5))
+        raise UnknownMetricError(name, close_matches(key, list(_REGISTRY)))
     return _REGISTRY[key]
 
 

@@ -1,0 +1,66 @@
+"""How a job runs, as one frozen object: device, batching, decoding workers, cache, limits, progress.
+
+``iqa.score``, ``iqa.compare``, ``iqa.evaluation.correlate`` and the CLI pass one :class:`RunSettings`
+instead of a dozen keyword arguments each; what a metric computes never depends on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iqa.errors import InputError
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Execution settings of a scoring, comparison or correlation job.
+
+    Attributes:
+        device: torch device string ("cpu", "cuda", "cuda:1"); metrics follow it.
+        batch_size: images per forward pass.
+        workers: decoding threads.
+        cache_dir: where feature caches live (None: no cache).
+        max_pixels: decompression-bomb limit per image (None: the io default).
+        recursive: walk sub-folders of input folders.
+        progress: called as ``progress(label, done, total)``; None for silence.
+    """
+
+    device: str = "cpu"
+    batch_size: int = 16
+    workers: int = 2
+    cache_dir: Path | None = None
+    max_pixels: int | None = None
+    recursive: bool = False
+    progress: Progress | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise InputError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise InputError(f"workers must be an int >= 0, got {self.workers!r}")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise InputError(f"max_pixels must be None or positive, got {self.max_pixels!r}")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, Path):
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
+    def replace(self, **changes: Any) -> RunSettings:
+        """A copy with ``changes`` applied (checked like the original)."""
+        return dataclasses.replace(self, **changes)
+
+    def torch_device(self) -> Any:
+        """The device as a ``torch.device``; CUDA asked for but absent is an error that says so."""
+        import torch
+
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError as e:
+            raise InputError(f"device {self.device!r}: {e}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device {self.device!r}: CUDA is not available on this machine; use device='cpu'")
+        return dev
