@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("iqa.transforms", "iqa.stats"),
     ("iqa.io",),
     ("iqa.registry", "iqa.weights", "iqa.checks", "iqa.options"),
-    ("iqa.errors", "iqa.types"),
+    ("iqa.errors", "iqa.types", "iqa.atomic"),
 ]
 # What a metric module may import from its own package: the base classes and contracts.
 METRIC_SHARED = ("iqa.metrics.base",)
