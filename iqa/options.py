@@ -148,13 +148,22 @@ def option_infos(cls: type) -> dict[str, OptionInfo]:
     for name, p in sig.parameters.items():
         if p.kind is not inspect.Parameter.KEYWORD_ONLY:
             continue
-        tp, rng = hints.get(name, Any), None
-        if typing.get_origin(tp) is typing.Annotated:
-            rng = next((a for a in tp.__metadata__ if isinstance(a, Range)), None)
-            tp = typing.get_args(tp)[0]
+        tp, rng = _strip_annotated(hints.get(name, Any))
         choices = _choices(tp)
         out[name] = OptionInfo(name, tp, p.default, docs.get(name, ""), choices, rng, _textual(tp))
     return out
+
+
+def _strip_annotated(tp: Any) -> tuple[Any, Range | None]:
+    """The type without ``Annotated`` wrappers (also inside ``X | None``) and the first ``Range`` found."""
+    if typing.get_origin(tp) is typing.Annotated:
+        rng = next((a for a in tp.__metadata__ if isinstance(a, Range)), None)
+        return typing.get_args(tp)[0], rng
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        parts = [_strip_annotated(a) for a in typing.get_args(tp)]
+        rng = next((r for _, r in parts if r is not None), None)
+        return Union[tuple(p for p, _ in parts)], rng  # noqa: UP007 - built from a runtime tuple
+    return tp, None
 
 
 def _members(tp: Any) -> tuple[Any, ...]:

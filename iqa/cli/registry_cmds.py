@@ -7,8 +7,10 @@ import math
 
 import click
 
+from iqa.registry import MetricSpec
 
-def _range(spec) -> str:  # noqa: ANN001
+
+def _range(spec: MetricSpec) -> str:
     lo, hi = spec.value_range
     f = lambda v: ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"  # noqa: E731
     return f"[{f(lo)}, {f(hi)}]"
@@ -43,27 +45,39 @@ def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
     Console().print(t)
 
 
+def _option_rows(cls: type) -> list[dict]:
+    """Each declared option: name, type, default, allowed values or range, one-line doc."""
+    rows = []
+    for o in cls.declared_options().values():  # type: ignore[attr-defined]  # metric classes declare it
+        allowed = ", ".join(repr(c) for c in o.choices) if o.choices else (o.range.describe() if o.range else "")
+        rows.append(
+            {"name": o.name, "type": o.type_name, "default": repr(o.default), "allowed": allowed, "doc": o.doc}
+        )
+    return rows
+
+
 @click.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(name: str, as_json: bool) -> None:
-    """Show the full spec and options of metric NAME."""
+    """Show the full spec and the declared options (types, defaults, allowed values, docs) of metric NAME."""
     import inspect
 
     import iqa.api  # noqa: F401 - imported for its side effect: it fills the registry
     from iqa.registry import get_metric_class
 
     cls = get_metric_class(name)
-    spec = cls.spec
-    params = inspect.signature(cls.__init__).parameters
-    options = {k: repr(params[k].default) for k in cls.option_names()}
+    spec = cls.spec  # type: ignore[attr-defined]  # set by register_metric
+    options = _option_rows(cls)
     if as_json:
         click.echo(json.dumps({**spec.to_dict(), "options": options}, indent=1))
         return
     for k, v in spec.to_dict().items():
-        if k != "extra" or v:
-            click.echo(f"{k:>16}: {v}")
-    click.echo(f"{'options':>16}: " + ", ".join(f"{k}={v}" for k, v in options.items()))
+        click.echo(f"{k:>26}: {v}")
     doc = (inspect.getdoc(cls) or "").splitlines()
     if doc:
-        click.echo(f"{'doc':>16}: {doc[0]}")
+        click.echo(f"{'doc':>26}: {doc[0]}")
+    click.echo("options:")
+    for o in options:
+        allowed = f"; allowed: {o['allowed']}" if o["allowed"] else ""
+        click.echo(f"  {o['name']} ({o['type']}, default {o['default']}{allowed}): {o['doc']}")
