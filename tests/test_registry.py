@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import iqa
 from iqa.errors import DuplicateMetricError, UnknownMetricError, UnknownOptionError
@@ -23,11 +24,23 @@ def current_snapshot() -> dict:
     return {n: iqa.get_spec(n).to_dict() for n in iqa.list_metrics()}
 
 
+# Every available device: the CPU always, CUDA when present (`pytest tests/test_registry.py` on a GPU
+# machine runs the whole contract there too).
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
 @pytest.mark.parametrize(
-    "name,check", [(n, c) for n in PER_IMAGE for c in PerImageContract.CHECKS if PerImageContract.applies(n, c)]
+    "device,name,check",
+    [
+        (d, n, c)
+        for d in DEVICES
+        for n in PER_IMAGE
+        for c in PerImageContract.CHECKS
+        if PerImageContract.applies(n, c, d)
+    ],
 )
-def test_per_image_contract(name: str, check: str, photos) -> None:  # noqa: ANN001
-    getattr(PerImageContract(name, photos), check)()
+def test_per_image_contract(device: str, name: str, check: str, photos) -> None:  # noqa: ANN001
+    getattr(PerImageContract(name, photos, device), check)()
 
 
 @pytest.mark.parametrize("check", DistributionContract.CHECKS)

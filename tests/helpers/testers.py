@@ -111,18 +111,27 @@ def make_metric(name: str, **options: object) -> object:
 class PerImageContract:
     """Checks for FR/NR metrics on real photos ``x`` (N, 3, H, W)."""
 
-    def __init__(self, name: str, x: torch.Tensor):
+    def __init__(self, name: str, x: torch.Tensor, device: str = "cpu"):
         self.name = name
         self.spec = iqa.get_spec(name)
-        self.m = make_metric(name)
-        self.x = x
-        self.y = noisy(x, 0.05)
+        self.device = torch.device(device)
+        self.m = make_metric(name).to(self.device)
+        self.x = x.to(self.device)
+        self.y = noisy(x, 0.05).to(self.device)
 
     def shape_and_dtype(self) -> None:
         for dtype in (torch.float32, torch.float64):
             out = _call(self.m, self.y.to(dtype), self.x.to(dtype))
             assert out.shape == (self.x.shape[0],)
             assert out.dtype == dtype
+            assert out.device == self.device, f"scores came back on {out.device}, the input is on {self.device}"
+
+    def device_agrees_with_cpu(self) -> None:
+        """On an accelerator the metric follows its input and agrees with the CPU result (float64 inputs)."""
+        here = _call(self.m, self.y.double(), self.x.double())
+        cpu = _call(make_metric(self.name), self.y.double().cpu(), self.x.double().cpu())
+        assert here.device == self.device
+        assert torch.allclose(here.cpu(), cpu, rtol=1e-6, atol=1e-6), (here, cpu)
 
     def half_precision_accepted(self) -> None:
         out = _call(self.m, self.y.half(), self.x.half())
@@ -180,7 +189,7 @@ class PerImageContract:
 
     def data_range_scaling(self) -> None:
         a = _call(self.m, self.y.double(), self.x.double())
-        m255 = make_metric(self.name, data_range=255)
+        m255 = make_metric(self.name, data_range=255).to(self.device)
         b = _call(m255, self.y.double() * 255, self.x.double() * 255)
         assert torch.allclose(a, b, rtol=1e-9, atol=1e-9)
 
@@ -201,7 +210,7 @@ class PerImageContract:
             _call(self.m, tiny, tiny)
 
     @staticmethod
-    def applies(name: str, check: str) -> bool:
+    def applies(name: str, check: str, device: str = "cpu") -> bool:
         """Whether ``check`` is meaningful for metric ``name`` (decided at collection, not skipped)."""
         import iqa
 
@@ -214,10 +223,12 @@ class PerImageContract:
             "gradients": spec.differentiable,
             "data_range_scaling": "data_range" in cls.option_names(),
             "too_small_is_clear": spec.min_size > 1,
+            "device_agrees_with_cpu": device != "cpu",  # on the CPU it would compare the CPU with itself
         }.get(check, True)
 
     CHECKS = (
         "shape_and_dtype",
+        "device_agrees_with_cpu",
         "half_precision_accepted",
         "batch_independence",
         "determinism",
