@@ -1,17 +1,13 @@
 """Filtering helpers with MATLAB-compatible boundary rules.
 
-MATLAB's ``imfilter(x, ones(f)/f^2, 'symmetric', 'same')`` followed by ``x(1:f:end, 1:f:end)``
-is the downsampling step of Wang's ``ssim.m`` (factor ``f``) and ``msssim.m`` (factor 2). It equals
-half-sample-symmetric padding by ``(f-1)//2`` before and ``f-1-(f-1)//2`` after, then an ``f x f``
-average pool with stride ``f``; :func:`matlab_box_downsample` implements exactly that.
+Gaussian windows as ``fspecial('gaussian', size, sigma)``, separable 'valid' filtering and
+half-sample-symmetric padding (MATLAB ``'symmetric'``). The downsampling rules of the MATLAB
+reference scripts built on them are in :mod:`iqa.transforms.matlab`.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 
 
 def gaussian_kernel1d(
@@ -58,20 +54,3 @@ def symmetric_pad(x: torch.Tensor, top: int, bottom: int, left: int, right: int)
     if left or right:
         x = x.index_select(-1, _symmetric_index(x.shape[-1], left, right, x.device))
     return x
-
-
-def matlab_box_downsample(x: torch.Tensor, f: int) -> torch.Tensor:
-    """``imfilter(x, ones(f)/f^2, 'symmetric', 'same')`` then ``x(1:f:end, 1:f:end)``.
-
-    Output size is ``ceil(H/f) x ceil(W/f)``. For ``f == 2`` and even sizes this equals
-    ``avg_pool2d(x, 2)``; for other ``f`` the window is centred as MATLAB centres even/odd kernels.
-    """
-    if f <= 1:
-        return x
-    before = (f - 1) // 2
-    h, w = x.shape[-2:]
-    # Pad only what the strided windows actually read, to avoid copying more than needed.
-    after_h = max(0, math.ceil(h / f) * f - h - before)
-    after_w = max(0, math.ceil(w / f) * f - w - before)
-    x = symmetric_pad(x, before, after_h, before, after_w)
-    return F.avg_pool2d(x, kernel_size=f, stride=f)

@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import torch
 
+from iqa.transforms.matlab import median
+
 N_SCALE, N_ORIENT = 4, 4
 MIN_WAVELENGTH, MULT = 6.0, 2.0
 SIGMA_ON_F, D_THETA_ON_SIGMA = 0.55, 1.2
@@ -70,19 +72,6 @@ def _filters_f64(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor, torc
     return torch.stack(filters), torch.stack(em_n), torch.stack(noise_factor)
 
 
-def _matlab_median(v: torch.Tensor) -> torch.Tensor:
-    """Median over the last dim, the mean of the two middle values for an even count."""
-    n = v.shape[-1]
-    lo = torch.kthvalue(v, (n + 1) // 2, dim=-1).values
-    if n % 2:
-        return lo
-    # The next order statistic without a second selection: lo itself if it occurs often enough,
-    # else the smallest value above it.
-    enough = (v <= lo[..., None]).sum(-1) >= n // 2 + 1
-    above = v.masked_fill(v <= lo[..., None], torch.inf).amin(-1)
-    return (lo + torch.where(enough, lo, above)) / 2
-
-
 def phase_congruency(im: torch.Tensor) -> torch.Tensor:
     """PC map of grey images (N, 1, H, W) -> (N, 1, H, W) (Kovesi's PC_2 with noise compensation)."""
     rows, cols = im.shape[-2:]
@@ -99,7 +88,7 @@ def phase_congruency(im: torch.Tensor) -> torch.Tensor:
         x_energy = torch.sqrt(sum_e**2 + sum_o**2) + EPS
         mean_e, mean_o = (sum_e / x_energy)[:, None], (sum_o / x_energy)[:, None]
         energy = (e * mean_e + od * mean_o - (e * mean_o - od * mean_e).abs()).sum(1)
-        median_e2n = _matlab_median(power[:, 0].flatten(1))  # (N,)
+        median_e2n = median(power[:, 0].flatten(1))  # (N,)
         noise_power = -median_e2n / math.log(0.5) / em_n[o]
         tau = torch.sqrt(noise_power * noise_factor[o] / 2)  # Rayleigh parameter
         threshold = (tau * math.sqrt(math.pi / 2) + K_NOISE * torch.sqrt((2 - math.pi / 2) * tau**2)) / 1.7

@@ -26,19 +26,10 @@ from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric
 from iqa.metrics.fr._steerable import scf_bands
-from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.matlab import fspecial_gaussian, rgb2gray
 
 WIN = 7
-
-
-def fspecial_gaussian(rows: int, cols: int, sigma: float, dtype: torch.dtype) -> torch.Tensor:
-    """MATLAB ``fspecial('gaussian', [rows cols], sigma)``."""
-    y = torch.arange(rows, dtype=dtype) - (rows - 1) / 2
-    x = torch.arange(cols, dtype=dtype) - (cols - 1) / 2
-    h = torch.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2))
-    h = h.masked_fill(h < torch.finfo(dtype).eps * h.max(), 0)
-    return h / h.sum()
 
 
 @register_metric(
@@ -74,7 +65,7 @@ class CWSSIM(FRMetric):
         dt = torch.float64  # FFT masks and complex products in double precision
         n = len(img)
         bands = scf_bands(
-            torch.cat([gray255(ref.to(dt), self.data_range), gray255(img.to(dt), self.data_range)]),
+            rgb2gray(torch.cat([ref, img]).to(dt), data_range=self.data_range, coefficients="rounded", out_range=255),
             self.level,
             self.orientations,
         )

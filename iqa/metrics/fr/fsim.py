@@ -28,26 +28,21 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
 from iqa.metrics.fr._phase_congruency import phase_congruency
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import scharr_magnitude, similarity
+from iqa.transforms.matlab import conv2_downsample, downsample_factor
 
 T1, T2, T3, T4 = 0.85, 160.0, 200.0, 200.0
 LAMBDA = 0.03
 YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))  # FeatureSIM.m's rows
 
 
-def scharr_magnitude(y: torch.Tensor) -> torch.Tensor:
-    k = torch.tensor([[3.0, 0.0, -3.0], [10.0, 0.0, -10.0], [3.0, 0.0, -3.0]], dtype=y.dtype, device=y.device) / 16
-    g = F.conv2d(y, torch.stack([k, k.t()])[:, None], padding=1)  # sign irrelevant under the magnitude
-    return torch.sqrt((g * g).sum(1, keepdim=True) + 1e-24)
-
-
 def fsim_score(img: torch.Tensor, ref: torch.Tensor, data_range: float, chromatic: bool) -> torch.Tensor:
     """FSIM (or FSIMc) per pair, computed in the dtype of the inputs."""
-    f = auto_downsample_factor(*img.shape[-2:])
+    f = downsample_factor(*img.shape[-2:])
     scale = 255.0 / data_range
-    x, y = box_downsample(img, f), box_downsample(ref, f)  # linear: before the colour transform
+    x, y = conv2_downsample(img, f), conv2_downsample(ref, f)  # linear: before the colour transform
     if x.shape[1] == 3:
         keep = 3 if chromatic else 1
         m = torch.tensor(YIQ[:keep], dtype=x.dtype, device=x.device).view(keep, 3, 1, 1) * scale

@@ -22,46 +22,23 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import prewitt_magnitude
+from iqa.transforms.matlab import conv2_downsample, rgb2gray
 
 T = 170.0
-GRAY = (0.2989, 0.5870, 0.1140)  # MATLAB rgb2gray
-
-
-def gray255(x: torch.Tensor, data_range: float) -> torch.Tensor:
-    """(N, C, H, W) -> (N, 1, H, W) grey levels on 0-255 (RGB through MATLAB's rgb2gray weights)."""
-    if x.shape[1] == 3:
-        w = torch.tensor(GRAY, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        x = (x * w).sum(1, keepdim=True)
-    return x * (255.0 / data_range)
-
-
-def matlab_half(y: torch.Tensor) -> torch.Tensor:
-    """``conv2(Y, ones(2)/4, 'same')`` sampled at odd MATLAB indices: 2x2 means, zero pad bottom/right."""
-    odd_h, odd_w = y.shape[-2] % 2, y.shape[-1] % 2
-    if odd_h or odd_w:  # only an odd side has a last block reaching into the padding
-        y = F.pad(y, (0, odd_w, 0, odd_h))
-    s = y[..., 0::2, :] + y[..., 1::2, :]  # strided adds: twice as fast as avg_pool2d(2, 2) on CPU
-    return (s[..., 0::2] + s[..., 1::2]) * 0.25
-
-
-def gradient_magnitude(y: torch.Tensor) -> torch.Tensor:
-    """Prewitt magnitude with MATLAB ``conv2(..., 'same')`` zero padding; the squared magnitude is floored at 1e-24."""
-    k = (
-        torch.tensor([[-1.0, 0.0, 1.0]] * 3, dtype=y.dtype, device=y.device) / 3
-    )  # correlation = conv with the flipped kernel
-    gx = F.conv2d(y, k.view(1, 1, 3, 3), padding=1)
-    gy = F.conv2d(y, k.t().contiguous().view(1, 1, 3, 3), padding=1)
-    return torch.sqrt(gx * gx + gy * gy + 1e-24)
 
 
 def gms_map(img: torch.Tensor, ref: torch.Tensor, data_range: float, t: float = T) -> torch.Tensor:
-    m1 = gradient_magnitude(matlab_half(gray255(img, data_range)))
-    m2 = gradient_magnitude(matlab_half(gray255(ref, data_range)))
+    m1 = prewitt_magnitude(
+        conv2_downsample(rgb2gray(img, data_range=data_range, coefficients="rounded", out_range=255), 2)
+    )
+    m2 = prewitt_magnitude(
+        conv2_downsample(rgb2gray(ref, data_range=data_range, coefficients="rounded", out_range=255), 2)
+    )
     return (2 * m1 * m2 + t) / (m1 * m1 + m2 * m2 + t)
 
 

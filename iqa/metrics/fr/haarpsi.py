@@ -29,9 +29,9 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import similarity
-from iqa.metrics.fr.gmsd import matlab_half
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import similarity
+from iqa.transforms.matlab import conv2_downsample
 
 C = 30.0
 ALPHA = 4.2
@@ -97,7 +97,7 @@ def haarpsi_maps(
     order (subsample first: a quarter of the pixels to convert).
     """
     if subsample:
-        img, ref = matlab_half(img), matlab_half(ref)
+        img, ref = conv2_downsample(img, 2), conv2_downsample(ref, 2)
     if img.shape[1] == 3:
         img, ref = _yiq(img, scale), _yiq(ref, scale)
     else:

@@ -31,11 +31,10 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import inv_or_pinv
-from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.filters import separable_filter_valid
 from iqa.transforms.imresize import imresize
+from iqa.transforms.matlab import inv_or_pinv, rgb2gray
 
 SCALES = 5
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -169,7 +168,9 @@ class IWSSIM(FRMetric):
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
         dt = compute_dtype(img)
         n = len(img)
-        pyr = laplacian_pyramid(torch.cat([gray255(ref.to(dt), self.data_range), gray255(img.to(dt), self.data_range)]))
+        pyr = laplacian_pyramid(
+            rgb2gray(torch.cat([ref, img]).to(dt), data_range=self.data_range, coefficients="rounded", out_range=255)
+        )
         w = torch.tensor(WEIGHTS, dtype=dt, device=img.device)
         w = w / w.sum()
         score = torch.ones(n, dtype=dt, device=img.device)

@@ -34,10 +34,8 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric
-from iqa.metrics.fr._matlab import matlab_round
-from iqa.metrics.nr.niqe import matlab_gray_uint8
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.filters import symmetric_pad
+from iqa.transforms.matlab import matlab_round, rgb2gray, symmetric_pad
 
 BSIZE = 16
 SCALE_WEIGHTS = (0.5, 0.75, 1.0, 5.0, 6.0)
@@ -233,7 +231,13 @@ class MAD(FRMetric):
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        r = matlab_gray_uint8(ref, self.data_range)[:, 0]
-        d = matlab_gray_uint8(img, self.data_range)[:, 0]
+        # MATLAB on uint8 images: rgb2gray's rounded weights, 8-bit levels before and after.
+        r, d = rgb2gray(
+            torch.cat([ref, img]).to(torch.float64),
+            data_range=self.data_range,
+            coefficients="rounded",
+            quantize=True,
+            out_range=255,
+        )[:, 0].chunk(2)
         out = combine(hi_index(r, d), lo_index(r, d))
         return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)

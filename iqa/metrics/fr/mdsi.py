@@ -32,14 +32,14 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
-from iqa.metrics.fr.gmsd import gradient_magnitude
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import prewitt_magnitude, similarity
+from iqa.transforms.matlab import RGB2GRAY, conv2_downsample, downsample_factor
 
 C1, C2, C3 = 140.0, 55.0, 550.0
 ALPHA = 0.6  # "sum"
 GAMMA, BETA = 0.2, 0.1  # "mult"
-LHM = ((0.2989, 0.5870, 0.1140), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
+LHM = (RGB2GRAY["rounded"], (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
 def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +47,7 @@ def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[t
     m = torch.tensor(LHM, dtype=img.dtype, device=img.device).view(3, 3, 1, 1)
     lhm_r, lhm_d = F.conv2d(ref, m), F.conv2d(img, m)
     l1, l2 = lhm_r[:, :1], lhm_d[:, :1]
-    g_r, g_d, g_f = gradient_magnitude(torch.cat([l1, l2, (l1 + l2) / 2])).chunk(3)
+    g_r, g_d, g_f = prewitt_magnitude(torch.cat([l1, l2, (l1 + l2) / 2])).chunk(3)
     gs = similarity(g_r, g_d, C1) + similarity(g_d, g_f, C2) - similarity(g_r, g_f, C2)
     h1, m1, h2, m2 = lhm_r[:, 1:2], lhm_r[:, 2:], lhm_d[:, 1:2], lhm_d[:, 2:]
     cs = (2 * (h1 * h2 + m1 * m2) + C3) / (h1 * h1 + h2 * h2 + m1 * m1 + m2 * m2 + C3)
@@ -96,8 +96,8 @@ class MDSI(FRMetric):
         x, y = img.to(dt), ref.to(dt)
         if x.shape[1] == 1:
             x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-        f = auto_downsample_factor(*x.shape[-2:])
+        f = downsample_factor(*x.shape[-2:])
         scale = 255.0 / self.data_range
         # Downsampling and scaling are linear: scale the smaller image.
-        x, y = box_downsample(x, f) * scale, box_downsample(y, f) * scale
+        x, y = conv2_downsample(x, f) * scale, conv2_downsample(y, f) * scale
         return deviation_pooling(*gcs_polar(x, y, self.combination))

@@ -30,8 +30,9 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr.gmsd import gradient_magnitude, matlab_half
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import prewitt_magnitude
+from iqa.transforms.matlab import conv2_downsample
 
 SCALE_WEIGHTS = (0.096, 0.596, 0.289, 0.019)
 T = 170.0
@@ -42,7 +43,7 @@ YIQ = ((0.299, 0.587, 0.114), (0.5959, -0.2746, -0.3213), (0.2115, -0.5227, 0.31
 
 def masked_gms_variance(y1: torch.Tensor, y2: torch.Tensor) -> torch.Tensor:
     """Population variance of the masked gradient-magnitude similarity (a scale's GMSD squared), (N,)."""
-    m = gradient_magnitude(torch.cat([y1, y2]))
+    m = prewitt_magnitude(torch.cat([y1, y2]))
     m1, m2 = m.chunk(2)
     cross = m1 * m2
     gms = (2 * cross - MASK * cross + T) / (m1 * m1 + m2 * m2 - MASK * cross + T)
@@ -88,7 +89,7 @@ class MSGMSD(FRMetric):
         total = 0
         for j, w in enumerate(SCALE_WEIGHTS):
             if j:
-                x, y = matlab_half(x), matlab_half(y)
+                x, y = conv2_downsample(x, 2), conv2_downsample(y, 2)
             total = total + w * masked_gms_variance(x[:, :1], y[:, :1])
         score = torch.sqrt(total)
         if not self.chromatic:

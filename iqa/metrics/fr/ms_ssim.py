@@ -23,7 +23,8 @@ from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.metrics.fr._ssim_core import ssim_and_cs
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
-from iqa.transforms.filters import gaussian_kernel1d, matlab_box_downsample
+from iqa.transforms.filters import gaussian_kernel1d
+from iqa.transforms.matlab import imfilter_downsample
 
 WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -79,7 +80,7 @@ def ms_ssim(
         term = s if level == len(w) - 1 else cs
         total = total * term.mean(1).clamp_min(0.0) ** weight
         if level < len(w) - 1:
-            x, y = matlab_box_downsample(x, 2), matlab_box_downsample(y, 2)
+            x, y = imfilter_downsample(x, 2), imfilter_downsample(y, 2)
     return total.to(dtype)
 
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.filters import symmetric_pad
+from iqa.transforms.matlab import rgb2gray, symmetric_pad
 
 LEVELS = 6
 BURT = (0.05, 0.25, 0.4, 0.25, 0.05)
@@ -40,7 +40,6 @@ DN_TAPS = (
     {(2, 1): 0.2598, (2, 3): 0.2552},
     {(2, 1): 0.2215, (2, 3): 0.0717},
 )
-GRAY = (0.2989, 0.5870, 0.1140)
 
 
 def _kernel(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -108,10 +107,8 @@ class NLPD(FRMetric):
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
         dt = compute_dtype(img)
-        x, y = img.to(dt) / self.data_range, ref.to(dt) / self.data_range
-        if x.shape[1] == 3:
-            w = torch.tensor(GRAY, dtype=dt, device=x.device).view(1, 3, 1, 1)
-            x, y = (x * w).sum(1, keepdim=True), (y * w).sum(1, keepdim=True)
+        x = rgb2gray(img.to(dt) / self.data_range, coefficients="rounded")
+        y = rgb2gray(ref.to(dt) / self.data_range, coefficients="rounded")
         n = len(x)
         bands = normalised_bands(torch.cat([y, x]))
         rms = [torch.sqrt(((b[:n] - b[n:]) ** 2).flatten(1).mean(1)) for b in bands]

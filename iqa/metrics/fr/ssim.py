@@ -19,7 +19,6 @@ natural-image pairs we measured. Pass float64 tensors for MATLAB-exact numbers.
 
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -29,12 +28,8 @@ from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.metrics.fr._ssim_core import ssim_and_cs
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
-from iqa.transforms.filters import gaussian_kernel1d, matlab_box_downsample
-
-
-def matlab_downsample_factor(h: int, w: int) -> int:
-    """``max(1, round(min(H, W) / 256))`` with MATLAB rounding (half away from zero)."""
-    return max(1, math.floor(min(h, w) / 256 + 0.5))
+from iqa.transforms.filters import gaussian_kernel1d
+from iqa.transforms.matlab import downsample_factor, imfilter_downsample
 
 
 def _check_window(kernel_size: int, sigma: float) -> None:
@@ -58,8 +53,8 @@ def _ssim_channels(
     """Per-(N, C) mean SSIM of already-validated, already colour-converted inputs."""
     dtype = compute_dtype(img)
     x, y = img.to(dtype), ref.to(dtype)
-    f = matlab_downsample_factor(*x.shape[-2:]) if downsample else 1
-    x, y = matlab_box_downsample(x, f), matlab_box_downsample(y, f)
+    f = downsample_factor(*x.shape[-2:]) if downsample else 1
+    x, y = imfilter_downsample(x, f), imfilter_downsample(y, f)
     if min(x.shape[-2:]) < kernel_size:
         raise InputError(
             f"images are {tuple(img.shape[-2:])} (after downsampling by {f}: {tuple(x.shape[-2:])}); "

@@ -34,10 +34,9 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import inv_or_pinv
 from iqa.metrics.fr._steerable import box_dn, sp5_filters, spatial_pyramid
-from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.matlab import inv_or_pinv, rgb2gray
 
 M = 3
 SIGMA_NSQ = 0.4
@@ -135,6 +134,8 @@ class VIF(FRMetric):
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
         # float64 throughout: box sums of squares minus squared means cancel badly in float32.
-        r, d = gray255(ref.to(torch.float64), self.data_range), gray255(img.to(torch.float64), self.data_range)
+        r, d = rgb2gray(
+            torch.cat([ref, img]).to(torch.float64), data_range=self.data_range, coefficients="rounded", out_range=255
+        ).chunk(2)
         num, den = vif_terms(r, d, compute_dtype(img))
         return (num / den).to(compute_dtype(img))

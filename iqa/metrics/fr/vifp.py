@@ -25,8 +25,8 @@ import torch
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr.gmsd import gray255
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.matlab import rgb2gray
 
 SIGMA_N_SQ = 2.0
 TINY = 1e-10
@@ -114,6 +114,8 @@ class VIFp(FRMetric):
         check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
         # float64 always: E[x^2] - mu^2 on 0-255 levels cancels catastrophically in float32, and the
         # script's 1e-10 thresholds only mean something in double precision (MATLAB's).
-        r, d = gray255(ref.to(torch.float64), self.data_range), gray255(img.to(torch.float64), self.data_range)
+        r, d = rgb2gray(
+            torch.cat([ref, img]).to(torch.float64), data_range=self.data_range, coefficients="rounded", out_range=255
+        ).chunk(2)
         num, den = vifp_terms(r, d)
         return (num / den).to(compute_dtype(img))

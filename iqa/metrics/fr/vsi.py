@@ -27,10 +27,10 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._matlab import auto_downsample_factor, box_downsample, similarity
 from iqa.metrics.fr._sdsp import sdsp
-from iqa.metrics.fr.fsim import scharr_magnitude
 from iqa.registry import MetricSpec, register_metric
+from iqa.transforms.gradients import scharr_magnitude, similarity
+from iqa.transforms.matlab import conv2_downsample, downsample_factor
 
 C_VS, C_GM, C_CHROM = 1.27, 386.0, 130.0
 ALPHA, LAMBDA = 0.40, 0.020
@@ -42,10 +42,10 @@ def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
     n = len(img255)
     both = torch.cat([ref255, img255])
     vs = sdsp(both)
-    f = auto_downsample_factor(*both.shape[-2:])
+    f = downsample_factor(*both.shape[-2:])
     # Downsampling and the colour transform are both linear: convert the smaller image.
-    lmn = F.conv2d(box_downsample(both, f), torch.tensor(LMN, dtype=both.dtype, device=both.device).view(3, 3, 1, 1))
-    vs = box_downsample(vs, f)
+    lmn = F.conv2d(conv2_downsample(both, f), torch.tensor(LMN, dtype=both.dtype, device=both.device).view(3, 3, 1, 1))
+    vs = conv2_downsample(vs, f)
     grad = scharr_magnitude(lmn[:, :1])
     vs1, vs2, g1, g2, c1, c2 = vs[:n], vs[n:], grad[:n], grad[n:], lmn[:n], lmn[n:]
     p = similarity(c1[:, 1:2], c2[:, 1:2], C_CHROM) * similarity(c1[:, 2:], c2[:, 2:], C_CHROM)

@@ -32,9 +32,10 @@ from iqa.checks import check_image
 from iqa.errors import WeightsNotFoundError
 from iqa.metrics.base import NRMetric
 from iqa.metrics.nr._svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
-from iqa.metrics.nr.niqe import _gamma_grid, gaussian_window, matlab_gray_uint8
+from iqa.metrics.nr.niqe import _gamma_grid, gaussian_window
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
+from iqa.transforms.matlab import rgb2gray
 from iqa.weights import resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
@@ -132,10 +133,14 @@ class BRISQUE(NRMetric):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         check_image(img, data_range=self.data_range, min_size=self.spec.min_size)
-        if img.shape[1] == 3:
-            gray = matlab_gray_uint8(img, self.data_range)
-        else:
-            gray = img.to(torch.float64) * (255.0 / self.data_range)
+        # RGB: MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels); grey input as it is, on 0-255.
+        gray = rgb2gray(
+            img.to(torch.float64),
+            data_range=self.data_range,
+            coefficients="rounded",
+            quantize=img.shape[1] == 3,
+            out_range=255,
+        )
         scores = []
         for g in gray[:, 0]:
             feats = _printf(brisque_features(g), ".6f")

@@ -34,20 +34,11 @@ from iqa.errors import InputError
 from iqa.metrics.base import NRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
+from iqa.transforms.matlab import rgb2gray
 from iqa.weights import resolve_weights
 
 BLOCK = 96
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
-
-
-def matlab_gray_uint8(x: torch.Tensor, data_range: float) -> torch.Tensor:
-    """(N, C, H, W) -> (N, 1, H, W) float64 grey levels as MATLAB rgb2gray(uint8) gives them."""
-    x = x.to(torch.float64) * (255.0 / data_range)
-    if x.shape[1] == 3:
-        x = torch.round(x.clamp(0, 255))  # the image as uint8
-        w = torch.tensor((0.2989, 0.5870, 0.1140), dtype=torch.float64, device=x.device).view(1, 3, 1, 1)
-        x = (x * w).sum(1, keepdim=True)
-    return torch.floor(x.clamp(0, 255) + 0.5)  # MATLAB rounds half away from zero
 
 
 def gaussian_window() -> torch.Tensor:
@@ -158,6 +149,13 @@ class NIQE(NRMetric):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         check_image(img, "img", data_range=self.data_range, min_size=self.spec.min_size)
-        gray = matlab_gray_uint8(img.detach(), self.data_range)
+        # MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels before and after), on 0-255.
+        gray = rgb2gray(
+            img.detach().to(torch.float64),
+            data_range=self.data_range,
+            coefficients="rounded",
+            quantize=True,
+            out_range=255,
+        )
         out = [niqe_distance(niqe_features(g[0]), self.mu_p, self.cov_p) for g in gray]
         return torch.stack(out).to(compute_dtype(img))

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 
 import iqa
 from iqa.augment import distort
-from iqa.metrics.fr._phase_congruency import _matlab_median
 from tests.oracles.fsim_official import feature_sim
 
 
@@ -35,12 +34,6 @@ def test_grey_input(photos) -> None:  # noqa: ANN001
     y = distort(x.expand(-1, 3, -1, -1), "gaussian_blur", level=3)[:, :1]
     ours = iqa.create("fsim")(y, x)
     assert ours[0].item() == pytest.approx(feature_sim(x[0, 0].numpy() * 255, y[0, 0].numpy() * 255)[0], abs=1e-10)
-
-
-def test_matlab_median_averages_the_middle_pair() -> None:
-    v = torch.tensor([[4.0, 1.0, 3.0, 2.0], [5.0, 1.0, 9.0, 0.0]], dtype=torch.float64)
-    assert _matlab_median(v).tolist() == [2.5, 3.0]  # torch.median would give [2, 1]
-    assert _matlab_median(v[:, :3]).tolist() == [3.0, 5.0]
 
 
 def test_piq_differences(photos) -> None:  # noqa: ANN001

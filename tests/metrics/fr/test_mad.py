@@ -7,7 +7,7 @@ import torch
 
 import iqa
 from iqa.augment import distort
-from iqa.metrics.nr.niqe import matlab_gray_uint8
+from iqa.transforms.matlab import rgb2gray
 from tests.oracles.mad_official import mad_index
 
 
@@ -18,7 +18,7 @@ def test_equals_mad_index_m(photos, size, kind) -> None:  # noqa: ANN001
     x = photos[:2, :, : size[0], : size[1]].double()
     y = distort(x, kind, level=3, seed=0)
     ours = iqa.create("mad")(y, x)
-    r, d = matlab_gray_uint8(x, 1.0)[:, 0], matlab_gray_uint8(y, 1.0)[:, 0]
+    r, d = (rgb2gray(t, coefficients="rounded", quantize=True, out_range=255)[:, 0] for t in (x, y))
     for i in range(2):
         assert ours[i].item() == pytest.approx(mad_index(r[i].numpy(), d[i].numpy()), abs=1e-10)
 

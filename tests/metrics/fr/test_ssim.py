@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import iqa
-from iqa.metrics.fr.ssim import matlab_downsample_factor, ssim, ssim_rgb
+from iqa.metrics.fr.ssim import ssim, ssim_rgb
+from iqa.transforms.matlab import downsample_factor
 from tests.conftest import shared_path
 from tests.helpers.distort import blurred, noisy
 from tests.helpers.golden import golden_inputs, load_golden
@@ -50,10 +51,10 @@ def test_matches_ssim_m_oracle(h: int, w: int) -> None:
 
 
 def test_matlab_rounding_of_the_factor() -> None:
-    assert matlab_downsample_factor(640, 1000) == 3  # round(2.5) = 3 in MATLAB
-    assert matlab_downsample_factor(384, 512) == 2  # round(1.5) = 2
-    assert matlab_downsample_factor(127, 900) == 1
-    assert matlab_downsample_factor(1152, 2000) == 5  # round(4.5) = 5; Python round gives 4
+    assert downsample_factor(640, 1000) == 3  # round(2.5) = 3 in MATLAB
+    assert downsample_factor(384, 512) == 2  # round(1.5) = 2
+    assert downsample_factor(127, 900) == 1
+    assert downsample_factor(1152, 2000) == 5  # round(4.5) = 5; Python round gives 4
 
 
 def test_quantize_y_matches_matlab_uint8_path() -> None:

@@ -17,6 +17,7 @@ import iqa
 from iqa.augment import distort
 from iqa.errors import InputError, WeightsNotFoundError
 from iqa.metrics.nr._svr import read_libsvm_model, read_libsvm_range
+from iqa.transforms.matlab import rgb2gray
 from tests.conftest import shared_path
 from tests.helpers.brisque_range import allrange_path
 
@@ -61,7 +62,7 @@ def test_agrees_with_pyiqas_port_of_the_release(metric) -> None:  # noqa: ANN001
     ba = pytest.importorskip("pyiqa.archs.brisque_arch")
     for name in TID:
         x = _tid(name)
-        gray = iqa.metrics.nr.niqe.matlab_gray_uint8(x, 1.0) / 255
+        gray = rgb2gray(x, coefficients="rounded", quantize=True)
         theirs = ba.brisque(
             gray,
             test_y_channel=False,
