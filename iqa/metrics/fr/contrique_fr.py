@@ -6,7 +6,17 @@ Paper: Madhusudana et al., "Image Quality Assessment using Contrastive Learning"
 (W // 2, H // 2)), their element-wise absolute difference, then the released Ridge ``LIVE_FR.save``
 or ``CSIQ_FR.save``. Both were fitted to DMOS: lower is better, in DMOS units.
 
-Weights: as :mod:`iqa.metrics.nr.contrique` (``iqa weights convert contrique ... --regressors``).
+Weights: as the ``contrique`` metric (``iqa weights convert contrique ... --regressors``).
+
+One registered name per released head and direction (a spec is fixed):
+
+- ``contrique_fr``: LIVE IQA FR head (DMOS, lower is better);
+- ``contrique_fr_csiq``: CSIQ FR head (DMOS 0-1, lower is better);
+- ``contrique_fr_mos``: no default head: for heads of your own fitted to higher-is-better labels
+  (e.g. ``iqa fit-head contrique_fr --dataset kadid10k``).
+
+``head=`` takes a store name, a .safetensors path or a RidgeHead whose recorded direction is the
+name's; DMOS-like heads of your own go to ``contrique_fr``, MOS-like ones to ``contrique_fr_mos``.
 """
 
 from __future__ import annotations
@@ -16,18 +26,25 @@ from pathlib import Path
 import torch
 
 from iqa.checks import check_pair
-from iqa.metrics._quality_heads import RidgeHead, attach
-from iqa.metrics.base import FRMetric
-from iqa.metrics.nr._contrique import ContriqueModel, fr_features
-from iqa.metrics.nr.contrique import HOW_TO
+from iqa.metrics.base import DataRange, FRMetric
+from iqa.models.contrique import HOW_TO_GET, ContriqueModel, fr_features
+from iqa.models.quality_heads import RidgeHead, load_parts
 from iqa.registry import MetricSpec, register_metric
 
+RELEASED = {"live_fr": "contrique_fr", "csiq_fr": "contrique_fr_csiq"}
+FOR_OWN_HEADS = {True: "contrique_fr_mos", False: "contrique_fr"}
 
-@register_metric(
-    MetricSpec(
-        name="contrique_fr",
+
+def variant_for(head: RidgeHead) -> str:
+    """The registered name that scores ``head``: its release variant, else the one of its direction."""
+    return RELEASED.get(head.name or "", FOR_OWN_HEADS[head.higher_is_better is not False])
+
+
+def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
+    return MetricSpec(
+        name=name,
         kind="fr",
-        higher_is_better=False,
+        higher_is_better=higher_is_better,
         value_range=(float("-inf"), float("inf")),
         differentiable=False,
         color="rgb",
@@ -36,25 +53,60 @@ from iqa.registry import MetricSpec, register_metric
         tolerance="feature difference by hand on random weights (float32 tolerance); converted LIVE_FR-style head = sklearn's "
         "predict to 1e-8 (float64 input); the checkpoint is not offline",
         min_size=64,
-        summary="CONTRIQUE feature difference + ridge head (live_fr default, csiq_fr), predicts DMOS",
+        summary=summary,
         identity_is_head_intercept=True,  # identical images: zero difference, the head's intercept
     )
-)
+
+
+@register_metric(_spec("contrique_fr", False, "CONTRIQUE feature difference + ridge head: LIVE IQA DMOS (lower is better)"))
 class ContriqueFR(FRMetric):
-    """Predicted DMOS per image pair, (N,) (lower is better for the released heads)."""
+    """Predicted DMOS per image pair, (N,), in the head's label scale.
+
+    Args:
+        head: ridge head: a store name (``contrique_head_<name>``), a .safetensors path or a RidgeHead;
+            its recorded direction must be this metric's.
+        weights: encoder .safetensors file; None: the store's converted ``contrique_encoder``.
+        model: a ready encoder (a ContriqueModel); None loads ``weights``.
+    """
 
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
-        head: str | Path | RidgeHead = "live_fr",
+        data_range: DataRange = 1.0,
+        head: str | Path | RidgeHead | None = "live_fr",
         weights: str | Path | None = None,
         model: ContriqueModel | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        attach(self, "contrique", head, weights, model, HOW_TO)
+        self.weights = weights
+        self.model, self.head = load_parts(self.spec.name, self.spec.higher_is_better, prefix="contrique", head=head,
+                                           weights=weights, model=model, how_to=HOW_TO_GET, variant_for=variant_for)  # fmt: skip
+
+    @property
+    def regressor(self) -> RidgeHead:
+        """The ridge head (``head`` after loading)."""
+        return self.head
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         img, ref = check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        feats = fr_features(self.net, img / self.data_range, ref / self.data_range)
-        return self.regressor(feats.to(self.regressor.coef.device)).to(img.dtype)
+        return self.head(fr_features(self.model, img / self.data_range, ref / self.data_range)).to(img.dtype)
+
+
+@register_metric(_spec("contrique_fr_csiq", False, "CONTRIQUE-FR with the CSIQ head: DMOS (0-1), lower is better"))
+class ContriqueFRCSIQ(ContriqueFR):
+    """CONTRIQUE-FR scored by the released CSIQ head (DMOS 0-1, lower is better)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = "csiq_fr",
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)
+
+
+@register_metric(
+    _spec("contrique_fr_mos", True, "CONTRIQUE-FR with a head of your own fitted to MOS: higher is better")
+)
+class ContriqueFRMOS(ContriqueFR):
+    """CONTRIQUE-FR scored by a head of your own fitted to higher-is-better labels (``head=`` is required)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = None,
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)

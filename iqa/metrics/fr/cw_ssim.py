@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric
-from iqa.metrics.fr._steerable import scf_bands
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import fspecial_gaussian, rgb2gray
+from iqa.transforms.pyramids import scf_bands
 
 WIN = 7
 

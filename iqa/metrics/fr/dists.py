@@ -5,8 +5,7 @@ Similarity", IEEE TPAMI 2020. Reference implementation: dingkeyan93/DISTS ``DIST
 (model and ``weights.pt`` alpha/beta). As the reference:
 
 - input in [0, 1] standardised with ImageNet mean/std;
-- VGG16 ``features`` with every max-pool replaced by "L2 pooling" (sqrt of a 3x3 Hann-weighted
-  [0.5, 1, 0.5] outer product, normalised, of x^2, stride 2, padding 1, +1e-12 inside the root);
+- VGG16 ``features`` with every max-pool replaced by "L2 pooling" (:mod:`iqa.models.dists`);
   six feature sets: the [0, 1] input itself (not standardised) and relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
   (3 + 64 + 128 + 256 + 512 + 512 = 1475 channels);
 - per channel, structure (2 mu_x mu_y + c) / (mu_x^2 + mu_y^2 + c) and texture
@@ -21,63 +20,18 @@ interpolation. We do not resize: pass ``resize=256`` to reproduce piq's in-metri
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from iqa.checks import check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
+from iqa.models.dists import CHANNELS, MEAN, STD, DISTSTrunk
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.weights import load_torch_state, resolve_weights
-
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
-CHANNELS = (3, 64, 128, 256, 512, 512)
-# (start, end) of each VGG16 ``features`` slice after the pooling that precedes it (pools at 4, 9, 16, 23).
-SLICES = ((0, 4), (5, 9), (10, 16), (17, 23), (24, 30))
-
-
-class L2Pool(nn.Module):
-    """sqrt(hann3x3 * x^2), stride 2, padding 1: DISTS's replacement for max-pooling."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        a = torch.tensor([0.5, 1.0, 0.5])
-        k = torch.outer(a, a)
-        self.register_buffer("kernel", (k / k.sum()).expand(channels, 1, 3, 3).clone(), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sqrt(F.conv2d(x * x, self.kernel, stride=2, padding=1, groups=x.shape[1]) + 1e-12)
-
-
-class DISTSTrunk(nn.Module):
-    """VGG16 features with L2 pooling, returning the five DISTS stages."""
-
-    def __init__(self, weights: str | Path | dict | None = None) -> None:
-        super().__init__()
-        import torchvision
-
-        vgg = torchvision.models.vgg16(weights=None).features
-        state = (
-            weights if isinstance(weights, dict) else load_torch_state(resolve_weights("torchvision_vgg16", weights))
-        )
-        vgg.load_state_dict({k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")})
-        self.stages = nn.ModuleList()
-        for i, (a, b) in enumerate(SLICES):
-            layers = [] if i == 0 else [L2Pool(CHANNELS[i])]
-            self.stages.append(nn.Sequential(*layers, *[vgg[j] for j in range(a, b)]))
-        self.requires_grad_(False)
-        self.eval()
-
-    def forward(self, x: torch.Tensor, raw: torch.Tensor) -> list[torch.Tensor]:
-        """``x`` standardised for VGG; ``raw`` (the [0, 1] input) is the first feature set, as the reference returns it."""
-        feats = [raw]
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
 
 
 @register_metric(
@@ -97,15 +51,33 @@ class DISTSTrunk(nn.Module):
     )
 )
 class DISTS(FRMetric):
-    """DISTS distance per image pair, (N,)."""
+    """DISTS distance per image pair, (N,).
 
-    def __init__(self, *, data_range: float = 1.0, resize: int | None = None, weights: str | Path | None = None,
-                 trunk_weights: str | Path | None = None, trunk: DISTSTrunk | None = None) -> None:  # fmt: skip
+    Args:
+        resize: short side to resize larger images to (bilinear, in the metric, as piq); None: no resize.
+        weights: alpha/beta file (the reference's ``weights.pt``); None: the weights manager's ``dists_alpha_beta``.
+        trunk_weights: torchvision VGG16 checkpoint for the trunk; None: the weights manager's ``torchvision_vgg16``.
+        trunk: a ready trunk (its weights loaded); None builds one from ``trunk_weights``.
+    """
+
+    alpha: torch.Tensor
+    beta: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(
+        self,
+        *,
+        data_range: DataRange = 1.0,
+        resize: Annotated[int | None, Range(32)] = None,
+        weights: str | Path | None = None,
+        trunk_weights: str | Path | None = None,
+        trunk: DISTSTrunk | None = None,
+    ) -> None:
         super().__init__(data_range=data_range)
-        if resize is not None and (isinstance(resize, bool) or resize < 32):
-            raise InputError(f"resize must be None or a short-side length >= 32, got {resize!r}")
         self.resize = resize
-        self.net = trunk if trunk is not None else DISTSTrunk(trunk_weights)
+        self.weights, self.trunk_weights = weights, trunk_weights
+        self.trunk = trunk if trunk is not None else DISTSTrunk(trunk_weights)
         ab = load_torch_state(resolve_weights("dists_alpha_beta", weights))
         if ab.get("alpha") is None or ab["alpha"].shape != (1, sum(CHANNELS), 1, 1):
             raise InputError("DISTS weights must hold alpha and beta of shape (1, 1475, 1, 1)")
@@ -126,7 +98,7 @@ class DISTS(FRMetric):
             s = self.resize / min(x.shape[-2:])  # piq's in-metric bilinear resize
             x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
             y = F.interpolate(y, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
-        fx, fy = self.net((x - self.mean) / self.std, x), self.net((y - self.mean) / self.std, y)
+        fx, fy = self.trunk((x - self.mean) / self.std, x), self.trunk((y - self.mean) / self.std, y)
         c, sim = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
         start = 0
         for a, b, ch in zip(fx, fy, CHANNELS):

@@ -7,7 +7,7 @@ embedded ``phasecong2`` and ``lowpassfilter``), followed exactly on the 0-255 sc
 - Y = .299 R + .587 G + .114 B (I = .596/-.274/-.322, Q = .211/-.523/.312 for FSIMc);
 - f = max(1, round(min(H, W) / 256)) with MATLAB's round; ``conv2(., fspecial('average', f),
   'same')`` and every f-th sample;
-- phase congruency PC (see ``_phase_congruency``) and Scharr gradient magnitudes
+- phase congruency PC (:mod:`iqa.transforms.phase_congruency`) and Scharr gradient magnitudes
   ([3 0 -3; 10 0 -10; 3 0 -3] / 16, zero padding);
 - S = (2 PC1 PC2 + T1) / (PC1^2 + PC2^2 + T1) * (2 G1 G2 + T2) / (G1^2 + G2^2 + T2), T1 = 0.85,
   T2 = 160; FSIM = sum(S PCm) / sum(PCm), PCm = max(PC1, PC2).
@@ -28,10 +28,10 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._phase_congruency import phase_congruency
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import scharr_magnitude, similarity
 from iqa.transforms.matlab import conv2_downsample, downsample_factor
+from iqa.transforms.phase_congruency import phase_congruency
 
 T1, T2, T3, T4 = 0.85, 160.0, 200.0, 200.0
 LAMBDA = 0.03

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
@@ -26,7 +27,7 @@ from torch import nn
 from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.features.imagenet_trunks import CUTS, StagedTrunk
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.weights import load_torch_state, resolve_weights
 
@@ -71,23 +72,34 @@ def _heads(net: str, path: str | Path | None) -> nn.ModuleList:
     )
 )
 class LPIPS(FRMetric):
-    """LPIPS v0.1 distance, (N,) per image pair; ``net`` picks the trunk (default ``alex``)."""
+    """LPIPS v0.1 distance, (N,) per image pair.
+
+    Args:
+        net: the ImageNet trunk whose features are compared (the v0.1 heads exist for these three).
+        heads: the v0.1 linear heads file (``weights/v0.1/<net>.pth`` of the lpips package); None: the
+            weights manager's ``lpips_<net>_v0.1``.
+        trunk_weights: torchvision checkpoint of the trunk; None: the weights manager's torchvision file.
+        trunk: a ready trunk of ``net`` (its weights loaded); None builds one from ``trunk_weights``.
+    """
+
+    shift: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(
         self,
         *,
-        net: str = "alex",
-        data_range: float = 1.0,
+        net: Literal["alex", "vgg", "squeeze"] = "alex",
+        data_range: DataRange = 1.0,
         heads: str | Path | None = None,
         trunk_weights: str | Path | None = None,
         trunk: StagedTrunk | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        if net not in CUTS:
-            raise InputError(f"net must be one of {sorted(CUTS)}, got {net!r}")
         self.net = net
-        # Not named like the options: options() reports only plain settings (net, data_range).
-        self.stages = trunk if trunk is not None else StagedTrunk(net, trunk_weights)
+        self.heads, self.trunk_weights = heads, trunk_weights
+        self.trunk = trunk if trunk is not None else StagedTrunk(net, trunk_weights)
+        if tuple(self.trunk.channels) != CUTS[net][2]:
+            raise InputError(f"lpips: the given trunk has stages {self.trunk.channels}, not those of net={net!r}")
         self.linear_heads = _heads(net, heads)
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
@@ -97,8 +109,8 @@ class LPIPS(FRMetric):
         # The network runs in its weights' dtype (float32); the result comes back in the input's
         # compute dtype (float64 stays float64, half becomes float32).
         net_dtype = self.shift.dtype
-        f0 = self.stages(self._scaled(img, net_dtype))
-        f1 = self.stages(self._scaled(ref, net_dtype))
+        f0 = self.trunk(self._scaled(img, net_dtype))
+        f1 = self.trunk(self._scaled(ref, net_dtype))
         total = torch.zeros(img.shape[0], dtype=net_dtype, device=img.device)
         for a, b, head in zip(f0, f1, self.linear_heads):
             a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)

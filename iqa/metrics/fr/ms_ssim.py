@@ -20,11 +20,11 @@ import torch
 from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._ssim_core import ssim_and_cs
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import gaussian_kernel1d
 from iqa.transforms.matlab import imfilter_downsample
+from iqa.transforms.ssim_kernels import ssim_and_cs
 
 WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

@@ -19,17 +19,16 @@ natural-image pairs we measured. Pass float64 tensors for MATLAB-exact numbers.
 
 from __future__ import annotations
 
-
 import torch
 
 from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._ssim_core import ssim_and_cs
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import gaussian_kernel1d
 from iqa.transforms.matlab import downsample_factor, imfilter_downsample
+from iqa.transforms.ssim_kernels import ssim_and_cs
 
 
 def _check_window(kernel_size: int, sigma: float) -> None:

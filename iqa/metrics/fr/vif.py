@@ -34,9 +34,9 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._steerable import box_dn, sp5_filters, spatial_pyramid
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import inv_or_pinv, rgb2gray
+from iqa.transforms.pyramids import box_dn, sp5_filters, spatial_pyramid
 
 M = 3
 SIGMA_NSQ = 0.4

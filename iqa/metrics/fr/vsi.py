@@ -2,7 +2,7 @@
 
 Paper: Zhang, Shen, Li, "VSI: A Visual Saliency-Induced Index for Perceptual Image Quality
 Assessment", IEEE TIP 2014. Reference implementation: the authors' ``VSI.m`` (with its embedded
-SDSP saliency, see ``_sdsp``), followed exactly on 0-255 RGB:
+SDSP saliency, :mod:`iqa.transforms.saliency`), followed exactly on 0-255 RGB:
 
 - saliency maps VS1, VS2 of the full-size images;
 - opponent space L = .06 R + .63 G + .27 B, M = .30 R + .04 G - .35 B, N = .34 R - .60 G + .17 B;
@@ -27,10 +27,10 @@ import torch.nn.functional as F
 
 from iqa.checks import check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
-from iqa.metrics.fr._sdsp import sdsp
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import scharr_magnitude, similarity
 from iqa.transforms.matlab import conv2_downsample, downsample_factor
+from iqa.transforms.saliency import sdsp
 
 C_VS, C_GM, C_CHROM = 1.27, 386.0, 130.0
 ALPHA, LAMBDA = 0.40, 0.020

@@ -26,33 +26,24 @@ import math
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from iqa.checks import check_image
 from iqa.errors import WeightsNotFoundError
 from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
-from iqa.metrics.nr.niqe import _gamma_grid, gaussian_window
+from iqa.models.svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import rgb2gray
+from iqa.transforms.nss import gamma_grid, mscn
 from iqa.weights import resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 RELEASE = "http://live.ece.utexas.edu/research/quality/BRISQUE_release.zip"
 
 
-def mscn_zero_padded(img: torch.Tensor) -> torch.Tensor:
-    """(I - mu) / (sigma + 1) with MATLAB ``filter2(.., 'same')``: zero padding."""
-    k = gaussian_window().to(img)
-    mu = F.conv2d(img, k, padding=3)
-    sigma = torch.sqrt((F.conv2d(img * img, k, padding=3) - mu * mu).abs())
-    return (img - mu) / (sigma + 1)
-
-
 def ggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """estimateggdparam.m on a vector: (alpha, sigma^2)."""
-    gam, r_aggd = _gamma_grid()
+    gam, r_aggd = gamma_grid()
     sigma_sq = (v * v).mean()
     rho = sigma_sq / v.abs().mean() ** 2
     alpha = gam[torch.argmin((rho - 1 / r_aggd.to(v)).abs())]  # r_gam = G(1/a)G(3/a)/G(2/a)^2
@@ -61,7 +52,7 @@ def ggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def aggd_raw(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """BRISQUE's estimateaggdparam.m on a vector: (alpha, left RMS, right RMS)."""
-    gam, r = _gamma_grid()
+    gam, r = gamma_grid()
     left = torch.sqrt((v[v < 0] ** 2).mean())
     right = torch.sqrt((v[v > 0] ** 2).mean())
     g = left / right
@@ -75,7 +66,7 @@ def brisque_features(gray: torch.Tensor) -> torch.Tensor:
     feats: list[torch.Tensor] = []
     img = gray
     for _ in range(2):
-        s = mscn_zero_padded(img[None, None])[0, 0]
+        s = mscn(img[None, None], padding="zeros")[0, 0]
         alpha, var = ggd(s.flatten())
         feats += [alpha, var]
         for dy, dx in SHIFTS:

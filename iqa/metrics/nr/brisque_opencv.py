@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from iqa.checks import check_image
 from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._svr import read_opencv_range, read_opencv_svm
+from iqa.models.svr import read_opencv_range, read_opencv_svm
 from iqa.registry import MetricSpec, register_metric
 from iqa.weights import resolve_weights
 

@@ -22,12 +22,10 @@ Lower is better. Float64 throughout; not differentiable (the AGGD grid search).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from iqa.checks import check_image
 from iqa.errors import InputError
@@ -35,34 +33,11 @@ from iqa.metrics.base import NRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import rgb2gray
+from iqa.transforms.nss import gamma_grid, mscn
 from iqa.weights import resolve_weights
 
 BLOCK = 96
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
-
-
-def gaussian_window() -> torch.Tensor:
-    t = torch.arange(-3, 4, dtype=torch.float64)
-    g = torch.exp(-(t**2) / (2 * (7 / 6) ** 2))
-    k = torch.outer(g, g)
-    return (k / k.sum()).view(1, 1, 7, 7)
-
-
-def mscn(img: torch.Tensor) -> torch.Tensor:
-    """(I - mu) / (sigma + 1) with MATLAB ``imfilter(..., 'replicate')``."""
-    k = gaussian_window().to(img)
-    pad = lambda t: F.pad(t, (3, 3, 3, 3), mode="replicate")  # noqa: E731
-    mu = F.conv2d(pad(img), k)
-    sigma = torch.sqrt((F.conv2d(pad(img * img), k) - mu * mu).abs())
-    return (img - mu) / (sigma + 1)
-
-
-@lru_cache(maxsize=1)
-def _gamma_grid() -> tuple[torch.Tensor, torch.Tensor]:
-    gam = torch.tensor(np.arange(0.2, 10.0 + 1e-9, 0.001), dtype=torch.float64)
-    lg = torch.lgamma
-    r = torch.exp(2 * lg(2 / gam) - lg(1 / gam) - lg(3 / gam))
-    return gam, r
 
 
 def aggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -73,7 +48,7 @@ def aggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = left / right
     rhat = v.abs().mean(1) ** 2 / (v * v).mean(1)
     rnorm = rhat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
-    gam, r = _gamma_grid()
+    gam, r = gamma_grid()
     idx = torch.argmin((r.to(v).unsqueeze(0) - rnorm.unsqueeze(1)) ** 2, dim=1)  # first minimum, as MATLAB's min
     alpha = gam.to(v)[idx]
     scale = torch.exp(0.5 * (torch.lgamma(1 / alpha) - torch.lgamma(3 / alpha)))  # sqrt(G(1/a) / G(3/a))

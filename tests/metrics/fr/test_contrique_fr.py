@@ -11,8 +11,8 @@ from PIL import Image
 from sklearn.linear_model import Ridge
 
 import iqa
-from iqa.metrics.nr._contrique import fr_features, to_uint8_images
-from iqa.metrics.nr._contrique_convert import convert_regressor
+from iqa.models.contrique import fr_features, to_uint8_images
+from iqa.models.contrique_convert import convert_regressor
 from tests.helpers.quality_heads import random_encoder
 
 

@@ -8,7 +8,7 @@ import torch
 
 import iqa
 from iqa.augment import distort
-from iqa.metrics.fr._steerable import scf_bands
+from iqa.transforms.pyramids import scf_bands
 from tests.oracles.cwssim_official import cwssim_index
 
 GRAY = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)

@@ -8,7 +8,7 @@ import torch
 import iqa
 from iqa.augment import distort
 from iqa.errors import WeightsNotFoundError
-from iqa.metrics.fr.dists import DISTSTrunk
+from iqa.models.dists import DISTSTrunk
 from tests.conftest import shared_path
 from tests.helpers.random_weights import randomize
 

@@ -73,7 +73,7 @@ def test_range_mistakes_are_errors(photos) -> None:  # noqa: ANN001
     x = photos[:, :, :64, :64]
     with pytest.raises(InputError, match=r"\[-1, 1\]"):
         ours(x * 2 - 1, x * 2 - 1)  # images already in [-1, 1]: refused, with the fix
-    m255 = iqa.create("lpips", data_range=255, heads=shared_path("weights", "lpips", "alex.pth"), trunk=ours.stages)
+    m255 = iqa.create("lpips", data_range=255, heads=shared_path("weights", "lpips", "alex.pth"), trunk=ours.trunk)
     assert torch.allclose(m255(blur(x, 1) * 255, x * 255), ours(blur(x, 1), x), atol=1e-6)
 
 

@@ -8,7 +8,7 @@ import torch
 
 import iqa
 from iqa.augment import distort
-from iqa.metrics.fr._steerable import spatial_pyramid
+from iqa.transforms.pyramids import spatial_pyramid
 from tests.oracles.vifvec_official import vifvec
 
 GRAY = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
@@ -58,7 +58,7 @@ def test_properties(photos) -> None:  # noqa: ANN001
 def test_missing_pyrtools_names_the_install_command(monkeypatch) -> None:  # noqa: ANN001
     import sys
 
-    import iqa.metrics.fr._steerable as st
+    import iqa.transforms.pyramids as st
 
     monkeypatch.setitem(sys.modules, "pyrtools.pyramids.filters", None)  # import fails
     st.sp5_filters.cache_clear()

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import iqa
 from iqa.augment import distort
-from iqa.metrics.fr._sdsp import sdsp
+from iqa.transforms.saliency import sdsp
 from tests.oracles.vsi_official import imresize_bilinear
 from tests.oracles.vsi_official import sdsp as matlab_sdsp
 from tests.oracles.vsi_official import vsi as matlab_vsi

@@ -16,7 +16,7 @@ from PIL import Image
 import iqa
 from iqa.augment import distort
 from iqa.errors import InputError, WeightsNotFoundError
-from iqa.metrics.nr._svr import read_libsvm_model, read_libsvm_range
+from iqa.models.svr import read_libsvm_model, read_libsvm_range
 from iqa.transforms.matlab import rgb2gray
 from tests.conftest import shared_path
 from tests.helpers.brisque_range import allrange_path

@@ -10,6 +10,7 @@ import iqa
 import iqa.metrics.nr.niqe as niqe_mod
 from iqa.augment import distort
 from iqa.io import read_image
+from iqa.transforms import nss
 from tests.conftest import shared_path
 
 SET14 = ("baboon", "lenna", "monarch", "zebra")
@@ -38,9 +39,9 @@ def test_matches_pyiqa_with_its_float32_constants(grey, monkeypatch) -> None:  #
         gam = torch.arange(0.2, 10 + 0.001, 0.001).double()  # float32 arange, as pyiqa
         return gam, (2 * torch.lgamma(2 / gam) - torch.lgamma(1 / gam) - torch.lgamma(3 / gam)).exp()
 
-    window = niqe_mod.gaussian_window
-    monkeypatch.setattr(niqe_mod, "_gamma_grid", grid32)
-    monkeypatch.setattr(niqe_mod, "gaussian_window", lambda: window().float().double())
+    window = nss.gaussian_window
+    monkeypatch.setattr(niqe_mod, "gamma_grid", grid32)
+    monkeypatch.setattr(nss, "gaussian_window", lambda: window().float().double())
     mu, cov = pristine()
     m = make()
     for g in grey:

@@ -1,4 +1,9 @@
-"""Complex steerable pyramid bands (matlabPyrTools ``buildSCFpyr``), built in the frequency domain.
+"""Steerable pyramids as matlabPyrTools builds them (used by CW-SSIM and the wavelet VIF).
+
+- :func:`scf_bands`: one level of the complex steerable pyramid ``buildSCFpyr``, built in the
+  frequency domain (CW-SSIM);
+- :func:`spatial_pyramid`: the band-pass levels of the spatial pyramid ``buildSpyr`` with
+  ``sp5Filters`` and ``reflect1`` edges (VIF), with its ``corrDn`` helpers.
 
 Reference: Simoncelli and Freeman's steerable pyramid; Portilla's complex variant ``buildSCFpyr``
 in matlabPyrTools (pyrtools' ``SteerablePyramidFreq(is_complex=True)`` is the Python port).

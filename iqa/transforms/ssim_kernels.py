@@ -1,6 +1,7 @@
-"""Shared SSIM machinery for ``ssim``, ``ssim_rgb`` and ``ms_ssim`` (not a metric itself).
+"""SSIM statistics: the kernel of the ``ssim``, ``ssim_rgb`` and ``ms_ssim`` metrics.
 
-Follows Wang's ``ssim_index.m`` / ``ssim.m``: Gaussian window (``fspecial('gaussian', 11, 1.5)``),
+Paper: Wang, Bovik, Sheikh, Simoncelli, "Image quality assessment: from error visibility to
+structural similarity", IEEE TIP 2004. Follows Wang's ``ssim_index.m`` / ``ssim.m``: Gaussian window (``fspecial('gaussian', 11, 1.5)``),
 ``filter2(..., 'valid')`` statistics, C1 = (K1 L)^2, C2 = (K2 L)^2, mean of the map. Large images
 are processed in horizontal strips so peak memory stays bounded; the pooled sums are accumulated in
 float64, so strips change the result only by floating-point summation order.
