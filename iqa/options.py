@@ -20,7 +20,6 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -138,9 +137,17 @@ def _parse_args(doc: str) -> dict[str, str]:
     return out
 
 
-@cache
+_INFOS: dict[type, dict[str, OptionInfo]] = {}
+
+
 def option_infos(cls: type) -> dict[str, OptionInfo]:
-    """The declared options of a metric class, in signature order."""
+    """The declared options of a metric class, in signature order (read once per class)."""
+    if cls not in _INFOS:
+        _INFOS[cls] = _read_infos(cls)
+    return _INFOS[cls]
+
+
+def _read_infos(cls: type) -> dict[str, OptionInfo]:
     sig = inspect.signature(cls.__init__)  # type: ignore[misc]  # reading the signature of a class's constructor
     hints = typing.get_type_hints(cls.__init__, include_extras=True)  # type: ignore[misc]
     docs = _args_docs(cls)

@@ -147,7 +147,7 @@ class Registry(Generic[V]):
         return len(self._entries)
 
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[Any]] = {}
 T = TypeVar("T", bound=type)
 
 
@@ -166,7 +166,7 @@ def register_metric(spec: MetricSpec) -> Callable[[T], T]:
     return deco
 
 
-def get_metric_class(name: str) -> type:
+def get_metric_class(name: str) -> type[Any]:
     """Return the class registered as ``name``; unknown names raise with close matches."""
     if not isinstance(name, str):
         raise InputError(f"metric name must be a string, got {type(name).__name__}")

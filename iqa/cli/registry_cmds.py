@@ -48,7 +48,7 @@ def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
 def _option_rows(cls: type) -> list[dict]:
     """Each declared option: name, type, default, allowed values or range, one-line doc."""
     rows = []
-    for o in cls.declared_options().values():  # type: ignore[attr-defined]  # metric classes declare it
+    for o in cls.declared_options().values():
         allowed = ", ".join(repr(c) for c in o.choices) if o.choices else (o.range.describe() if o.range else "")
         rows.append(
             {"name": o.name, "type": o.type_name, "default": repr(o.default), "allowed": allowed, "doc": o.doc}
@@ -67,7 +67,7 @@ def info(name: str, as_json: bool) -> None:
     from iqa.registry import get_metric_class
 
     cls = get_metric_class(name)
-    spec = cls.spec  # type: ignore[attr-defined]  # set by register_metric
+    spec = cls.spec  # set by register_metric
     options = _option_rows(cls)
     if as_json:
         click.echo(json.dumps({**spec.to_dict(), "options": options}, indent=1))
