@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import click
 
@@ -45,7 +46,7 @@ def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
     Console().print(t)
 
 
-def _option_rows(cls: type) -> list[dict]:
+def _option_rows(cls: type[Any]) -> list[dict]:
     """Each declared option: name, type, default, allowed values or range, one-line doc."""
     rows = []
     for o in cls.declared_options().values():
