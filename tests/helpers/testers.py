@@ -7,6 +7,7 @@ relative tolerances).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -57,7 +58,7 @@ def _niqe(**options: object) -> object:
 def _dists(**options: object) -> object:
     import torchvision
 
-    from iqa.metrics.fr.dists import DISTSTrunk
+    from iqa.models.dists import DISTSTrunk
     from tests.conftest import shared_path
     from tests.helpers.random_weights import randomize
 
@@ -83,7 +84,7 @@ def _brisque_opencv(**options: object) -> object:
 
 def _tunet(**options: object) -> object:
     """TUNet with a seeded random TANet (the released checkpoints are not offline)."""
-    from iqa.metrics.nr._tanet import TANet
+    from iqa.models.tanet import TANet
 
     torch.manual_seed(0)
     net = TANet(variant=str(options.get("variant", "tad66k")), mode=str(options.get("mode", "per_image")))
@@ -91,7 +92,7 @@ def _tunet(**options: object) -> object:
 
 
 def _quality_head(name: str, **options: object) -> object:
-    """contrique / contrique_fr / qpt with a seeded random ResNet-18 encoder (no released weights offline) and a
+    """contrique* / contrique_fr* / qpt* with a seeded random ResNet-18 encoder (no released weights offline) and a
     ridge head fitted here to the noise level of noisy copies of the shared photos, so the direction the
     spec declares is the direction the head was taught (the plumbing is what the contract checks)."""
     from tests.helpers.quality_heads import head_for
@@ -100,8 +101,8 @@ def _quality_head(name: str, **options: object) -> object:
 
 
 FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists, "brisque": _brisque, "brisque_opencv": _brisque_opencv, "tunet": _tunet,
-             "contrique": lambda **o: _quality_head("contrique", **o), "contrique_fr": lambda **o: _quality_head("contrique_fr", **o),
-             "qpt": lambda **o: _quality_head("qpt", **o)}  # fmt: skip
+             **{n: functools.partial(_quality_head, n) for n in ("contrique", "contrique_clive", "contrique_live", "contrique_csiq",
+                "contrique_dmos", "contrique_fr", "contrique_fr_csiq", "contrique_fr_mos", "qpt", "qpt_dmos")}}  # fmt: skip
 
 
 def make_metric(name: str, **options: object) -> object:
@@ -124,13 +125,13 @@ class PerImageContract:
             out = _call(self.m, self.y.to(dtype), self.x.to(dtype))
             assert out.shape == (self.x.shape[0],)
             assert out.dtype == dtype
-            assert out.device == self.device, f"scores came back on {out.device}, the input is on {self.device}"
+            assert out.device.type == self.device.type, f"scores came back on {out.device}, the input is on {self.device}"
 
     def device_agrees_with_cpu(self) -> None:
         """On an accelerator the metric follows its input and agrees with the CPU result (float64 inputs)."""
         here = _call(self.m, self.y.double(), self.x.double())
         cpu = _call(make_metric(self.name), self.y.double().cpu(), self.x.double().cpu())
-        assert here.device == self.device
+        assert here.device.type == self.device.type
         assert torch.allclose(here.cpu(), cpu, rtol=1e-6, atol=1e-6), (here, cpu)
 
     def half_precision_accepted(self) -> None:
@@ -244,25 +245,42 @@ class PerImageContract:
 
 
 class DistributionContract:
-    """Checks for distribution metrics, with a small injected extractor (the real ones need weights)."""
+    """Checks for distribution metrics, with a small injected extractor (the real ones need weights).
 
-    def __init__(self, name: str, x: torch.Tensor):
-        from tests.helpers.fake_extractor import TinyExtractor
+    The metric and the images live on ``device``; its state must follow them.
+    """
 
+    def __init__(self, name: str, x: torch.Tensor, device: str = "cpu"):
         self.name = name
         self.spec = iqa.get_spec(name)
-        self.make = lambda: iqa.create(name, extractor=TinyExtractor())
+        self.device = torch.device(device)
+        x = x.to(self.device)
         self.x = torch.cat([x, x.flip(-1), x.flip(-2), x.transpose(-1, -2)] * 6)  # 96 images, 16-d features
         self.y = (self.x * 0.6 + 0.3).clamp(0, 1)
 
-    def _value(self, m, x, y, split: int | None = None) -> float:  # noqa: ANN001
+    def make(self, device: torch.device | None = None):  # noqa: ANN201
+        from tests.helpers.fake_extractor import TinyExtractor
+
+        return iqa.create(self.name, extractor=TinyExtractor()).to(device or self.device)
+
+    def _result(self, m, x, y, split: int | None = None):  # noqa: ANN001, ANN202
+        from iqa.metrics.base import DistributionResult
+
         step = split or len(x)
         for i in range(0, len(x), step):
             m.update(x[i : i + step], real=True)
             m.update(y[i : i + step], real=False)
         out = m.compute()
-        assert out.ndim == 0 and out.dtype == torch.float64
-        return out.item()
+        assert isinstance(out, DistributionResult) and math.isfinite(out.value), out
+        assert (out.n_real, out.n_fake) == (len(x), len(y)), out
+        return out
+
+    def _value(self, m, x, y, split: int | None = None) -> float:  # noqa: ANN001
+        return self._result(m, x, y, split).value
+
+    def _features(self, m):  # noqa: ANN001, ANN202
+        with torch.no_grad():
+            return m.extractor(self.x), m.extractor(self.y)
 
     def batching_does_not_matter(self) -> None:
         a = self._value(self.make(), self.x, self.y)
@@ -280,4 +298,54 @@ class DistributionContract:
         diff = self._value(self.make(), self.x, self.y)
         assert (diff > same) if not self.spec.higher_is_better else (diff < same)
 
-    CHECKS = ("batching_does_not_matter", "reset_starts_over", "different_sets_score_worse")
+    def features_equal_images(self) -> None:
+        """update_features with the extractor's features gives what update gives with the images."""
+        a = self._value(self.make(), self.x, self.y)
+        m = self.make()
+        fx, fy = self._features(m)
+        m.update_features(fx, real=True)
+        m.update_features(fy, real=False)
+        assert float(m.compute()) == pytest.approx(a, rel=1e-9)
+        with pytest.raises(InputError, match="shape"):
+            m.update_features(fx[:, :-1], real=False)
+
+    def stats_merge_or_clear_refusal(self) -> None:
+        """Statistics: merged exactly where the metric can use them, else refused with a clear error."""
+        from iqa.stats import GaussianStats
+
+        m = self.make()
+        fx, fy = self._features(m)
+        sx, sy = GaussianStats.from_features(fx), GaussianStats.from_features(fy)
+        try:
+            m.update_stats(sy, real=False)
+        except InputError as e:
+            assert "needs the features" in str(e)
+            with pytest.raises(InputError, match="needs the features"):
+                m.set_reference(sx)
+            return
+        m.set_reference(sx)
+        with pytest.raises(InputError, match="set_reference"):
+            m.update(self.x, real=True)
+        out = m.compute()
+        assert out.value == pytest.approx(self._value(self.make(), self.x, self.y), rel=1e-9)
+        assert (out.n_real, out.n_fake) == (len(self.x), len(self.y))
+
+    def follows_input_device(self) -> None:
+        """Given images on an accelerator, a CPU-built metric follows them and agrees with the CPU."""
+        dev = self.device if self.device.type != "cpu" else torch.device("cuda") if torch.cuda.is_available() else None
+        if dev is None:
+            pytest.skip("no accelerator: the CPU would be compared with itself")
+        cpu = self._value(self.make(torch.device("cpu")), self.x.cpu(), self.y.cpu())
+        m = self.make(torch.device("cpu"))
+        here = self._value(m, self.x.to(dev), self.y.to(dev))
+        assert m.extractor.weights_device().type == dev.type
+        assert here == pytest.approx(cpu, rel=1e-4, abs=1e-6)  # float32 convolutions differ by device
+
+    CHECKS = (
+        "batching_does_not_matter",
+        "reset_starts_over",
+        "different_sets_score_worse",
+        "features_equal_images",
+        "stats_merge_or_clear_refusal",
+        "follows_input_device",
+    )
