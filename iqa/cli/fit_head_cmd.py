@@ -1,4 +1,9 @@
-"""``iqa fit-head MODEL --dataset NAME --root DIR``: a ridge head for contrique / contrique_fr / qpt."""
+"""``iqa fit-head MODEL --dataset NAME --root DIR``: a ridge head for contrique / contrique_fr / qpt.
+
+The head records the direction of the dataset's labels; the metric that scores it is the one whose spec
+has that direction: MODEL itself, or MODEL with ``_mos`` / ``_dmos`` when MODEL's direction is the other
+(``contrique_dmos``, ``contrique_fr_mos``, ``qpt_dmos``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,15 @@ from pathlib import Path
 import click
 
 from iqa.cli.explain_cmd import make_progress
+
+
+def scoring_metric(model: str, higher_is_better: bool) -> str:
+    """The registered metric of ``model``'s family whose direction is ``higher_is_better``."""
+    import iqa
+
+    if iqa.get_spec(model).higher_is_better == higher_is_better:
+        return model
+    return f"{model}_{'mos' if higher_is_better else 'dmos'}"
 
 
 @click.command("fit-head")
@@ -37,7 +51,7 @@ def fit_head(
 ) -> None:
     """Extract frozen features (cached, resumable), fit ridge with cross-validated alpha, save the head with its sha256."""
     from iqa.datasets.registry import load_dataset
-    from iqa.metrics._quality_heads import load_encoder
+    from iqa.models.quality_heads import load_encoder
     from iqa.training.heads import dataset_features, head_tensors, store_prefix
     from iqa.training.heads import fit_head as fit
     from iqa.weights.converted import save_converted
@@ -58,6 +72,7 @@ def fit_head(
         click.echo(f"skipped: {f}", err=True)
     ridge, report = fit(data, feats, k=folds)
     head = name or dataset
+    metric = scoring_metric(model, data.higher_is_better)
     options = {"dataset": dataset, "higher_is_better": data.higher_is_better, "scale": data.score_name, "encoder": str(encoder or f"{prefix}_encoder"),
                "model": model, **report}  # fmt: skip
     path = save_converted(
@@ -71,7 +86,7 @@ def fit_head(
     click.echo(json.dumps(report, indent=1))
     ref = repr(str(path)) if out_dir else repr(head)
     click.echo(
-        f"head: {path}; use it as iqa.create('{model}', head={ref}{', weights=' + repr(str(encoder)) if encoder else ''})"
+        f"head: {path}; use it as iqa.create('{metric}', head={ref}{', weights=' + repr(str(encoder)) if encoder else ''})"
     )
     if failed:
         raise SystemExit(1)

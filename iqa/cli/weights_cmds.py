@@ -1,11 +1,17 @@
-"""``iqa weights list|fetch|import|verify``."""
+"""``iqa weights list|fetch|import|verify|convert``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from iqa.registry import Registry
+    from iqa.weights import WeightSpec
+    from iqa.weights.converters import Converter, ConverterArg
 
 
 @click.group()
@@ -13,7 +19,7 @@ def weights() -> None:
     """Manage pretrained weights (manifest, cache, downloads)."""
 
 
-def _status(spec) -> tuple[str, str]:  # noqa: ANN001
+def _status(spec: WeightSpec) -> tuple[str, str]:
     from iqa.errors import WeightsHashError
     from iqa.weights import locate
 
@@ -30,7 +36,7 @@ def list_weights(as_json: bool) -> None:
     """Every manifest entry with its local status."""
     from iqa.weights import load_manifest
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in load_manifest().values():
         status, path = _status(spec)
         rows.append(
@@ -93,46 +99,60 @@ def verify() -> None:
         raise SystemExit(1)
 
 
-@weights.command()
-@click.argument("model", type=click.Choice(["tanet", "contrique"]))
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--variant",
-    type=click.Choice(["tad66k", "ava"]),
-    default="tad66k",
-    show_default=True,
-    help="tanet only. tad66k: SRCC_513_LCC_531_MSE_016.pth; ava: SRCC_758_LCC_765.pth.",
-)
-@click.option(
-    "--regressors",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="contrique only: the release's models/ folder (Koniq.save, CLIVE.save, LIVE.save, CSIQ.save, *_FR.save).",
-)
-@click.option(
-    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the user cache's converted/ folder."
-)
-def convert(model: str, file: Path | None, variant: str, regressors: Path | None, out_dir: Path | None) -> None:
-    """Convert a released checkpoint FILE (read without unpickling code) into verified safetensors.
+class _ConverterGroup(click.Group):
+    """One subcommand per registered converter (:data:`iqa.weights.converters.CONVERTERS`), built on demand."""
 
-    tanet: FILE is the released .pth. contrique: FILE is CONTRIQUE_checkpoint25.tar and/or
-    --regressors the models/ folder; the sklearn pickles are decoded by a reader that refuses any code.
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return _converters().names()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from iqa.errors import InputError
+
+        try:
+            return _converter_command(_converters().get(cmd_name))
+        except InputError as e:
+            ctx.fail(str(e))
+
+
+def _converters() -> Registry[Converter]:
+    import iqa.models
+    from iqa.weights.converters import CONVERTERS
+
+    iqa.models.import_all()  # converters register next to their networks
+    return CONVERTERS
+
+
+def _param(arg: ConverterArg) -> click.Parameter:
+    kind: click.ParamType
+    if arg.kind == "choice":
+        kind = click.Choice(list(arg.choices))
+    else:
+        kind = click.Path(exists=True, dir_okay=arg.kind == "dir", file_okay=arg.kind == "file", path_type=Path)
+    if arg.positional:
+        return click.Argument([arg.name], type=kind, required=arg.required, default=arg.default,
+                              metavar=arg.metavar or arg.name.upper())  # fmt: skip
+    return click.Option([f"--{arg.name.replace('_', '-')}", arg.name], type=kind, required=arg.required,
+                        default=arg.default, show_default=arg.default is not None, help=arg.help)  # fmt: skip
+
+
+def _converter_command(conv: Converter) -> click.Command:
+    def run(out_dir: Path | None, **inputs: object) -> None:
+        for path in conv.run(inputs, out_dir=out_dir):
+            click.echo(f"-> {path} (record: {path.with_suffix('.json').name})")
+        if conv.usage:
+            click.echo(conv.usage.format(**inputs))
+
+    out_dir = click.Option(["--out-dir", "out_dir"], type=click.Path(file_okay=False, path_type=Path),
+                           help="Default: the user cache's converted/ folder.")  # fmt: skip
+    args = "\n\n".join(f"{a.metavar or a.name.upper()}: {a.help}" for a in conv.args if a.positional)
+    return click.Command(conv.name, callback=run, params=[*map(_param, conv.args), out_dir],
+                         help=conv.help + (f"\n\n{args}" if args else ""), short_help=conv.help.split(". ")[0])  # fmt: skip
+
+
+@weights.group(cls=_ConverterGroup)
+def convert() -> None:
+    """Convert a released checkpoint (read without unpickling code) into verified safetensors.
+
+    One subcommand per converter, e.g. ``iqa weights convert tanet FILE --variant ava`` or
+    ``iqa weights convert contrique CHECKPOINT --regressors models/``.
     """
-    from iqa.errors import InputError
-
-    if model == "tanet":
-        from iqa.metrics.nr.tunet import convert_tanet
-
-        if file is None:
-            raise InputError("iqa weights convert tanet needs FILE (the released .pth)")
-        path = convert_tanet(file, variant, out_dir=out_dir)
-        click.echo(
-            f"{file} -> {path} (record: {path.with_suffix('.json').name}); use it with iqa.create('tunet', variant='{variant}')"
-        )
-        return
-    from iqa.metrics.nr._contrique_convert import convert_contrique
-
-    for path in convert_contrique(file, regressors, out_dir=out_dir):
-        click.echo(f"-> {path} (record: {path.with_suffix('.json').name})")
-    click.echo(
-        "use them with iqa.create('contrique', head='koniq'|'clive'|'live'|'csiq') or iqa.create('contrique_fr', head='live_fr'|'csiq_fr')"
-    )

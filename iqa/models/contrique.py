@@ -1,4 +1,4 @@
-"""CONTRIQUE network and its two-scale feature path (shared by ``contrique``, ``contrique_fr`` and ``qpt``).
+"""CONTRIQUE network and its two-scale feature path (shared by the ``contrique*`` and ``qpt*`` metrics and training).
 
 Madhusudana, Birkbeck, Wang, Adsumilli, Bovik, "Image Quality Assessment using Contrastive
 Learning", IEEE TIP 2022. Reference implementation ``pavancm/CONTRIQUE``:
@@ -21,6 +21,9 @@ from torch import nn
 from iqa.errors import InputError
 
 TRUNKS = {"resnet50": 2048, "resnet18": 512}
+HOW_TO_GET = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com/pavancm/CONTRIQUE) and the repository's "
+              "models/*.save, then run `iqa weights convert contrique CONTRIQUE_checkpoint25.tar --regressors models/`; "
+              "or train an encoder with `iqa train contrique` and fit a head with `iqa fit-head contrique`.")  # fmt: skip
 
 
 class ContriqueModel(nn.Module):
@@ -74,7 +77,7 @@ def to_uint8_images(x: torch.Tensor) -> list[np.ndarray]:
 def half_scale(a: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     """PIL bicubic resize to (W // 2, H // 2) (or ``size`` = (W, H): CONTRIQUE-FR sizes both to the reference's)."""
     h, w = a.shape[:2]
-    return np.asarray(Image.fromarray(a).resize(size or (w // 2, h // 2), Image.BICUBIC))
+    return np.asarray(Image.fromarray(a).resize(size or (w // 2, h // 2), Image.Resampling.BICUBIC))
 
 
 def _tensor(a: np.ndarray) -> torch.Tensor:

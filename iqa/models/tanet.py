@@ -1,9 +1,10 @@
-"""TANet, the theme-aware aesthetics network behind the ``tunet`` metric.
+"""TANet, the theme-aware aesthetics network behind the ``tunet`` metric, and its input path.
 
 Paper: He, Zhang, Wang, Chen, Yuan, Yang, Dong, "Rethinking Image Aesthetics Assessment: Models,
 Datasets and Benchmarks", IJCAI 2022. Reference implementation: ``woshidandan/TANet``,
 ``code/TAD66K/train_nni.py`` (and ``code/AVA/`` for the 10-bin head). Module and parameter names
-follow the release, so its checkpoints load without renaming (``module.`` prefixes stripped).
+follow the release, so its checkpoints load without renaming (``module.`` prefixes stripped; loading
+and conversion in :mod:`iqa.models.tanet_weights`).
 
 Three branches on one ImageNet-normalised (N, 3, 224, 224) input:
 
@@ -28,20 +29,39 @@ weights are only meaningful in compat mode; per-image mode is for models trained
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from iqa.errors import InputError
 
-MODES = ("per_image", "compat")
-VARIANTS = ("tad66k", "ava")
+Mode = Literal["per_image", "compat"]
+Variant = Literal["tad66k", "ava"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
+# The release's test transform: ImageNet mean/std after a 224 x 224 resize.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
 
 
-def strip_module(state: dict) -> dict:
-    """A checkpoint's state dict without DataParallel's ``module.`` prefix (and a ``state_dict`` wrapper)."""
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+def preprocess(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> (N, 3, 224, 224) ImageNet-normalised, float32.
+
+    The release's ``Resize((224, 224))`` on the PIL image is bilinear with antialiasing; so is this.
+    """
+    x = F.interpolate(x.float(), size=(224, 224), mode="bilinear", align_corners=False, antialias=True)
+    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def score_of(out: torch.Tensor, variant: Variant) -> torch.Tensor:
+    """Network output -> 1-10 scale: 10 x sigmoid (TAD66k, labels are score / 10) or the mean rating (AVA)."""
+    if variant == "tad66k":
+        return 10 * out
+    return (out * torch.arange(1, 11, dtype=out.dtype, device=out.device)).sum(1)
 
 
 def _conv_bn(inp: int, oup: int, stride: int) -> nn.Sequential:
@@ -114,7 +134,7 @@ class HyperNet(nn.Module):
 class TargetNet(nn.Module):
     """``tygertnet`` (L2 + L3): the theme features and their product with the generated weights."""
 
-    def __init__(self, dim: int = 365, variant: str = "tad66k") -> None:
+    def __init__(self, dim: int = 365, variant: Variant = "tad66k") -> None:
         super().__init__()
         self.variant = variant
         self.fc1 = nn.Linear(dim, 100)
@@ -126,7 +146,7 @@ class TargetNet(nn.Module):
     def features(self, t: torch.Tensor) -> torch.Tensor:
         return self.drop1(self.relu1(self.bn1(self.fc1(t))))
 
-    def forward(self, t: torch.Tensor, w: torch.Tensor, b: torch.Tensor, mode: str) -> torch.Tensor:
+    def forward(self, t: torch.Tensor, w: torch.Tensor, b: torch.Tensor, mode: Mode) -> torch.Tensor:
         q = self.features(t)
         if mode == "per_image":
             per = (q * w).view(len(q), 10, 10).sum(-1) + b  # each image's own weights, 10 groups
@@ -159,7 +179,7 @@ def rgb_attention(x: torch.Tensor) -> torch.Tensor:
 class TANet(nn.Module):
     """The full network; ``forward`` returns (N,) in [0, 1] (TAD66k) or (N, 10) probabilities (AVA)."""
 
-    def __init__(self, *, variant: str = "tad66k", mode: str = "per_image", theme_trunk: nn.Module | None = None,
+    def __init__(self, *, variant: Variant = "tad66k", mode: Mode = "per_image", theme_trunk: nn.Module | None = None,
                  theme_dim: int = 365, aes_trunk: nn.Module | None = None, aes_dim: int = 1280) -> None:  # fmt: skip
         super().__init__()
         if variant not in VARIANTS or mode not in MODES:

@@ -9,7 +9,9 @@ All trunks take TANet's ImageNet-normalised input and convert it to their own no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,7 +27,14 @@ AES_TRUNKS = ("mobilenet_v2_nima", "efficientnet_lite0")
 class _Renormalised(nn.Module):
     """ImageNet-normalised input -> [0, 1] -> the trunk's own mean/std (EfficientNet-Lite0: 0.5, 0.5)."""
 
-    def __init__(self, net: nn.Module, spatial: bool, mean: tuple = (0.5,) * 3, std: tuple = (0.5,) * 3) -> None:
+    mean: torch.Tensor
+    std: torch.Tensor
+    own_mean: torch.Tensor
+    own_std: torch.Tensor
+
+    def __init__(self, net: Any, spatial: bool, mean: tuple[float, ...] = (0.5,) * 3,
+                 std: tuple[float, ...] = (0.5,) * 3) -> None:  # fmt: skip
+        # ``net`` is a timm-style model (``forward_features`` for the spatial map), typed Any as timm is untyped.
         super().__init__()
         self.net, self.spatial = net, spatial
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -45,16 +54,19 @@ def _timm(name: str, spatial: bool) -> tuple[nn.Module, int]:
     except ImportError as e:
         raise InputError("timm trunks need timm: pip install timm") from e
     try:
-        net = timm.create_model(name, pretrained=True)
+        net: Any = timm.create_model(name, pretrained=True)  # timm models carry untyped config attributes
     except Exception as e:  # noqa: BLE001 - unknown name, no network: one clear message
         raise InputError(f"timm trunk {name!r} could not be built with pretrained weights ({type(e).__name__}: {e}); "
                          "offline, use efficientnet_lite0") from e  # fmt: skip
-    cfg = net.pretrained_cfg
-    dim = net.num_features if spatial else net.num_classes
+    cfg: dict[str, Any] = dict(net.pretrained_cfg)
+    dim = int(net.num_features if spatial else net.num_classes)
     return _Renormalised(net, spatial, tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD))), dim
 
 
-def _load_into(net: nn.Module, path: Path, select, expected: str) -> None:  # noqa: ANN001 - a key mapper
+StateMap = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+
+
+def _load_into(net: nn.Module, path: Path, select: StateMap, expected: str) -> None:
     """Load a trunk checkpoint (read without unpickling code); any mismatch names the file and what was expected."""
     from iqa.weights import load_torch_state
 
@@ -71,7 +83,7 @@ def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module
 
         net = resnet18(num_classes=365)
         if weights is not None:  # the MIT CSAIL checkpoint: {'state_dict': {'module.conv1.weight': ...}}
-            from iqa.metrics.nr._tanet import strip_module
+            from iqa.weights.converted import strip_module
 
             _load_into(net, Path(weights), strip_module, "resnet18_places365.pth.tar (MIT CSAIL Places365)")
         return net, 365
@@ -81,12 +93,12 @@ def theme_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module
 def aesthetics_trunk(name: str, weights: str | Path | None = None) -> tuple[nn.Module, int]:
     """(module giving an (N, C, h, w) feature map, C)."""
     if name == "mobilenet_v2_nima":
-        from iqa.metrics.nr._tanet import mobilenet_v2_features
+        from iqa.models.tanet import mobilenet_v2_features
 
         feats = mobilenet_v2_features()
         if weights is not None:  # NIMA's mobilenetv2.pth.tar: 'features.*' and 'classifier.*'
 
-            def features_only(state: dict) -> dict:
+            def features_only(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                 return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
 
             _load_into(feats, Path(weights), features_only, "NIMA's mobilenetv2.pth.tar")

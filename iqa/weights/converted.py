@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from iqa.atomic import atomic_write_bytes, atomic_write_json
 from iqa.errors import WeightsHashError, WeightsNotFoundError
 from iqa.weights.store import cache_dir, sha256_file
 
@@ -27,29 +28,26 @@ def _dirs() -> list[Path]:
     return out + [cache_dir() / "converted"]
 
 
-def _atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def save_converted(name: str, tensors: dict[str, torch.Tensor], *, source: Path, converter: str, options: dict,
-                   out_dir: Path | None = None) -> Path:  # fmt: skip
+def save_converted(name: str, tensors: dict[str, torch.Tensor], *, source: Path, converter: str,
+                   options: dict[str, Any], out_dir: Path | None = None) -> Path:  # fmt: skip
     """Write ``tensors`` as ``<name>.safetensors`` with its record; returns the file's path."""
     from safetensors.torch import save
 
     folder = out_dir or cache_dir() / "converted"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.safetensors"
-    _atomic(path, save({k: v.contiguous() for k, v in tensors.items()}))
+    path = atomic_write_bytes(folder / f"{name}.safetensors", save({k: v.contiguous() for k, v in tensors.items()}))
     record = {"name": name, "sha256": sha256_file(path), "source": Path(source).name, "source_sha256": sha256_file(Path(source)),
               "converter": converter, "options": options, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
-    _atomic(folder / f"{name}.json", json.dumps(record, indent=1).encode())
+    atomic_write_json(folder / f"{name}.json", record, indent=1)
     return path
 
 
-def locate_converted(name: str) -> tuple[Path, dict] | None:
+def strip_module(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's state dict without DataParallel's ``module.`` prefix (and a ``state_dict`` wrapper)."""
+    inner = state.get("state_dict", state)
+    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in inner.items()}
+
+
+def locate_converted(name: str) -> tuple[Path, dict[str, Any]] | None:
     """(path, record) of the first converted copy found, verified against its record; None if absent."""
     for d in _dirs():
         path, rec_path = d / f"{name}.safetensors", d / f"{name}.json"
@@ -65,7 +63,7 @@ def locate_converted(name: str) -> tuple[Path, dict] | None:
     return None
 
 
-def load_converted(name: str, *, how_to: str) -> tuple[dict[str, torch.Tensor], dict]:
+def load_converted(name: str, *, how_to: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The verified tensors and record of ``name``; ``how_to`` (where to get the source, which command
     converts it) goes into the error when no converted copy exists.
     """

@@ -13,7 +13,8 @@ from iqa.errors import InputError, WeightsError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    # tomli is a dependency on Python 3.10 only; mypy checks this branch (python_version = 3.10) where it may be absent.
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 _HEX = re.compile(r"[0-9a-f]+")
 

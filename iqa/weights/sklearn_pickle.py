@@ -8,9 +8,11 @@ rebuilders) and refuses everything else with the name it met. It runs once, at c
 
 from __future__ import annotations
 
+import importlib
 import io
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,21 +26,28 @@ _NUMPY_MODULES = {"numpy.core.multiarray", "numpy._core.multiarray"}
 class _Attributes:
     """Stands in for the sklearn estimator: keeps the pickled state as plain attributes."""
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
 
+def _numpy(submodule: str, name: str) -> Any:
+    """``numpy._core.<submodule>.<name>`` (NumPy 2), else ``numpy.core`` (NumPy 1): pickles name either."""
+    try:
+        return getattr(importlib.import_module(f"numpy._core.{submodule}"), name)
+    except ImportError:
+        return getattr(importlib.import_module(f"numpy.core.{submodule}"), name)
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's protocol
-        module = {"copy_reg": "copyreg", "__builtin__": "builtins"}.get(
-            module, module
-        )  # protocols 0-2 write Python 2 names
+    def find_class(self, module: str, name: str) -> Any:
+        # protocols 0-2 write Python 2 names
+        module = {"copy_reg": "copyreg", "__builtin__": "builtins"}.get(module, module)
         if (module, name) == ("builtins", "object"):
             return object
         if (module, name) in _RIDGE_CLASSES:
             return _Attributes
         if module in _NUMPY_MODULES and name in _NUMPY:
-            return getattr(np._core.multiarray if hasattr(np, "_core") else np.core.multiarray, name)
+            return _numpy("multiarray", name)
         if (module, name) in {("numpy", "ndarray"), ("numpy", "dtype")}:
             return getattr(np, name)
         if (module, name) == ("copyreg", "_reconstructor"):
@@ -46,7 +55,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if (module, name) == ("_codecs", "encode"):  # protocol 2 stores bytes as latin-1 text
             return _latin1
         if module in {"numpy.core.numeric", "numpy._core.numeric"} and name == "_frombuffer":  # protocol 5 arrays
-            return getattr(np._core.numeric if hasattr(np, "_core") else np.core.numeric, name)
+            return _numpy("numeric", name)
         raise pickle.UnpicklingError(f"refused global {module}.{name}: a Ridge pickle never needs it")
 
 
@@ -56,13 +65,13 @@ def _latin1(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
-def _reconstructor(cls, base, state):  # noqa: ANN001, ANN202 - copyreg's signature (protocol 0/1 pickles)
+def _reconstructor(cls: type, base: type, state: object) -> _Attributes:  # copyreg's signature (protocol 0/1 pickles)
     if cls is not _Attributes or base is not object or state is not None:
         raise pickle.UnpicklingError("refused copyreg._reconstructor on anything but the Ridge stand-in")
     return _Attributes()
 
 
-def read_sklearn_ridge(path: str | Path) -> dict:
+def read_sklearn_ridge(path: str | Path) -> dict[str, Any]:
     """``coef`` (float64, (d,)), ``intercept``, ``alpha``, ``fit_intercept`` and ``sklearn_version`` of a pickled Ridge."""
     path = Path(path)
     try:

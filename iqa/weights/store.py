@@ -6,12 +6,13 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
+from iqa.atomic import atomic_write
 from iqa.errors import DownloadError, WeightsHashError, WeightsNotFoundError
 from iqa.weights.manifest import WeightSpec, get_weight_spec, load_manifest
 
@@ -122,14 +123,13 @@ def _progress_cb(
 
 
 def _download_to(url: str, spec: WeightSpec, dest: Path, progress: bool) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    h = hashlib.sha256()
-    received = 0
-    try:
+    """Stream ``url`` into ``dest`` atomically; a truncated or mismatching download installs nothing."""
+
+    def write(out: IO[bytes]) -> None:
+        h = hashlib.sha256()
+        received = 0
         req = urllib.request.Request(url, headers={"User-Agent": "iqa-weights"})
-        with urllib.request.urlopen(req, timeout=60) as resp, os.fdopen(fd, "wb") as out:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             advance, stop = _progress_cb(spec, total, progress)
@@ -141,8 +141,6 @@ def _download_to(url: str, spec: WeightSpec, dest: Path, progress: bool) -> None
                     advance(len(block))
             finally:
                 stop()
-            out.flush()
-            os.fsync(out.fileno())
         if total is not None and received != total:
             raise DownloadError(f"{url}: truncated transfer, got {received} of {total} bytes")
         digest = h.hexdigest()
@@ -150,13 +148,13 @@ def _download_to(url: str, spec: WeightSpec, dest: Path, progress: bool) -> None
             raise WeightsHashError(
                 f"{url}: downloaded file has sha256 {digest}, expected {spec.expected_hash}; not installed"
             )
-        os.replace(tmp, dest)
+
+    try:
+        atomic_write(dest, write)
+    except (DownloadError, WeightsHashError):
+        raise
     except (urllib.error.URLError, OSError, ValueError) as e:
-        if isinstance(e, (DownloadError, WeightsHashError)):
-            raise
         raise DownloadError(f"{url}: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fetch(weight_id: str, *, progress: bool | None = None, force: bool = False) -> Path:
@@ -198,18 +196,12 @@ def import_file(file: str | os.PathLike, weight_id: str | None = None) -> tuple[
         target = f"{weight_id!r}" if weight_id else "any manifest entry"
         raise WeightsHashError(f"{src}: sha256 {digest} does not match {target}; see `iqa weights list`")
     dest = cache_dir() / match.filename
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with open(src, "rb") as f:
+        atomic_write(dest, lambda out: shutil.copyfileobj(f, out))
     return match.id, dest
 
 
-def load_torch_state(path: Path) -> dict:
+def load_torch_state(path: Path) -> dict[str, Any]:
     """Load a legacy ``.pth``/``.pt`` state dict safely (``weights_only=True``)."""
     import torch
 

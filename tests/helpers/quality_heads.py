@@ -1,5 +1,6 @@
-"""contrique / contrique_fr / qpt for the registry contract: a seeded random ResNet-18 encoder and a
-ridge head fitted to the noise level of noisy copies of the bundled photos (cached per process)."""
+"""contrique* / contrique_fr* / qpt* for the registry contract: a seeded random ResNet-18 encoder and a
+ridge head fitted to the noise level of noisy copies of the bundled photos, in the direction the
+metric's spec declares (cached per process by feature kind and direction)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import torch
 
 import iqa
-from iqa.metrics._quality_heads import RidgeHead
-from iqa.metrics.nr._contrique import ContriqueModel, fr_features, two_scale_features
+from iqa.models.contrique import ContriqueModel, fr_features, two_scale_features
+from iqa.models.quality_heads import RidgeHead
 from iqa.training.ridge import fit_ridge
 from tests.helpers.distort import noisy
 
@@ -36,18 +37,24 @@ def _photos() -> torch.Tensor:
 
 
 @functools.cache
-def _fitted(name: str) -> tuple[ContriqueModel, RidgeHead]:
+def _features(fr: bool) -> tuple[ContriqueModel, torch.Tensor, np.ndarray]:
     enc, x = random_encoder(), _photos()
-    feats, target = [], []
+    feats, levels = [], []
     for s in LEVELS:
         y = noisy(x, s) if s else x
-        feats.append(fr_features(enc, y, x) if name == "contrique_fr" else two_scale_features(enc, y))
-        target += [s] * len(x)
-    fr = name == "contrique_fr"
-    fit = fit_ridge(torch.cat(feats).numpy(), np.array(target) * (1 if fr else -1), alpha=1e-3)
-    return enc, RidgeHead(torch.from_numpy(fit.coef), fit.intercept, {"higher_is_better": not fr})
+        feats.append(fr_features(enc, y, x) if fr else two_scale_features(enc, y))
+        levels += [s] * len(x)
+    return enc, torch.cat(feats), np.array(levels)
+
+
+@functools.cache
+def _fitted(fr: bool, higher_is_better: bool) -> tuple[ContriqueModel, RidgeHead]:
+    enc, feats, levels = _features(fr)
+    fit = fit_ridge(feats.numpy(), levels * (-1 if higher_is_better else 1), alpha=1e-3)
+    return enc, RidgeHead(torch.from_numpy(fit.coef), fit.intercept, {"higher_is_better": higher_is_better})
 
 
 def head_for(name: str, **options: object) -> object:
-    enc, head = _fitted(name)
+    spec = iqa.get_spec(name)
+    enc, head = _fitted(spec.kind == "fr", spec.higher_is_better)
     return iqa.create(name, model=enc, head=head, **options)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from iqa.metrics.nr._contrique import ContriqueModel, half_scale, to_uint8_images, two_scale_features
+from iqa.models.contrique import ContriqueModel, half_scale, to_uint8_images, two_scale_features
 
 
 def _model() -> ContriqueModel:

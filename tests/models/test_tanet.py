@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from iqa.errors import InputError
-from iqa.metrics.nr._tanet import TANet, rgb_attention
+from iqa.models.tanet import TANet, rgb_attention
 from tests.oracles.tanet_release import released_forward
 
 

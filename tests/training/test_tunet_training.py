@@ -52,7 +52,7 @@ def test_resume_reaches_the_uninterrupted_weights(tmp_path) -> None:  # noqa: AN
     ck = tmp_path / "ck.pt"
     train_tunet(build_model(cfg), images, targets, replace(cfg, epochs=1), checkpoint=ck)
     state = torch.load(ck, weights_only=True)
-    state["config"]["epochs"] = 2  # as if a 2-epoch run had been killed after its first epoch
+    state["key"]["epochs"] = 2  # as if a 2-epoch run had been killed after its first epoch
     torch.save(state, ck)
     resumed, hist2 = train_tunet(build_model(cfg), images, targets, cfg, checkpoint=ck, resume=True)
     assert hist2 == hist and all(np.isfinite(h["train_mse"]) for h in hist)
@@ -91,7 +91,7 @@ def test_emd_loss_hand_computed() -> None:
 
 
 def test_trunks_by_name() -> None:
-    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
+    from iqa.models.tanet_trunks import aesthetics_trunk, theme_trunk
 
     t, dim = theme_trunk("efficientnet_lite0")  # the offline ImageNet weights
     a, adim = aesthetics_trunk("efficientnet_lite0")
@@ -122,7 +122,7 @@ def test_trained_weights_load_into_the_metric(tmp_path) -> None:  # noqa: ANN001
 
 def test_a_wrong_trunk_weight_file_names_the_file(tmp_path) -> None:  # noqa: ANN001
     from iqa.errors import WeightsError
-    from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
+    from iqa.models.tanet_trunks import aesthetics_trunk, theme_trunk
 
     bad = tmp_path / "places.pth.tar"
     bad.write_bytes(b"corrupt")

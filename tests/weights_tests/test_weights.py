@@ -80,7 +80,7 @@ def manifest(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 
 def no_partials(root: Path) -> bool:
-    return not [p for p in root.rglob("*") if p.name.endswith(".part")]
+    return not [p for p in root.rglob("*") if p.name.startswith(".") or p.name.endswith((".part", ".tmp"))]
 
 
 def test_download_success_is_verified_and_atomic(server, manifest, monkeypatch) -> None:  # noqa: ANN001

@@ -58,7 +58,9 @@ def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     )
 
 
-@register_metric(_spec("contrique_fr", False, "CONTRIQUE feature difference + ridge head: LIVE IQA DMOS (lower is better)"))
+@register_metric(
+    _spec("contrique_fr", False, "CONTRIQUE feature difference + ridge head: LIVE IQA DMOS (lower is better)")
+)
 class ContriqueFR(FRMetric):
     """Predicted DMOS per image pair, (N,), in the head's label scale.
 

@@ -2,14 +2,25 @@
 
 Paper: Madhusudana, Birkbeck, Wang, Adsumilli, Bovik, "Image Quality Assessment using Contrastive
 Learning", IEEE TIP 2022. Reference implementation: ``pavancm/CONTRIQUE`` ``demo_score.py``
-(features: :func:`iqa.metrics.nr._contrique.two_scale_features`, i.e. the 8-bit image and its PIL
+(features: :func:`iqa.models.contrique.two_scale_features`, i.e. the 8-bit image and its PIL
 bicubic half, no normalisation, 4096 values; score: the released sklearn Ridge of the chosen dataset).
 
 Weights: ``CONTRIQUE_checkpoint25.tar`` and ``models/*.save`` from the release, converted once with
 ``iqa weights convert contrique CHECKPOINT --regressors MODELS_DIR`` (nothing is unpickled at run
-time). ``head`` picks the dataset: koniq, clive (MOS, higher is better) or live, csiq (DMOS, lower is
-better: the instance's ``spec.higher_is_better`` says so), or a head from ``iqa fit-head contrique``.
-Scores are in the head's native label scale. Images are processed at full resolution, one at a time.
+time). Scores are in the head's native label scale. Images are processed at full resolution, one at a time.
+
+One registered name per released head, because the heads differ in direction and scale:
+
+- ``contrique``: KonIQ-10k head (MOS 0-100, higher is better);
+- ``contrique_clive``: LIVE Challenge head (MOS 0-100, higher is better);
+- ``contrique_live``: LIVE IQA head (DMOS, lower is better);
+- ``contrique_csiq``: CSIQ head (DMOS 0-1, lower is better);
+- ``contrique_dmos``: no default head: for heads of your own fitted to lower-is-better labels.
+
+Every name takes ``head=`` (a store name from ``iqa fit-head contrique``, a .safetensors path or a
+:class:`~iqa.models.quality_heads.RidgeHead`) as long as the head's recorded direction is the
+name's: MOS-like heads go to ``contrique``, DMOS-like ones to ``contrique_dmos``; any other head is
+refused with the name to use.
 """
 
 from __future__ import annotations
@@ -19,21 +30,25 @@ from pathlib import Path
 import torch
 
 from iqa.checks import check_image
-from iqa.metrics._quality_heads import RidgeHead, attach
-from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._contrique import ContriqueModel, two_scale_features
+from iqa.metrics.base import DataRange, NRMetric
+from iqa.models.contrique import HOW_TO_GET, ContriqueModel, two_scale_features
+from iqa.models.quality_heads import RidgeHead, load_parts
 from iqa.registry import MetricSpec, register_metric
 
-HOW_TO = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com/pavancm/CONTRIQUE) and the repository's "
-          "models/*.save, then run `iqa weights convert contrique CONTRIQUE_checkpoint25.tar --regressors models/`; "
-          "or train an encoder with `iqa train contrique` and fit a head with `iqa fit-head contrique`.")  # fmt: skip
+RELEASED = {"koniq": "contrique", "clive": "contrique_clive", "live": "contrique_live", "csiq": "contrique_csiq"}
+FOR_OWN_HEADS = {True: "contrique", False: "contrique_dmos"}
 
 
-@register_metric(
-    MetricSpec(
-        name="contrique",
+def variant_for(head: RidgeHead) -> str:
+    """The registered name that scores ``head``: its release variant, else the one of its direction."""
+    return RELEASED.get(head.name or "", FOR_OWN_HEADS[head.higher_is_better is not False])
+
+
+def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
+    return MetricSpec(
+        name=name,
         kind="nr",
-        higher_is_better=True,
+        higher_is_better=higher_is_better,
         value_range=(float("-inf"), float("inf")),
         differentiable=False,
         color="rgb",
@@ -42,24 +57,75 @@ HOW_TO = ("Download CONTRIQUE_checkpoint25.tar (link in the README of github.com
         tolerance="conversion round trip on random weights in the release layout: sklearn's predict to 1e-8 (float64 "
         "input); features by hand; the released checkpoint is not offline",
         min_size=64,
-        summary="contrastive ResNet-50 quality features + per-dataset ridge head (koniq default; live/csiq are DMOS)",
+        summary=summary,
     )
-)
+
+
+@register_metric(_spec("contrique", True, "contrastive ResNet-50 quality features + ridge head: KonIQ-10k MOS (0-100)"))
 class Contrique(NRMetric):
-    """Predicted quality per image, (N,), in the head's label scale."""
+    """Predicted quality per image, (N,), in the head's label scale.
+
+    Args:
+        head: ridge head: a store name (``contrique_head_<name>``), a .safetensors path or a RidgeHead;
+            its recorded direction must be this metric's.
+        weights: encoder .safetensors file; None: the store's converted ``contrique_encoder``.
+        model: a ready encoder (a ContriqueModel); None loads ``weights``.
+    """
 
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
-        head: str | Path | RidgeHead = "koniq",
+        data_range: DataRange = 1.0,
+        head: str | Path | RidgeHead | None = "koniq",
         weights: str | Path | None = None,
         model: ContriqueModel | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        attach(self, "contrique", head, weights, model, HOW_TO)
+        self.weights = weights
+        self.model, self.head = load_parts(self.spec.name, self.spec.higher_is_better, prefix="contrique", head=head,
+                                           weights=weights, model=model, how_to=HOW_TO_GET, variant_for=variant_for)  # fmt: skip
+
+    @property
+    def regressor(self) -> RidgeHead:
+        """The ridge head (``head`` after loading)."""
+        return self.head
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        feats = two_scale_features(self.net, img / self.data_range)
-        return self.regressor(feats.to(self.regressor.coef.device)).to(img.dtype)
+        return self.head(two_scale_features(self.model, img / self.data_range)).to(img.dtype)
+
+
+@register_metric(_spec("contrique_clive", True, "CONTRIQUE with the LIVE Challenge head: MOS (0-100)"))
+class ContriqueCLIVE(Contrique):
+    """CONTRIQUE scored by the released LIVE Challenge head (MOS, higher is better)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = "clive",
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)
+
+
+@register_metric(_spec("contrique_live", False, "CONTRIQUE with the LIVE IQA head: DMOS, lower is better"))
+class ContriqueLIVE(Contrique):
+    """CONTRIQUE scored by the released LIVE IQA head (DMOS, lower is better)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = "live",
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)
+
+
+@register_metric(_spec("contrique_csiq", False, "CONTRIQUE with the CSIQ head: DMOS (0-1), lower is better"))
+class ContriqueCSIQ(Contrique):
+    """CONTRIQUE scored by the released CSIQ head (DMOS 0-1, lower is better)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = "csiq",
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)
+
+
+@register_metric(_spec("contrique_dmos", False, "CONTRIQUE with a head of your own fitted to DMOS: lower is better"))
+class ContriqueDMOS(Contrique):
+    """CONTRIQUE scored by a head of your own fitted to lower-is-better labels (``head=`` is required)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = None,
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)

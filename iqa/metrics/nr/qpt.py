@@ -5,11 +5,16 @@ Paper: Zhao et al., "Quality-aware Pre-trained Models for Blind Image Quality As
 No official code or weights were released, so this is an *approximation*: the degradation space,
 the loss and the schedule are ours (:mod:`iqa.training.qpt`, documented in docs/quality_pretraining.md),
 and the paper's downstream step (fine-tuning a BIQA head end to end) is replaced by CONTRIQUE's linear
-protocol: two-scale pooled features (:func:`iqa.metrics.nr._contrique.two_scale_features`) and ridge.
+protocol: two-scale pooled features (:func:`iqa.models.contrique.two_scale_features`) and ridge.
 
 Weights come from your own runs: ``iqa train qpt --config FILE`` writes the encoder (``weights=``
 or ``--install`` into the store as ``qpt_encoder``), ``iqa fit-head qpt --dataset NAME --root DIR``
 writes ``qpt_head_<NAME>``.
+
+Two registered names, one per label direction (a spec is fixed): ``qpt`` for heads fitted to
+higher-is-better labels (MOS; default head ``koniq10k``) and ``qpt_dmos`` for heads fitted to
+lower-is-better labels (DMOS; ``head=`` is required). A head of the other direction is refused
+with the name to use.
 """
 
 from __future__ import annotations
@@ -19,20 +24,25 @@ from pathlib import Path
 import torch
 
 from iqa.checks import check_image
-from iqa.metrics._quality_heads import RidgeHead, attach
-from iqa.metrics.base import NRMetric
-from iqa.metrics.nr._contrique import ContriqueModel, two_scale_features
+from iqa.metrics.base import DataRange, NRMetric
+from iqa.models.contrique import ContriqueModel, two_scale_features
+from iqa.models.quality_heads import RidgeHead, load_parts
 from iqa.registry import MetricSpec, register_metric
 
 HOW_TO = ("QPT has no released weights: pre-train an encoder with `iqa train qpt --config FILE --install` and fit a head "
           "with `iqa fit-head qpt --dataset NAME --root DIR` (see docs/quality_pretraining.md).")  # fmt: skip
 
 
-@register_metric(
-    MetricSpec(
-        name="qpt",
+def variant_for(head: RidgeHead) -> str:
+    """The registered name that scores ``head`` (by its recorded direction)."""
+    return "qpt_dmos" if head.higher_is_better is False else "qpt"
+
+
+def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
+    return MetricSpec(
+        name=name,
         kind="nr",
-        higher_is_better=True,
+        higher_is_better=higher_is_better,
         value_range=(float("-inf"), float("inf")),
         differentiable=False,
         color="rgb",
@@ -40,24 +50,50 @@ HOW_TO = ("QPT has no released weights: pre-train an encoder with `iqa train qpt
         reference_impl="none released: our QPT-style approximation (iqa.training.qpt) with CONTRIQUE's ridge protocol",
         tolerance="loss on hand-computed cases; no reference numbers exist to reproduce",
         min_size=64,
-        summary="QPT-style quality-aware contrastive encoder (self-trained) + ridge head; approximate, see docs",
+        summary=summary,
     )
+
+
+@register_metric(
+    _spec("qpt", True, "QPT-style quality-aware contrastive encoder (self-trained) + ridge head on MOS; approximate")
 )
 class QPT(NRMetric):
-    """Predicted quality per image, (N,), in the head's label scale."""
+    """Predicted quality per image, (N,), in the head's label scale.
+
+    Args:
+        head: ridge head: a store name (``qpt_head_<name>``), a .safetensors path or a RidgeHead; its
+            recorded direction must be this metric's.
+        weights: encoder .safetensors file; None: the store's ``qpt_encoder``.
+        model: a ready encoder (a ContriqueModel); None loads ``weights``.
+    """
 
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
-        head: str | Path | RidgeHead = "koniq10k",
+        data_range: DataRange = 1.0,
+        head: str | Path | RidgeHead | None = "koniq10k",
         weights: str | Path | None = None,
         model: ContriqueModel | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        attach(self, "qpt", head, weights, model, HOW_TO)
+        self.weights = weights
+        self.model, self.head = load_parts(self.spec.name, self.spec.higher_is_better, prefix="qpt", head=head,
+                                           weights=weights, model=model, how_to=HOW_TO, variant_for=variant_for)  # fmt: skip
+
+    @property
+    def regressor(self) -> RidgeHead:
+        """The ridge head (``head`` after loading)."""
+        return self.head
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        feats = two_scale_features(self.net, img / self.data_range)
-        return self.regressor(feats.to(self.regressor.coef.device)).to(img.dtype)
+        return self.head(two_scale_features(self.model, img / self.data_range)).to(img.dtype)
+
+
+@register_metric(_spec("qpt_dmos", False, "QPT-style encoder + a head of your own fitted to DMOS: lower is better"))
+class QPTDMOS(QPT):
+    """QPT-style features scored by a head of your own fitted to lower-is-better labels (``head=`` is required)."""
+
+    def __init__(self, *, data_range: DataRange = 1.0, head: str | Path | RidgeHead | None = None,
+                 weights: str | Path | None = None, model: ContriqueModel | None = None) -> None:  # fmt: skip
+        super().__init__(data_range=data_range, head=head, weights=weights, model=model)

@@ -8,8 +8,8 @@ import torch
 
 import iqa
 from iqa.errors import WeightsError, WeightsNotFoundError
-from iqa.metrics._quality_heads import RidgeHead
-from iqa.metrics.nr._contrique import two_scale_features
+from iqa.models.contrique import two_scale_features
+from iqa.models.quality_heads import RidgeHead
 from tests.helpers.quality_heads import random_encoder
 
 

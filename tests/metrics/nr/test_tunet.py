@@ -10,8 +10,8 @@ from PIL import Image
 
 import iqa
 from iqa.errors import WeightsError, WeightsHashError, WeightsNotFoundError
-from iqa.metrics.nr._tanet import TANet
-from iqa.metrics.nr.tunet import convert_tanet, preprocess
+from iqa.models.tanet import TANet, preprocess
+from iqa.models.tanet_weights import convert_tanet
 
 
 def _net(variant: str = "tad66k") -> TANet:
