@@ -76,8 +76,7 @@ class LPIPS(FRMetric):
 
     Args:
         net: the ImageNet trunk whose features are compared (the v0.1 heads exist for these three).
-        heads: the v0.1 linear heads file (``weights/v0.1/<net>.pth`` of the lpips package); None: the
-            weights manager's ``lpips_<net>_v0.1``.
+        heads: v0.1 linear heads file (the lpips package's ``weights/v0.1/<net>.pth``); None: ``lpips_<net>_v0.1``.
         trunk_weights: torchvision checkpoint of the trunk; None: the weights manager's torchvision file.
         trunk: a ready trunk of ``net`` (its weights loaded); None builds one from ``trunk_weights``.
     """

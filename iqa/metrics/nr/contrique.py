@@ -66,8 +66,7 @@ class Contrique(NRMetric):
     """Predicted quality per image, (N,), in the head's label scale.
 
     Args:
-        head: ridge head: a store name (``contrique_head_<name>``), a .safetensors path or a RidgeHead;
-            its recorded direction must be this metric's.
+        head: ridge head (store name, .safetensors path or RidgeHead) fitted to labels of this metric's direction.
         weights: encoder .safetensors file; None: the store's converted ``contrique_encoder``.
         model: a ready encoder (a ContriqueModel); None loads ``weights``.
     """

@@ -61,8 +61,7 @@ class QPT(NRMetric):
     """Predicted quality per image, (N,), in the head's label scale.
 
     Args:
-        head: ridge head: a store name (``qpt_head_<name>``), a .safetensors path or a RidgeHead; its
-            recorded direction must be this metric's.
+        head: ridge head (store name, .safetensors path or RidgeHead) fitted to labels of this metric's direction.
         weights: encoder .safetensors file; None: the store's ``qpt_encoder``.
         model: a ready encoder (a ContriqueModel); None loads ``weights``.
     """
