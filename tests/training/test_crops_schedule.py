@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from iqa.errors import InputError
-from iqa.metrics.nr._contrique import ContriqueModel
+from iqa.models.contrique import ContriqueModel
 from iqa.training.crops import iou, pair_crops
 from iqa.training.schedule import lr_at, param_groups
 
