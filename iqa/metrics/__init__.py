@@ -9,7 +9,6 @@ from iqa.metrics.fr import (  # noqa: F401
     dists,
     dss,
     fsim,
-    fsimc,
     gmsd,
     haarpsi,
     iw_ssim,

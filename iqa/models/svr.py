@@ -24,8 +24,17 @@ from iqa.errors import InputError
 
 @dataclass(frozen=True)
 class RBFSVR:
-    sv: torch.Tensor  # (n_sv, dim) float64
-    coef: torch.Tensor  # (n_sv,)
+    """An epsilon-SVR with an RBF kernel: sum_i coef_i exp(-gamma ||sv_i - x||^2) - rho.
+
+    Attributes:
+        sv: support vectors, (n_sv, dim) float64, in the scaled feature space.
+        coef: their coefficients, (n_sv,).
+        rho: the offset subtracted from the kernel sum.
+        gamma: the RBF kernel's gamma.
+    """
+
+    sv: torch.Tensor
+    coef: torch.Tensor
     rho: float
     gamma: float
 
@@ -37,9 +46,18 @@ class RBFSVR:
 
 @dataclass(frozen=True)
 class FeatureRange:
+    """Per-feature min-max scaling to [lower, upper] (libsvm's ``svm-scale``, OpenCV's range file).
+
+    Attributes:
+        lower: value a feature at its minimum maps to.
+        upper: value a feature at its maximum maps to.
+        fmin: per-feature minima seen in training, (dim,).
+        fmax: per-feature maxima, (dim,).
+    """
+
     lower: float
     upper: float
-    fmin: torch.Tensor  # (dim,)
+    fmin: torch.Tensor
     fmax: torch.Tensor
 
     def scale(self, x: torch.Tensor) -> torch.Tensor:

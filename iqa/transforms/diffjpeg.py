@@ -26,6 +26,7 @@ quality (PSNR between the proxy's and Pillow's decodes).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
@@ -107,7 +108,8 @@ def threshold_round(x: torch.Tensor) -> torch.Tensor:
     return r + (x - x.detach()) * slope
 
 
-_ROUNDERS = {
+Rounder = Callable[[torch.Tensor], torch.Tensor]
+_ROUNDERS: dict[str, Rounder] = {
     "ste": ste_round,
     "threshold": threshold_round,
     "cubic": cubic_round,
@@ -127,7 +129,7 @@ def _unblocks(b: torch.Tensor) -> torch.Tensor:
     return b.transpose(2, 3).reshape(n, bh * 8, bw * 8)
 
 
-def _code_plane(p: torch.Tensor, table: torch.Tensor, rnd) -> torch.Tensor:  # noqa: ANN001
+def _code_plane(p: torch.Tensor, table: torch.Tensor, rnd: Rounder) -> torch.Tensor:
     """Level shift, DCT, quantise (rounded), dequantise, inverse DCT, +128, for one plane (N, H, W)."""
     d = _dct_matrix().to(p)
     t = table.to(p)
@@ -154,7 +156,7 @@ def diff_jpeg(
         raise InputError(f"diff_jpeg needs (N, 3, H, W) RGB, got shape {tuple(x.shape)}")
     if rounding not in _ROUNDERS:
         raise InputError(f"rounding must be one of {sorted(_ROUNDERS)}, got {rounding!r}")
-    rnd = _ROUNDERS[rounding]
+    rnd: Rounder = _ROUNDERS[rounding]
     if rounding == "noise":
         rnd = lambda v: noise_round(v, generator)  # noqa: E731
     n, _, h, w = x.shape

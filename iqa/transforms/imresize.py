@@ -70,8 +70,8 @@ def _resample(x: torch.Tensor, dim: int, src: torch.Tensor, w: torch.Tensor) -> 
     """Weighted sum over the taps along ``dim``: O(out x taps), unlike a dense (out x in) product."""
     shape = [1] * x.dim()
     shape[dim] = len(src)
-    out = 0
-    for t in range(src.shape[1]):
+    out = x.index_select(dim, src[:, 0]) * w[:, 0].view(shape)
+    for t in range(1, src.shape[1]):
         out = out + x.index_select(dim, src[:, t]) * w[:, t].view(shape)
     return out
 

@@ -58,12 +58,12 @@ def ssim_and_cs(
         dim=(-2, -1), keepdim=True, dtype=torch.float64
     )
     centre = (centre / 2).to(x.dtype)
-    ssim_total = cs_total = None
+    totals: tuple[torch.Tensor, torch.Tensor] | None = None
     for start in range(0, out_h, rows):
         stop = min(out_h, start + rows)
         xs, ys = x[..., start : stop + size - 1, :], y[..., start : stop + size - 1, :]
         s, cs = _strip_stats(xs, ys, kernel, c1, c2, centre)
-        ssim_total = s if ssim_total is None else ssim_total + s
-        cs_total = cs if cs_total is None else cs_total + cs
+        totals = (s, cs) if totals is None else (totals[0] + s, totals[1] + cs)
+    assert totals is not None  # out_h >= 1: the caller checked the image against the window
     count = float(out_h * out_w)
-    return ssim_total / count, cs_total / count  # type: ignore[operator]
+    return totals[0] / count, totals[1] / count

@@ -19,17 +19,78 @@ design. Minimum side 7 x 2^(level - 1) (224 with the defaults).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric
+from iqa.metrics.base import DataRange, FRMetric
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import fspecial_gaussian, rgb2gray
 from iqa.transforms.pyramids import scf_bands
 
 WIN = 7
+
+
+def cw_ssim(
+    img: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    level: int = 6,
+    orientations: int = 16,
+    guardb: int = 0,
+    k: float = 0.0,
+) -> torch.Tensor:
+    """CW-SSIM as the authors' ``cwssim_index.m``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+        level: pyramid levels; only the bands of the coarsest one are compared.
+        orientations: oriented bands per level.
+        guardb: guard band (pixels at full resolution) removed from each side of the compared bands.
+        k: stabilising constant added to numerator and denominator.
+
+    Returns:
+        Tensor (N,) in [0, 1].
+    """
+    data_range = check_data_range(data_range)
+    if level < 1 or orientations < 1 or guardb < 0 or k < 0:
+        raise InputError(
+            f"cw_ssim: need level >= 1, orientations >= 1, guardb >= 0, k >= 0; got {level}, {orientations}, {guardb}, {k}"
+        )
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=WIN * 2 ** (level - 1))
+    dt = torch.float64  # FFT masks and complex products in double precision
+    n = len(img)
+    bands = scf_bands(
+        rgb2gray(torch.cat([ref, img]).to(dt), data_range=data_range, coefficients="rounded", out_range=255),
+        level,
+        orientations,
+    )
+    gb = guardb // 2 ** (level - 1)
+    if gb:
+        bands = bands[..., gb:-gb, gb:-gb]
+    b1, b2 = bands[:n], bands[n:]
+    corr = b1 * b2.conj()
+    varr = b1.abs() ** 2 + b2.abs() ** 2
+    box = torch.full((1, 1, WIN, WIN), 1.0 / WIN**2, dtype=dt, device=img.device)
+
+    def avg(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t.flatten(0, 1)[:, None], box).view(
+            n, orientations, t.shape[-2] - WIN + 1, t.shape[-1] - WIN + 1
+        )
+
+    corr_band = torch.complex(avg(corr.real), avg(corr.imag))
+    cmap = (2 * corr_band.abs() + k) / (avg(varr) + k)
+    rows = bands.shape[-2] + 2 * gb  # s = the band's size before the guard band is removed
+    w = fspecial_gaussian(cmap.shape[-2], cmap.shape[-1], rows / 4, dt).to(img.device)
+    out = (cmap * w).sum((-2, -1)).mean(1)
+    return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)
 
 
 @register_metric(
@@ -48,43 +109,32 @@ WIN = 7
     )
 )
 class CWSSIM(FRMetric):
-    """CW-SSIM per image pair, (N,); 1 for identical images."""
+    """CW-SSIM per image pair, (N,); 1 for identical images (see :func:`cw_ssim`)."""
+
+    function = staticmethod(cw_ssim)
 
     def __init__(
-        self, *, data_range: float = 1.0, level: int = 6, orientations: int = 16, guardb: int = 0, k: float = 0.0
+        self,
+        *,
+        data_range: DataRange = 1.0,
+        level: Annotated[int, Range(1)] = 6,
+        orientations: Annotated[int, Range(1)] = 16,
+        guardb: Annotated[int, Range(0)] = 0,
+        k: Annotated[float, Range(0.0)] = 0.0,
     ) -> None:
         super().__init__(data_range=data_range)
-        if level < 1 or orientations < 1 or guardb < 0 or k < 0:
-            raise InputError(
-                f"cw_ssim: need level >= 1, orientations >= 1, guardb >= 0, k >= 0; got {level}, {orientations}, {guardb}, {k}"
-            )
-        self.level, self.orientations, self.guardb, self.k = int(level), int(orientations), int(guardb), float(k)
+        self.level = level
+        self.orientations = orientations
+        self.guardb = guardb
+        self.k = k
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=WIN * 2 ** (self.level - 1))
-        dt = torch.float64  # FFT masks and complex products in double precision
-        n = len(img)
-        bands = scf_bands(
-            rgb2gray(torch.cat([ref, img]).to(dt), data_range=self.data_range, coefficients="rounded", out_range=255),
-            self.level,
-            self.orientations,
+        return cw_ssim(
+            img,
+            ref,
+            data_range=self.data_range,
+            level=self.level,
+            orientations=self.orientations,
+            guardb=self.guardb,
+            k=self.k,
         )
-        gb = self.guardb // 2 ** (self.level - 1)
-        if gb:
-            bands = bands[..., gb:-gb, gb:-gb]
-        b1, b2 = bands[:n], bands[n:]
-        corr = b1 * b2.conj()
-        varr = b1.abs() ** 2 + b2.abs() ** 2
-        box = torch.full((1, 1, WIN, WIN), 1.0 / WIN**2, dtype=dt, device=img.device)
-
-        def avg(t: torch.Tensor) -> torch.Tensor:
-            return F.conv2d(t.flatten(0, 1)[:, None], box).view(
-                n, self.orientations, t.shape[-2] - WIN + 1, t.shape[-1] - WIN + 1
-            )
-
-        corr_band = torch.complex(avg(corr.real), avg(corr.imag))
-        cmap = (2 * corr_band.abs() + self.k) / (avg(varr) + self.k)
-        rows = bands.shape[-2] + 2 * gb  # s = the band's size before the guard band is removed
-        w = fspecial_gaussian(cmap.shape[-2], cmap.shape[-1], rows / 4, dt).to(img.device)
-        out = (cmap * w).sum((-2, -1)).mean(1)
-        return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)

@@ -23,23 +23,43 @@ import math
 
 import torch
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import prewitt_magnitude
 from iqa.transforms.matlab import conv2_downsample, rgb2gray
 
 T = 170.0
+MIN_SIZE = 4
 
 
 def gms_map(img: torch.Tensor, ref: torch.Tensor, data_range: float, t: float = T) -> torch.Tensor:
-    m1 = prewitt_magnitude(
-        conv2_downsample(rgb2gray(img, data_range=data_range, coefficients="rounded", out_range=255), 2)
-    )
-    m2 = prewitt_magnitude(
-        conv2_downsample(rgb2gray(ref, data_range=data_range, coefficients="rounded", out_range=255), 2)
+    """GMSD.m's gradient magnitude similarity map on half-resolution grey levels, (N, 1, H', W')."""
+    # GMSD.m: rgb2gray (its documented, rounded weights) on the 0-255 scale, then 2x2 means.
+    m1, m2 = (
+        prewitt_magnitude(
+            conv2_downsample(rgb2gray(x, data_range=data_range, coefficients="rounded", out_range=255), 2)
+        )
+        for x in (img, ref)
     )
     return (2 * m1 * m2 + t) / (m1 * m1 + m2 * m2 + t)
+
+
+def gmsd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """GMSD as the authors' ``GMSD.m``; lower is better, 0 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 levels (T = 170).
+
+    Returns:
+        Tensor (N,), the sample standard deviation of the similarity map.
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    return gms_map(img.to(dt), ref.to(dt), data_range).flatten(1).std(dim=1, unbiased=True)
 
 
 @register_metric(
@@ -53,15 +73,14 @@ def gms_map(img: torch.Tensor, ref: torch.Tensor, data_range: float, t: float = 
         paper="Xue, Zhang, Mou, Bovik, 'Gradient Magnitude Similarity Deviation: A Highly Efficient Perceptual Image Quality Index', IEEE TIP 2014",
         reference_impl="authors' MATLAB GMSD.m (rgb2gray, 2x2 mean + downsample, Prewitt, T=170, std2)",
         tolerance="1e-10 absolute vs a float64 transcription of GMSD.m; piq differs by its N vs N-1 std and luma weights (tested)",
-        min_size=4,
+        min_size=MIN_SIZE,
         summary="gradient magnitude similarity deviation on half-resolution grey levels",
     )
 )
 class GMSD(FRMetric):
-    """GMSD score per image pair, (N,); 0 for identical images."""
+    """GMSD score per image pair, (N,); 0 for identical images (see :func:`gmsd`)."""
+
+    function = staticmethod(gmsd)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        q = gms_map(img.to(dt), ref.to(dt), self.data_range)
-        return q.flatten(1).std(dim=1, unbiased=True)
+        return gmsd(img, ref, data_range=self.data_range)

@@ -27,8 +27,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.checks import check_data_range, check_pair
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import similarity
 from iqa.transforms.matlab import conv2_downsample
@@ -36,6 +36,7 @@ from iqa.transforms.matlab import conv2_downsample
 C = 30.0
 ALPHA = 4.2
 SCALES = 3
+MIN_SIZE = 16
 # The authors' YIQ rows (HaarPSI.m / haarPsi.py), not the NTSC 4-digit matrix.
 YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
 
@@ -104,14 +105,16 @@ def haarpsi_maps(
         img, ref = img * scale, ref * scale
     both = torch.cat([img[:, :1], ref[:, :1]])  # one pass over the Y planes of both images
     resp = haar_responses(both)
-    sims, weights = [], []
+    sims: list[torch.Tensor] = []
+    weights: list[torch.Tensor] = []
     for o in range(2):
         a, b = resp[SCALES - 1][o].chunk(2)
         weights.append(torch.maximum(a.abs(), b.abs()))
-        s = 0
+        s: torch.Tensor | None = None
         for scale in range(SCALES - 1):
             a, b = resp[scale][o].abs().chunk(2)
-            s = s + similarity(a, b, C)
+            s = similarity(a, b, C) if s is None else s + similarity(a, b, C)
+        assert s is not None  # SCALES >= 2
         sims.append(s / (SCALES - 1))
     if img.shape[1] == 3:
         iq = box_mean_2x2(torch.cat([img[:, 1:], ref[:, 1:]])).abs()
@@ -126,6 +129,25 @@ def haarpsi_score(sim: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (torch.logit(pooled) / ALPHA) ** 2
 
 
+def haarpsi(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, subsample: bool = True) -> torch.Tensor:
+    """HaarPSI as the authors' ``HaarPSI.m`` / ``haarPsi.py``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 levels (C = 30).
+        subsample: halve both images first (2x2 means), as the authors' default.
+
+    Returns:
+        Tensor (N,) in [0, 1].
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    sim, w = haarpsi_maps(img.to(dt), ref.to(dt), 255.0 / data_range, subsample)
+    return haarpsi_score(sim, w)
+
+
 @register_metric(
     MetricSpec(
         name="haarpsi",
@@ -137,19 +159,18 @@ def haarpsi_score(sim: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         paper="Reisenhofer, Bosse, Kutyniok, Wiegand, 'A Haar Wavelet-Based Perceptual Similarity Index for Image Quality Assessment', Signal Process. Image Commun. 2018",
         reference_impl="authors' HaarPSI.m / haarPsi.py (github.com/rgcda/haarpsi): their YIQ, 2x2 subsampling, 3 Haar scales, C=30, alpha=4.2",
         tolerance="1e-10 vs a float64 transcription of haarPsi.py (even and odd sizes); 1e-3 relative vs piq.haarpsi (its YIQ matrix differs)",
-        min_size=16,
+        min_size=MIN_SIZE,
         summary="Haar wavelet similarity of Y (two orientations) and I/Q, logistic-pooled",
     )
 )
 class HaarPSI(FRMetric):
-    """HaarPSI per image pair, (N,); 1 for identical images."""
+    """HaarPSI per image pair, (N,); 1 for identical images (see :func:`haarpsi`)."""
 
-    def __init__(self, *, data_range: float = 1.0, subsample: bool = True) -> None:
+    function = staticmethod(haarpsi)
+
+    def __init__(self, *, data_range: DataRange = 1.0, subsample: bool = True) -> None:
         super().__init__(data_range=data_range)
-        self.subsample = bool(subsample)
+        self.subsample = subsample
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        sim, w = haarpsi_maps(img.to(dt), ref.to(dt), 255.0 / self.data_range, self.subsample)
-        return haarpsi_score(sim, w)
+        return haarpsi(img, ref, data_range=self.data_range, subsample=self.subsample)

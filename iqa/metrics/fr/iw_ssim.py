@@ -29,13 +29,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.filters import separable_filter_valid
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import inv_or_pinv, rgb2gray
 
+MIN_SIZE = 176
 SCALES = 5
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 K1, K2, L = 0.01, 0.03, 255.0
@@ -146,6 +147,41 @@ def info_weights(ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | N
     return infow.masked_fill(infow < TOL, 0)
 
 
+def iw_ssim(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """IW-SSIM as the authors' ``iwssim.m``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    n = len(img)
+    pyr = laplacian_pyramid(
+        rgb2gray(torch.cat([ref, img]).to(dt), data_range=data_range, coefficients="rounded", out_range=255)
+    )
+    w = torch.tensor(WEIGHTS, dtype=dt, device=img.device)
+    w = w / w.sum()
+    score = torch.ones(n, dtype=dt, device=img.device)
+    for s, band in enumerate(pyr):
+        r, d = band[:n], band[n:]
+        cs, lum = cs_and_l(r, d)
+        if s < SCALES - 1:
+            # The parent is the next band-pass level; the last band-pass level has none (nband < Nsc - 1).
+            parent = pyr[s + 1][:n] if s + 1 < SCALES - 1 else None
+            iw = info_weights(r, d, parent)[..., 4:-4, 4:-4]  # bound1 = 5 - 1
+            mean_cs = (cs * iw).sum((1, 2, 3)) / iw.sum((1, 2, 3))
+        else:
+            mean_cs = (cs * lum).mean((1, 2, 3))
+        score = score * mean_cs ** w[s]
+    return score
+
+
 @register_metric(
     MetricSpec(
         name="iw_ssim",
@@ -157,32 +193,14 @@ def info_weights(ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | N
         paper="Wang, Li, 'Information Content Weighting for Perceptual Image Quality Assessment', IEEE TIP 2011",
         reference_impl="authors' iwssim.m (+ info_content_weight_map.m, imenlarge2.m, matlabPyrTools buildLpyr binom5/reflect1)",
         tolerance="1e-10 vs a float64 NumPy transcription of iwssim.m whose pyramid is pyrtools' (the matlabPyrTools port); piq.information_weighted_ssim to 1e-10 on grey input (piq takes YIQ luma for RGB)",
-        min_size=176,
+        min_size=MIN_SIZE,
         summary="multi-scale SSIM pooled with Gaussian-scale-mixture information-content weights",
     )
 )
 class IWSSIM(FRMetric):
     """IW-SSIM per image pair, (N,); 1 for identical images."""
 
+    function = staticmethod(iw_ssim)
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        n = len(img)
-        pyr = laplacian_pyramid(
-            rgb2gray(torch.cat([ref, img]).to(dt), data_range=self.data_range, coefficients="rounded", out_range=255)
-        )
-        w = torch.tensor(WEIGHTS, dtype=dt, device=img.device)
-        w = w / w.sum()
-        score = torch.ones(n, dtype=dt, device=img.device)
-        for s, band in enumerate(pyr):
-            r, d = band[:n], band[n:]
-            cs, lum = cs_and_l(r, d)
-            if s < SCALES - 1:
-                # The parent is the next band-pass level; the last band-pass level has none (nband < Nsc - 1).
-                parent = pyr[s + 1][:n] if s + 1 < SCALES - 1 else None
-                iw = info_weights(r, d, parent)[..., 4:-4, 4:-4]  # bound1 = 5 - 1
-                mean_cs = (cs * iw).sum((1, 2, 3)) / iw.sum((1, 2, 3))
-            else:
-                mean_cs = (cs * lum).mean((1, 2, 3))
-            score = score * mean_cs ** w[s]
-        return score
+        return iw_ssim(img, ref, data_range=self.data_range)

@@ -32,11 +32,12 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import matlab_round, rgb2gray, symmetric_pad
 
+MIN_SIZE = 48
 BSIZE = 16
 SCALE_WEIGHTS = (0.5, 0.75, 1.0, 5.0, 6.0)
 THRESH1, THRESH2 = 2.55, 3.35
@@ -211,6 +212,31 @@ def combine(hi: torch.Tensor, lo: torch.Tensor) -> torch.Tensor:
     return lo ** (1 - sig) * hi**sig
 
 
+def mad(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """MAD as the authors' ``MAD_index_april_2010.m``; lower is better, 0 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rounded to 8-bit levels as the script's uint8 images.
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    # MATLAB on uint8 images: rgb2gray's rounded weights, 8-bit levels before and after.
+    r, d = rgb2gray(
+        torch.cat([ref, img]).to(torch.float64),
+        data_range=data_range,
+        coefficients="rounded",
+        quantize=True,
+        out_range=255,
+    )[:, 0].chunk(2)
+    out = combine(hi_index(r, d), lo_index(r, d))
+    return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)
+
+
 @register_metric(
     MetricSpec(
         name="mad",
@@ -222,22 +248,14 @@ def combine(hi: torch.Tensor, lo: torch.Tensor) -> torch.Tensor:
         paper="Larson, Chandler, 'Most apparent distortion: full-reference image quality assessment and the role of strategy', J. Electronic Imaging 2010",
         reference_impl="authors' MAD_index_april_2010.m with ical_std.c / ical_stat.c, block size 16",
         tolerance="1e-10 vs a float64 NumPy transcription of MAD_index_april_2010.m with loop-by-loop ports of the two mex files",
-        min_size=48,
+        min_size=MIN_SIZE,
         summary="detection (masked local MSE) and appearance (log-Gabor statistics) blended by the distortion level",
     )
 )
 class MAD(FRMetric):
     """MAD per image pair, (N,); 0 for identical images."""
 
+    function = staticmethod(mad)
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        # MATLAB on uint8 images: rgb2gray's rounded weights, 8-bit levels before and after.
-        r, d = rgb2gray(
-            torch.cat([ref, img]).to(torch.float64),
-            data_range=self.data_range,
-            coefficients="rounded",
-            quantize=True,
-            out_range=255,
-        )[:, 0].chunk(2)
-        out = combine(hi_index(r, d), lo_index(r, d))
-        return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)
+        return mad(img, ref, data_range=self.data_range)

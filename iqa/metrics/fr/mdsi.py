@@ -25,13 +25,14 @@ even) picks f = 2 where MATLAB picks 3 for a 640-pixel side (and similarly at ot
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import prewitt_magnitude, similarity
 from iqa.transforms.matlab import RGB2GRAY, conv2_downsample, downsample_factor
@@ -39,10 +40,12 @@ from iqa.transforms.matlab import RGB2GRAY, conv2_downsample, downsample_factor
 C1, C2, C3 = 140.0, 55.0, 550.0
 ALPHA = 0.6  # "sum"
 GAMMA, BETA = 0.2, 0.1  # "mult"
+MIN_SIZE = 3
+Combination = Literal["sum", "mult"]
 LHM = (RGB2GRAY["rounded"], (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
-def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: str) -> tuple[torch.Tensor, torch.Tensor]:
+def gcs_polar(img: torch.Tensor, ref: torch.Tensor, combination: Combination) -> tuple[torch.Tensor, torch.Tensor]:
     """Modulus and argument of the gradient-chromaticity similarity (argument pi where MATLAB's powers go complex)."""
     m = torch.tensor(LHM, dtype=img.dtype, device=img.device).view(3, 3, 1, 1)
     lhm_r, lhm_d = F.conv2d(ref, m), F.conv2d(img, m)
@@ -66,6 +69,35 @@ def deviation_pooling(modulus: torch.Tensor, angle: torch.Tensor) -> torch.Tenso
     return dev**0.25
 
 
+def mdsi(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, combination: Combination = "sum"
+) -> torch.Tensor:
+    """MDSI as the authors' ``MDSI.m``; lower is better, 0 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey (R = G = B), float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 levels.
+        combination: how gradient and chromaticity similarity combine: "sum" (0.6 GS + 0.4 CS) or "mult" (GS^0.2 CS^0.1).
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    if combination not in ("sum", "mult"):
+        raise InputError(f"mdsi: combination must be 'sum' or 'mult', got {combination!r}")
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    x, y = img.to(dt), ref.to(dt)
+    if x.shape[1] == 1:
+        x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
+    f = downsample_factor(*x.shape[-2:])
+    scale = 255.0 / data_range
+    # Downsampling and scaling are linear: scale the smaller image.
+    x, y = conv2_downsample(x, f) * scale, conv2_downsample(y, f) * scale
+    return deviation_pooling(*gcs_polar(x, y, combination))
+
+
 @register_metric(
     MetricSpec(
         name="mdsi",
@@ -77,27 +109,18 @@ def deviation_pooling(modulus: torch.Tensor, angle: torch.Tensor) -> torch.Tenso
         paper="Ziaei Nafchi, Shahkolaei, Hedjam, Cheriet, 'Mean Deviation Similarity Index: Efficient and Reliable Full-Reference Image Quality Evaluator', IEEE Access 2016",
         reference_impl="authors' MDSI.m: round(min side/256) box downsampling, LHM opponent space, C1=140, C2=55, C3=550, complex deviation pooling",
         tolerance="1e-10 vs a float64 NumPy transcription of MDSI.m (complex powers as MATLAB's); 1e-8 relative vs piq.mdsi where its rounding agrees",
-        min_size=3,
+        min_size=MIN_SIZE,
         summary="gradient (with fusion) and chromaticity similarity, mean-deviation pooled",
     )
 )
 class MDSI(FRMetric):
-    """MDSI per image pair, (N,); 0 for identical images."""
+    """MDSI per image pair, (N,); 0 for identical images (see :func:`mdsi`)."""
 
-    def __init__(self, *, data_range: float = 1.0, combination: str = "sum") -> None:
+    function = staticmethod(mdsi)
+
+    def __init__(self, *, data_range: DataRange = 1.0, combination: Combination = "sum") -> None:
         super().__init__(data_range=data_range)
-        if combination not in ("sum", "mult"):
-            raise InputError(f"mdsi: combination must be 'sum' or 'mult', got {combination!r}")
         self.combination = combination
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        x, y = img.to(dt), ref.to(dt)
-        if x.shape[1] == 1:
-            x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-        f = downsample_factor(*x.shape[-2:])
-        scale = 255.0 / self.data_range
-        # Downsampling and scaling are linear: scale the smaller image.
-        x, y = conv2_downsample(x, f) * scale, conv2_downsample(y, f) * scale
-        return deviation_pooling(*gcs_polar(x, y, self.combination))
+        return mdsi(img, ref, data_range=self.data_range, combination=self.combination)

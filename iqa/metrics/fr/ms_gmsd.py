@@ -27,9 +27,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import prewitt_magnitude
 from iqa.transforms.matlab import conv2_downsample
@@ -38,6 +38,7 @@ SCALE_WEIGHTS = (0.096, 0.596, 0.289, 0.019)
 T = 170.0
 MASK = 0.5
 BETA1, BETA2, BETA3 = 0.01, 0.32, 15.0
+MIN_SIZE = 17
 YIQ = ((0.299, 0.587, 0.114), (0.5959, -0.2746, -0.3213), (0.2115, -0.5227, 0.3112))
 
 
@@ -48,6 +49,46 @@ def masked_gms_variance(y1: torch.Tensor, y2: torch.Tensor) -> torch.Tensor:
     cross = m1 * m2
     gms = (2 * cross - MASK * cross + T) / (m1 * m1 + m2 * m2 - MASK * cross + T)
     return gms.flatten(1).var(dim=1, unbiased=False)
+
+
+def ms_gmsd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, chromatic: bool = False) -> torch.Tensor:
+    """MS-GMSD (or MS-GMSDc) as piq's ``multi_scale_gmsd``; lower is better, 0 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to 0-255 levels (T = 170).
+        chromatic: add the I/Q term of the coarsest scale (MS-GMSDc; RGB input only).
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    if chromatic and img.shape[1] != 3:
+        raise InputError(
+            f"ms_gmsd(chromatic=True) needs RGB images, got {img.shape[1]} channel(s); use chromatic=False for grey input"
+        )
+    dt = compute_dtype(img)
+    x, y = img.to(dt), ref.to(dt)
+    if x.shape[1] == 3:
+        m = torch.tensor(YIQ, dtype=dt, device=x.device) * (255.0 / data_range)
+        keep = 3 if chromatic else 1  # the I/Q planes are only needed for the colour term
+        x, y = (F.conv2d(t, m[:keep].view(keep, 3, 1, 1)) for t in (x, y))
+    else:
+        x, y = x * (255.0 / data_range), y * (255.0 / data_range)
+    total = torch.zeros(len(x), dtype=dt, device=x.device)
+    for j, w in enumerate(SCALE_WEIGHTS):
+        if j:
+            x, y = conv2_downsample(x, 2), conv2_downsample(y, 2)
+        total = total + w * masked_gms_variance(x[:, :1], y[:, :1])
+    score = torch.sqrt(total)
+    if not chromatic:
+        return score
+    # RMSE of the I and Q planes at the coarsest scale, combined as sqrt(rmse_I^2 + rmse_Q^2).
+    rmse_iq = torch.sqrt(((x[:, 1:] - y[:, 1:]) ** 2).mean((1, 2, 3)) * 2)
+    gamma = 2 / (1 + BETA2 * torch.exp(-BETA3 * score)) - 1
+    return gamma * score + (1 - gamma) * BETA1 * rmse_iq
 
 
 @register_metric(
@@ -61,40 +102,18 @@ def masked_gms_variance(y1: torch.Tensor, y2: torch.Tensor) -> torch.Tensor:
         paper="Zhang, Sander, Bermak, 'Gradient magnitude similarity deviation on multiple scales for color image quality assessment', ICASSP 2017",
         reference_impl="piq multi_scale_gmsd (no authors' code exists): NTSC YIQ, 4 scales (0.096, 0.596, 0.289, 0.019), masking 0.5, T=170, population std",
         tolerance="1e-10 relative vs piq.multi_scale_gmsd in float64, grey and RGB, with and without the chromatic term",
-        min_size=17,
+        min_size=MIN_SIZE,
         summary="masked GMSD over four scales; chromatic=True adds the I/Q term (MS-GMSDc)",
     )
 )
 class MSGMSD(FRMetric):
-    """MS-GMSD (or MS-GMSDc) per image pair, (N,); 0 for identical images."""
+    """MS-GMSD (or MS-GMSDc) per image pair, (N,); 0 for identical images (see :func:`ms_gmsd`)."""
 
-    def __init__(self, *, data_range: float = 1.0, chromatic: bool = False) -> None:
+    function = staticmethod(ms_gmsd)
+
+    def __init__(self, *, data_range: DataRange = 1.0, chromatic: bool = False) -> None:
         super().__init__(data_range=data_range)
-        self.chromatic = bool(chromatic)
+        self.chromatic = chromatic
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        if self.chromatic and img.shape[1] != 3:
-            raise InputError(
-                f"ms_gmsd(chromatic=True) needs RGB images, got {img.shape[1]} channel(s); use chromatic=False for grey input"
-            )
-        dt = compute_dtype(img)
-        x, y = img.to(dt), ref.to(dt)
-        if x.shape[1] == 3:
-            m = torch.tensor(YIQ, dtype=dt, device=x.device) * (255.0 / self.data_range)
-            keep = 3 if self.chromatic else 1  # the I/Q planes are only needed for the colour term
-            x, y = (F.conv2d(t, m[:keep].view(keep, 3, 1, 1)) for t in (x, y))
-        else:
-            x, y = x * (255.0 / self.data_range), y * (255.0 / self.data_range)
-        total = 0
-        for j, w in enumerate(SCALE_WEIGHTS):
-            if j:
-                x, y = conv2_downsample(x, 2), conv2_downsample(y, 2)
-            total = total + w * masked_gms_variance(x[:, :1], y[:, :1])
-        score = torch.sqrt(total)
-        if not self.chromatic:
-            return score
-        # RMSE of the I and Q planes at the coarsest scale, combined as sqrt(rmse_I^2 + rmse_Q^2).
-        rmse_iq = torch.sqrt(((x[:, 1:] - y[:, 1:]) ** 2).mean((1, 2, 3)) * 2)
-        gamma = 2 / (1 + BETA2 * torch.exp(-BETA3 * score)) - 1
-        return gamma * score + (1 - gamma) * BETA1 * rmse_iq
+        return ms_gmsd(img, ref, data_range=self.data_range, chromatic=self.chromatic)

@@ -15,11 +15,14 @@ contrast-structure mean can be negative: MATLAB then returns a complex number, w
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 
 from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import gaussian_kernel1d
@@ -56,6 +59,10 @@ def ms_ssim(
         data_range: value of white.
         weights: per-scale exponents; their count is the number of scales.
         quantize_y: round Y to 8-bit levels (MATLAB ``rgb2ycbcr`` on uint8 images).
+        kernel_size: side of the Gaussian window (odd; Wang's 11).
+        sigma: standard deviation of the Gaussian window (Wang's 1.5).
+        k1: luminance constant factor (Wang's 0.01).
+        k2: contrast-structure constant factor (Wang's 0.03).
 
     Returns:
         Tensor (N,) in [0, 1].
@@ -102,20 +109,26 @@ def ms_ssim(
 class MSSSIM(FRMetric):
     """MS-SSIM on Y (see :func:`ms_ssim`)."""
 
+    function = staticmethod(ms_ssim)
+
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
+        data_range: DataRange = 1.0,
         weights: tuple[float, ...] = WANG_WEIGHTS,
         quantize_y: bool = False,
-        kernel_size: int = 11,
-        sigma: float = 1.5,
-        k1: float = 0.01,
-        k2: float = 0.03,
+        kernel_size: Annotated[int, Range(1, odd=True)] = 11,
+        sigma: Annotated[float, Range(0.0, min_open=True)] = 1.5,
+        k1: Annotated[float, Range(0.0, min_open=True)] = 0.01,
+        k2: Annotated[float, Range(0.0, min_open=True)] = 0.03,
     ) -> None:
         super().__init__(data_range=data_range)
-        self.weights = _check_weights(weights)
-        self.quantize_y, self.kernel_size, self.sigma, self.k1, self.k2 = bool(quantize_y), kernel_size, sigma, k1, k2
+        self.weights = _check_weights(weights)  # non-negative with a positive sum: not a per-value range
+        self.quantize_y = quantize_y
+        self.kernel_size = kernel_size
+        self.sigma = sigma
+        self.k1 = k1
+        self.k2 = k2
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return ms_ssim(

@@ -23,11 +23,12 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import rgb2gray, symmetric_pad
 
+MIN_SIZE = 32
 LEVELS = 6
 BURT = (0.05, 0.25, 0.4, 0.25, 0.05)
 SIGMAS = (0.0248, 0.0185, 0.0179, 0.0191, 0.0220, 0.2782)
@@ -86,6 +87,28 @@ def normalised_bands(img: torch.Tensor) -> list[torch.Tensor]:
     return [b / (SIGMAS[i] + F.conv2d(b.abs(), dn[i : i + 1], padding=2)) for i, b in enumerate(laplacian_pyramid(img))]
 
 
+def nlpd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """NLPD as the authors' ``NLP_dist.m``; lower is better, 0 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to [0, 1].
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    x = rgb2gray(img.to(dt) / data_range, coefficients="rounded")
+    y = rgb2gray(ref.to(dt) / data_range, coefficients="rounded")
+    n = len(x)
+    bands = normalised_bands(torch.cat([y, x]))
+    rms = [torch.sqrt(((b[:n] - b[n:]) ** 2).flatten(1).mean(1)) for b in bands]
+    return torch.stack(rms).mean(0)
+
+
 @register_metric(
     MetricSpec(
         name="nlpd",
@@ -97,19 +120,14 @@ def normalised_bands(img: torch.Tensor) -> list[torch.Tensor]:
         paper="Laparra, Balle, Berardino, Simoncelli, 'Perceptual image quality assessment using a normalized Laplacian pyramid', IS&T Electronic Imaging 2016",
         reference_impl="authors' NLP_dist.m (6-level Burt-Adelson pyramid, divisive normalisation learned on McGill)",
         tolerance="1e-10 vs a float64 NumPy transcription of NLP_dist.m (even and odd sizes)",
-        min_size=32,
+        min_size=MIN_SIZE,
         summary="RMS distance of divisively normalised Laplacian-pyramid bands",
     )
 )
 class NLPD(FRMetric):
     """NLPD per image pair, (N,); 0 for identical images."""
 
+    function = staticmethod(nlpd)
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        x = rgb2gray(img.to(dt) / self.data_range, coefficients="rounded")
-        y = rgb2gray(ref.to(dt) / self.data_range, coefficients="rounded")
-        n = len(x)
-        bands = normalised_bands(torch.cat([y, x]))
-        rms = [torch.sqrt(((b[:n] - b[n:]) ** 2).flatten(1).mean(1)) for b in bands]
-        return torch.stack(rms).mean(0)
+        return nlpd(img, ref, data_range=self.data_range)

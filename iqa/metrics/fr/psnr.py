@@ -12,14 +12,18 @@ is added to it (piq adds 1e-8, which lowers PSNR measurably above ~60 dB).
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import torch
 
 from iqa.checks import check_data_range, check_pair, flat_rows
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric
+from iqa.metrics.base import DataRange, FRMetric
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
+
+CropBorder = Annotated[int, Range(0)]
 
 
 def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
@@ -90,8 +94,17 @@ def psnr_y(
 ) -> torch.Tensor:
     """PSNR on the BT.601 limited-range Y channel (MATLAB ``rgb2ycbcr``), in dB.
 
-    Single-channel inputs are used as they are. ``quantize=True`` rounds Y to 8-bit levels as
-    MATLAB does for uint8 images. Returns (N,), higher is better.
+    Single-channel inputs are used as they are.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white (1.0 for [0, 1] images, 255 for [0, 255]).
+        crop_border: pixels removed from every side before comparing (super-resolution convention).
+        quantize: round Y to 8-bit levels as MATLAB does for uint8 images.
+
+    Returns:
+        Tensor (N,), higher is better, ``inf`` for identical images.
     """
     data_range = check_data_range(data_range)
     border = _check_border(crop_border)
@@ -125,9 +138,11 @@ _COMMON = dict(
 class PSNR(FRMetric):
     """PSNR over all channels (see :func:`psnr`)."""
 
-    def __init__(self, *, data_range: float = 1.0, crop_border: int = 0) -> None:
+    function = staticmethod(psnr)
+
+    def __init__(self, *, data_range: DataRange = 1.0, crop_border: CropBorder = 0) -> None:
         super().__init__(data_range=data_range)
-        self.crop_border = _check_border(crop_border)
+        self.crop_border = crop_border
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return psnr(img, ref, data_range=self.data_range, crop_border=self.crop_border)
@@ -146,10 +161,12 @@ class PSNR(FRMetric):
 class PSNRY(FRMetric):
     """PSNR on the Y channel (see :func:`psnr_y`)."""
 
-    def __init__(self, *, data_range: float = 1.0, crop_border: int = 0, quantize: bool = False) -> None:
+    function = staticmethod(psnr_y)
+
+    def __init__(self, *, data_range: DataRange = 1.0, crop_border: CropBorder = 0, quantize: bool = False) -> None:
         super().__init__(data_range=data_range)
-        self.crop_border = _check_border(crop_border)
-        self.quantize = bool(quantize)
+        self.crop_border = crop_border
+        self.quantize = quantize
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return psnr_y(img, ref, data_range=self.data_range, crop_border=self.crop_border, quantize=self.quantize)

@@ -19,11 +19,14 @@ natural-image pairs we measured. Pass float64 tensors for MATLAB-exact numbers.
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import torch
 
 from iqa.checks import check_data_range, check_pair
 from iqa.errors import InputError
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import gaussian_kernel1d
@@ -84,7 +87,10 @@ def ssim(
         data_range: value of white; the constants are C1 = (k1 data_range)^2, C2 = (k2 data_range)^2.
         downsample: apply ``ssim.m``'s automatic downsampling rule.
         quantize_y: round Y to 8-bit levels (MATLAB ``rgb2ycbcr`` on uint8 images).
-        kernel_size, sigma, k1, k2: Wang's defaults 11, 1.5, 0.01, 0.03.
+        kernel_size: side of the Gaussian window (odd; Wang's 11).
+        sigma: standard deviation of the Gaussian window (Wang's 1.5).
+        k1: luminance constant factor (Wang's 0.01).
+        k2: contrast-structure constant factor (Wang's 0.03).
 
     Returns:
         Tensor (N,) in [-1, 1].
@@ -122,7 +128,19 @@ def ssim_rgb(
 
     With ``downsample=False`` it equals ``skimage.metrics.structural_similarity(...,
     channel_axis=0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``.
-    Returns (N,), higher is better.
+
+    Args:
+        img: images to judge, (N, C, H, W) float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; the constants are C1 = (k1 data_range)^2, C2 = (k2 data_range)^2.
+        downsample: apply ``ssim.m``'s automatic downsampling rule.
+        kernel_size: side of the Gaussian window (odd; Wang's 11).
+        sigma: standard deviation of the Gaussian window (Wang's 1.5).
+        k1: luminance constant factor (Wang's 0.01).
+        k2: contrast-structure constant factor (Wang's 0.03).
+
+    Returns:
+        Tensor (N,) in [-1, 1], higher is better.
     """
     data_range = check_data_range(data_range)
     _check_window(kernel_size, sigma)
@@ -136,22 +154,29 @@ def ssim_rgb(
 _PAPER = "Wang, Bovik, Sheikh, Simoncelli, 'Image quality assessment: from error visibility to structural similarity', IEEE TIP 2004"
 
 
+KernelSize = Annotated[int, Range(1, odd=True)]
+Positive = Annotated[float, Range(0.0, min_open=True)]
+
+
 class _SSIMBase(FRMetric):
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
+        data_range: DataRange = 1.0,
         downsample: bool = True,
-        kernel_size: int = 11,
-        sigma: float = 1.5,
-        k1: float = 0.01,
-        k2: float = 0.03,
+        kernel_size: KernelSize = 11,
+        sigma: Positive = 1.5,
+        k1: Positive = 0.01,
+        k2: Positive = 0.03,
     ) -> None:
         super().__init__(data_range=data_range)
-        _check_window(kernel_size, sigma)
-        self.downsample, self.kernel_size, self.sigma, self.k1, self.k2 = bool(downsample), kernel_size, sigma, k1, k2
+        self.downsample = downsample
+        self.kernel_size = kernel_size
+        self.sigma = sigma
+        self.k1 = k1
+        self.k2 = k2
 
-    def _kw(self) -> dict:
+    def _kw(self) -> dict[str, Any]:
         return dict(
             data_range=self.data_range,
             downsample=self.downsample,
@@ -180,21 +205,23 @@ class _SSIMBase(FRMetric):
 class SSIM(_SSIMBase):
     """MATLAB-compatible SSIM on Y (see :func:`ssim`)."""
 
+    function = staticmethod(ssim)
+
     def __init__(
         self,
         *,
-        data_range: float = 1.0,
+        data_range: DataRange = 1.0,
         downsample: bool = True,
         quantize_y: bool = False,
-        kernel_size: int = 11,
-        sigma: float = 1.5,
-        k1: float = 0.01,
-        k2: float = 0.03,
+        kernel_size: KernelSize = 11,
+        sigma: Positive = 1.5,
+        k1: Positive = 0.01,
+        k2: Positive = 0.03,
     ) -> None:
         super().__init__(
             data_range=data_range, downsample=downsample, kernel_size=kernel_size, sigma=sigma, k1=k1, k2=k2
         )
-        self.quantize_y = bool(quantize_y)
+        self.quantize_y = quantize_y
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return ssim(img, ref, quantize_y=self.quantize_y, **self._kw())
@@ -217,6 +244,8 @@ class SSIM(_SSIMBase):
 )
 class SSIMRGB(_SSIMBase):
     """Per-channel RGB SSIM (see :func:`ssim_rgb`)."""
+
+    function = staticmethod(ssim_rgb)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return ssim_rgb(img, ref, **self._kw())

@@ -32,12 +32,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.checks import check_data_range, check_pair
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import inv_or_pinv, rgb2gray
 from iqa.transforms.pyramids import box_dn, sp5_filters, spatial_pyramid
 
+MIN_SIZE = 72
 M = 3
 SIGMA_NSQ = 0.4
 TOL = 1e-15
@@ -108,6 +109,27 @@ def vif_terms(
     return num, den
 
 
+def vif(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """Wavelet-domain VIF as LIVE's ``vifvec.m``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+
+    Returns:
+        Tensor (N,), above 1 for contrast enhancement.
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    # float64 throughout: box sums of squares minus squared means cancel badly in float32.
+    r, d = rgb2gray(
+        torch.cat([ref, img]).to(torch.float64), data_range=data_range, coefficients="rounded", out_range=255
+    ).chunk(2)
+    num, den = vif_terms(r, d, compute_dtype(img))
+    return (num / den).to(compute_dtype(img))
+
+
 @register_metric(
     MetricSpec(
         name="vif",
@@ -119,7 +141,7 @@ def vif_terms(
         paper="Sheikh, Bovik, 'Image Information and Visual Quality', IEEE TIP 2006",
         reference_impl="LIVE vifvec.m (+ vifsub_est_M.m, refparams_vecgsm.m, ind2wtree.m) on matlabPyrTools buildSpyr(4, 'sp5Filters', 'reflect1')",
         tolerance="1e-10 vs a float64 NumPy transcription of vifvec.m whose pyramid is pyrtools' SteerablePyramidSpace",
-        min_size=72,
+        min_size=MIN_SIZE,
         summary="visual information fidelity over steerable-pyramid subbands (GSM model)",
         identity_value=1.0,  # not the best value: contrast enhancement scores above 1
     )
@@ -127,15 +149,11 @@ def vif_terms(
 class VIF(FRMetric):
     """Wavelet-domain VIF per image pair, (N,); 1 for identical images."""
 
-    def __init__(self, *, data_range: float = 1.0) -> None:
+    function = staticmethod(vif)
+
+    def __init__(self, *, data_range: DataRange = 1.0) -> None:
         super().__init__(data_range=data_range)
         sp5_filters()  # fail at construction, with the pip command, if pyrtools is missing
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        # float64 throughout: box sums of squares minus squared means cancel badly in float32.
-        r, d = rgb2gray(
-            torch.cat([ref, img]).to(torch.float64), data_range=self.data_range, coefficients="rounded", out_range=255
-        ).chunk(2)
-        num, den = vif_terms(r, d, compute_dtype(img))
-        return (num / den).to(compute_dtype(img))
+        return vif(img, ref, data_range=self.data_range)

@@ -23,11 +23,12 @@ import math
 
 import torch
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.matlab import rgb2gray
 
+MIN_SIZE = 41
 SIGMA_N_SQ = 2.0
 TINY = 1e-10
 
@@ -91,6 +92,28 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
     return num, den
 
 
+def vifp(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """Pixel-domain VIF as LIVE's ``vifp_mscale.m``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+
+    Returns:
+        Tensor (N,), above 1 for contrast enhancement.
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    # float64 always: E[x^2] - mu^2 on 0-255 levels cancels catastrophically in float32, and the
+    # script's 1e-10 thresholds only mean something in double precision (MATLAB's).
+    r, d = rgb2gray(
+        torch.cat([ref, img]).to(torch.float64), data_range=data_range, coefficients="rounded", out_range=255
+    ).chunk(2)
+    num, den = vifp_terms(r, d)
+    return (num / den).to(compute_dtype(img))
+
+
 @register_metric(
     MetricSpec(
         name="vifp",
@@ -102,7 +125,7 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
         paper="Sheikh, Bovik, 'Image Information and Visual Quality', IEEE TIP 2006 (pixel-domain VIF)",
         reference_impl="LIVE MATLAB vifp_mscale.m (4 scales, sigma_n^2 = 2, 1e-10 thresholds) on rgb2gray levels",
         tolerance="1e-10 vs a float64 transcription of vifp_mscale.m; 1e-6 relative vs piq.vif_p on grey images",
-        min_size=41,
+        min_size=MIN_SIZE,
         summary="pixel-domain visual information fidelity over four scales",
         identity_value=1.0,  # not the best value: contrast enhancement scores above 1
     )
@@ -110,12 +133,7 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
 class VIFp(FRMetric):
     """VIFp per image pair, (N,); 1 for identical images."""
 
+    function = staticmethod(vifp)
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        # float64 always: E[x^2] - mu^2 on 0-255 levels cancels catastrophically in float32, and the
-        # script's 1e-10 thresholds only mean something in double precision (MATLAB's).
-        r, d = rgb2gray(
-            torch.cat([ref, img]).to(torch.float64), data_range=self.data_range, coefficients="rounded", out_range=255
-        ).chunk(2)
-        num, den = vifp_terms(r, d)
-        return (num / den).to(compute_dtype(img))
+        return vifp(img, ref, data_range=self.data_range)

@@ -25,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_pair
+from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.gradients import scharr_magnitude, similarity
@@ -34,6 +34,7 @@ from iqa.transforms.saliency import sdsp
 
 C_VS, C_GM, C_CHROM = 1.27, 386.0, 130.0
 ALPHA, LAMBDA = 0.40, 0.020
+MIN_SIZE = 8
 LMN = ((0.06, 0.63, 0.27), (0.30, 0.04, -0.35), (0.34, -0.60, 0.17))
 
 
@@ -55,6 +56,26 @@ def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
     return s.sum((1, 2, 3)) / weight.sum((1, 2, 3))
 
 
+def vsi(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+    """VSI as the authors' ``VSI.m``; higher is better, 1 for identical images.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey (R = G = B), float in ``[0, data_range]``.
+        ref: reference images, same shape.
+        data_range: value of white; inputs are rescaled to the script's 0-255 levels.
+
+    Returns:
+        Tensor (N,) in [0, 1].
+    """
+    data_range = check_data_range(data_range)
+    img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
+    dt = compute_dtype(img)
+    x, y = img.to(dt) * (255.0 / data_range), ref.to(dt) * (255.0 / data_range)
+    if x.shape[1] == 1:
+        x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
+    return vsi_score(x, y)
+
+
 @register_metric(
     MetricSpec(
         name="vsi",
@@ -66,17 +87,14 @@ def vsi_score(img255: torch.Tensor, ref255: torch.Tensor) -> torch.Tensor:
         paper="Zhang, Shen, Li, 'VSI: A Visual Saliency-Induced Index for Perceptual Image Quality Assessment', IEEE TIP 2014",
         reference_impl="authors' VSI.m with its SDSP (MATLAB bilinear imresize to 256x256, D50 Lab, log-Gabor, centre and colour priors, mat2gray)",
         tolerance="1e-9 vs a float64 NumPy transcription of VSI.m (sizes with f = 1 and 2, odd sides); piq differs by its resizing (tested)",
-        min_size=8,
+        min_size=MIN_SIZE,
         summary="saliency, gradient and chroma similarity weighted by SDSP saliency",
     )
 )
 class VSI(FRMetric):
-    """VSI per image pair, (N,); 1 for identical images."""
+    """VSI per image pair, (N,); 1 for identical images (see :func:`vsi`)."""
+
+    function = staticmethod(vsi)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, min_size=self.spec.min_size)
-        dt = compute_dtype(img)
-        x, y = img.to(dt) * (255.0 / self.data_range), ref.to(dt) * (255.0 / self.data_range)
-        if x.shape[1] == 1:
-            x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-        return vsi_score(x, y)
+        return vsi(img, ref, data_range=self.data_range)

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from iqa.checks import check_image
+from iqa.checks import check_data_range, check_image
 from iqa.errors import WeightsNotFoundError
-from iqa.metrics.base import NRMetric
+from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
@@ -39,6 +39,7 @@ from iqa.weights import resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 RELEASE = "http://live.ece.utexas.edu/research/quality/BRISQUE_release.zip"
+MIN_SIZE = 16
 
 
 def ggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,6 +96,44 @@ def load_release(model: str | Path | None, ranges: str | Path | None) -> tuple[R
     return svr, read_libsvm_range(range_path, svr.sv.shape[1])
 
 
+def brisque(
+    img: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    svr: RBFSVR | None = None,
+    feature_range: FeatureRange | None = None,
+) -> torch.Tensor:
+    """BRISQUE as LIVE's ``brisquescore.m`` with its libsvm model; lower is better.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        data_range: value of white; RGB is rounded to 8-bit levels as the release's uint8 images.
+        svr: the regressor (``allmodel``); None, or ``feature_range`` None, loads the release's pair.
+        feature_range: the feature scaling (``allrange``) that goes with ``svr``.
+
+    Returns:
+        Tensor (N,), about 0-100.
+    """
+    data_range = check_data_range(data_range)
+    check_image(img, data_range=data_range, min_size=MIN_SIZE)
+    if svr is None or feature_range is None:
+        svr, feature_range = load_release(None, None)
+    # RGB: MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels); grey input as it is, on 0-255.
+    gray = rgb2gray(
+        img.to(torch.float64),
+        data_range=data_range,
+        coefficients="rounded",
+        quantize=img.shape[1] == 3,
+        out_range=255,
+    )
+    scores = []
+    for g in gray[:, 0]:
+        feats = _printf(brisque_features(g), ".6f")
+        scaled = _printf(feature_range.scale(feats), "g")
+        scores.append(_printf(svr.predict(scaled[None].to(g.device)), "g"))
+    return torch.cat(scores).to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
+
+
 @register_metric(
     MetricSpec(
         name="brisque",
@@ -107,34 +146,29 @@ def load_release(model: str | Path | None, ranges: str | Path | None) -> tuple[R
         reference_impl="LIVE BRISQUE_release (brisquescore.m + libsvm allmodel/allrange), including its %f/%g text round trip",
         tolerance="1e-2 relative to the MATLAB scores of TID2008 reference images (matlab_result.txt beside allmodel); measured below 1e-3",
         weights=("brisque_live_allmodel",),
-        min_size=16,
+        min_size=MIN_SIZE,
         summary="natural scene statistics of MSCN coefficients, LIVE-trained SVR (MATLAB release)",
         # Noise of std 0.01 vs 0.03 can leave an already grainy photo's score flat (measured: coffee, -0.7).
         noise_monotone_from=0.03,
     )
 )
 class BRISQUE(NRMetric):
-    """BRISQUE score per image, (N,); lower is better."""
+    """BRISQUE score per image, (N,); lower is better (see :func:`brisque`).
+
+    Args:
+        model: the release's libsvm model file ``allmodel``; None takes it from the weights manager.
+        ranges: its feature ranges ``allrange``; None looks beside the model file.
+    """
+
+    function = staticmethod(brisque)
 
     def __init__(
-        self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
+        self, *, data_range: DataRange = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
     ) -> None:
         super().__init__(data_range=data_range)
+        self.model = model
+        self.ranges = ranges
         self.svr, self.range = load_release(model, ranges)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        check_image(img, data_range=self.data_range, min_size=self.spec.min_size)
-        # RGB: MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels); grey input as it is, on 0-255.
-        gray = rgb2gray(
-            img.to(torch.float64),
-            data_range=self.data_range,
-            coefficients="rounded",
-            quantize=img.shape[1] == 3,
-            out_range=255,
-        )
-        scores = []
-        for g in gray[:, 0]:
-            feats = _printf(brisque_features(g), ".6f")
-            scaled = _printf(self.range.scale(feats), "g")
-            scores.append(_printf(self.svr.predict(scaled[None].to(g.device)), "g"))
-        return torch.cat(scores).to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
+        return brisque(img, data_range=self.data_range, svr=self.svr, feature_range=self.range)

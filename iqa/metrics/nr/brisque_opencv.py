@@ -30,13 +30,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from iqa.checks import check_image
-from iqa.metrics.base import NRMetric
-from iqa.models.svr import read_opencv_range, read_opencv_svm
+from iqa.checks import check_data_range, check_image
+from iqa.metrics.base import DataRange, NRMetric
+from iqa.models.svr import RBFSVR, FeatureRange, read_opencv_range, read_opencv_svm
 from iqa.registry import MetricSpec, register_metric
 from iqa.weights import resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
+MIN_SIZE = 16
 
 
 def opencv_gray_u8(x: torch.Tensor, data_range: float) -> torch.Tensor:
@@ -137,13 +138,48 @@ def opencv_features(gray: torch.Tensor) -> torch.Tensor:
     for scale in (1, 2):
         img = gray if scale == 1 else resize_cubic(gray, gray.shape[0] // 2, gray.shape[1] // 2)
         s = mscn_opencv(img[None, None])[0, 0]
-        a, l, r = aggd_opencv(s.numpy())
-        feats += [a, (l * l + r * r) / 2]
+        a, lft, rgt = aggd_opencv(s.numpy())
+        feats += [a, (lft * lft + rgt * rgt) / 2]
         for dy, dx in SHIFTS:
-            a, l, r = aggd_opencv((s * _shifted(s, dy, dx)).numpy())
+            a, lft, rgt = aggd_opencv((s * _shifted(s, dy, dx)).numpy())
             const = math.sqrt(math.gamma(1 / a)) / math.sqrt(math.gamma(3 / a))
-            feats += [a, (r - l) * (math.gamma(2 / a) / math.gamma(1 / a)) * const, l * l, r * r]
+            feats += [a, (rgt - lft) * (math.gamma(2 / a) / math.gamma(1 / a)) * const, lft * lft, rgt * rgt]
     return torch.tensor(feats, dtype=torch.float32)
+
+
+def load_opencv_model(model: str | Path | None = None, ranges: str | Path | None = None) -> tuple[RBFSVR, FeatureRange]:
+    """OpenCV's ``brisque_model_live.yml`` and ``brisque_range_live.yml`` (paths, or the weights manager's)."""
+    svr = read_opencv_svm(resolve_weights("brisque_opencv_model", model))
+    return svr, read_opencv_range(resolve_weights("brisque_opencv_range", ranges))
+
+
+def brisque_opencv(
+    img: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    svr: RBFSVR | None = None,
+    feature_range: FeatureRange | None = None,
+) -> torch.Tensor:
+    """BRISQUE as OpenCV's ``QualityBRISQUE`` with its model; lower is better.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
+        data_range: value of white; the image is rounded to 8-bit levels as OpenCV takes it.
+        svr: the regressor (OpenCV's model file); None, or ``feature_range`` None, loads OpenCV's pair.
+        feature_range: the feature scaling (OpenCV's range file) that goes with ``svr``.
+
+    Returns:
+        Tensor (N,) in [0, 100].
+    """
+    data_range = check_data_range(data_range)
+    check_image(img, data_range=data_range, min_size=MIN_SIZE)
+    if svr is None or feature_range is None:
+        svr, feature_range = load_opencv_model()
+    gray = opencv_gray_u8(img.detach().cpu(), data_range)[:, 0]
+    feats = torch.stack([opencv_features(g) for g in gray])
+    scaled = feature_range.scale(feats.double()).float().double()  # OpenCV scales float32 features in float32
+    out = svr.predict(scaled).clamp(0, 100)
+    return out.to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
 
 
 @register_metric(
@@ -158,24 +194,27 @@ def opencv_features(gray: torch.Tensor) -> torch.Tensor:
         reference_impl="opencv_contrib cv::quality::QualityBRISQUE with brisque_model_live.yml / brisque_range_live.yml",
         tolerance="1e-3 absolute vs cv2.quality.QualityBRISQUE_compute on 8-bit images (OpenCV computes in float32)",
         weights=("brisque_opencv_model", "brisque_opencv_range"),
-        min_size=16,
+        min_size=MIN_SIZE,
         summary="OpenCV's BRISQUE variant and model (not comparable with brisque)",
     )
 )
 class BRISQUEOpenCV(NRMetric):
-    """OpenCV BRISQUE score per image, (N,), clamped to [0, 100]; lower is better."""
+    """OpenCV BRISQUE score per image, (N,), clamped to [0, 100]; lower is better (see :func:`brisque_opencv`).
+
+    Args:
+        model: OpenCV's ``brisque_model_live.yml``; None takes it from the weights manager.
+        ranges: OpenCV's ``brisque_range_live.yml``; None takes it from the weights manager.
+    """
+
+    function = staticmethod(brisque_opencv)
 
     def __init__(
-        self, *, data_range: float = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
+        self, *, data_range: DataRange = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
     ) -> None:
         super().__init__(data_range=data_range)
-        self.svr = read_opencv_svm(resolve_weights("brisque_opencv_model", model))
-        self.range = read_opencv_range(resolve_weights("brisque_opencv_range", ranges))
+        self.model = model
+        self.ranges = ranges
+        self.svr, self.range = load_opencv_model(model, ranges)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        check_image(img, data_range=self.data_range, min_size=self.spec.min_size)
-        gray = opencv_gray_u8(img.detach().cpu(), self.data_range)[:, 0]
-        feats = torch.stack([opencv_features(g) for g in gray])
-        scaled = self.range.scale(feats.double()).float().double()  # OpenCV scales float32 features in float32
-        out = self.svr.predict(scaled).clamp(0, 100)
-        return out.to(img.device, torch.float64 if img.dtype == torch.float64 else torch.float32)
+        return brisque_opencv(img, data_range=self.data_range, svr=self.svr, feature_range=self.range)

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from iqa.checks import check_image
+from iqa.checks import check_data_range, check_image
 from iqa.errors import InputError
-from iqa.metrics.base import NRMetric, compute_dtype
+from iqa.metrics.base import DataRange, NRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import rgb2gray
@@ -38,6 +38,7 @@ from iqa.weights import resolve_weights
 
 BLOCK = 96
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
+MIN_SIZE = BLOCK * 2
 
 
 def aggd(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -89,8 +90,45 @@ def niqe_distance(feats: torch.Tensor, mu_p: torch.Tensor, cov_p: torch.Tensor) 
 
 
 def load_pristine(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pristine model (mu (36,), cov (36, 36)), float64, from ``path`` or the weights manager."""
     with np.load(resolve_weights("niqe_pris_params", path), allow_pickle=False) as z:
-        return torch.from_numpy(z["mu_pris_param"].reshape(-1)).double(), torch.from_numpy(z["cov_pris_param"]).double()
+        mu = torch.from_numpy(z["mu_pris_param"].reshape(-1)).double()
+        cov = torch.from_numpy(z["cov_pris_param"]).double()
+    if mu.shape != (36,) or cov.shape != (36, 36):
+        raise InputError(
+            f"NIQE pristine model must hold mu (36,) and cov (36, 36), got {tuple(mu.shape)}, {tuple(cov.shape)}"
+        )
+    return mu, cov
+
+
+def niqe(
+    img: torch.Tensor, *, data_range: float = 1.0, pristine: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
+    """NIQE as the authors' ``computequality.m``; lower is better.
+
+    Args:
+        img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``,
+            at least 192 x 192.
+        data_range: value of white; inputs are rounded to 8-bit levels as the script's uint8 images.
+        pristine: the pristine model (mu, cov) of :func:`load_pristine`; None loads the released one.
+
+    Returns:
+        Tensor (N,).
+    """
+    data_range = check_data_range(data_range)
+    check_image(img, "img", data_range=data_range, min_size=MIN_SIZE)
+    mu_p, cov_p = pristine if pristine is not None else load_pristine()
+    # MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels before and after), on 0-255.
+    gray = rgb2gray(
+        img.detach().to(torch.float64),
+        data_range=data_range,
+        coefficients="rounded",
+        quantize=True,
+        out_range=255,
+    )
+    mu_p, cov_p = mu_p.to(gray), cov_p.to(gray)
+    out = [niqe_distance(niqe_features(g[0]), mu_p, cov_p) for g in gray]
+    return torch.stack(out).to(compute_dtype(img))
 
 
 @register_metric(
@@ -105,32 +143,27 @@ def load_pristine(path: str | Path | None = None) -> tuple[torch.Tensor, torch.T
         reference_impl="authors' MATLAB computequality.m with modelparameters.mat (rgb2gray on uint8, 96x96 blocks)",
         tolerance="1e-5 (Set14) to 5e-5 relative vs pyiqa's port given its float32 alpha grid and window; up to 1.4e-2 with ours in float64 (as MATLAB); no MATLAB golden offline",
         weights=("niqe_pris_params",),
-        min_size=BLOCK * 2,
+        min_size=MIN_SIZE,
         summary="distance of multi-scale NSS block statistics to a pristine Gaussian model",
     )
 )
 class NIQE(NRMetric):
-    """NIQE score per image, (N,); lower is better."""
+    """NIQE score per image, (N,); lower is better (see :func:`niqe`).
 
-    def __init__(self, *, data_range: float = 1.0, weights: str | Path | None = None) -> None:
+    Args:
+        weights: the pristine model file (``niqe_pris_params.npz``); None takes it from the weights manager.
+    """
+
+    function = staticmethod(niqe)
+    mu_p: torch.Tensor
+    cov_p: torch.Tensor
+
+    def __init__(self, *, data_range: DataRange = 1.0, weights: str | Path | None = None) -> None:
         super().__init__(data_range=data_range)
+        self.weights = weights
         mu, cov = load_pristine(weights)
-        if mu.shape != (36,) or cov.shape != (36, 36):
-            raise InputError(
-                f"NIQE pristine model must hold mu (36,) and cov (36, 36), got {tuple(mu.shape)}, {tuple(cov.shape)}"
-            )
         self.register_buffer("mu_p", mu, persistent=False)
         self.register_buffer("cov_p", cov, persistent=False)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        check_image(img, "img", data_range=self.data_range, min_size=self.spec.min_size)
-        # MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels before and after), on 0-255.
-        gray = rgb2gray(
-            img.detach().to(torch.float64),
-            data_range=self.data_range,
-            coefficients="rounded",
-            quantize=True,
-            out_range=255,
-        )
-        out = [niqe_distance(niqe_features(g[0]), self.mu_p, self.cov_p) for g in gray]
-        return torch.stack(out).to(compute_dtype(img))
+        return niqe(img, data_range=self.data_range, pristine=(self.mu_p, self.cov_p))

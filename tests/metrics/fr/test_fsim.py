@@ -1,4 +1,4 @@
-"""fsim: equal to a float64 transcription of FeatureSIM.m; piq's variant explained; properties."""
+"""fsim and fsimc: equal to a float64 transcription of FeatureSIM.m (FSIMc with MATLAB's complex branch); piq's variant explained; properties."""
 
 from __future__ import annotations
 
@@ -52,3 +52,42 @@ def test_properties(photos) -> None:  # noqa: ANN001
     assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
     scores = torch.stack([m(distort(x, "gaussian_blur", level=k), x) for k in (1, 3, 5)])
     assert (scores[1:] < scores[:-1]).all()
+
+
+@pytest.mark.parametrize("size", [(97, 131), (400, 390)])
+def test_fsimc_equals_featuresim_m(photos, size) -> None:  # noqa: ANN001
+    x = (
+        F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False)
+        if size[0] > 256
+        else photos[:, :, : size[0], : size[1]].double()
+    )
+    y = distort(x, "jpeg", level=3, seed=0)
+    ours = iqa.create("fsimc")(y, x)
+    for i in range(len(x)):
+        assert ours[i].item() == pytest.approx(feature_sim(_hwc(x[i]), _hwc(y[i]))[1], abs=1e-10)
+
+
+def test_negative_chroma_similarity_takes_matlabs_complex_branch() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(1, 3, 40, 44, dtype=torch.float64)
+    x[:, 0] = 0.5 + 0.5 * torch.rand(40, 44, generator=g, dtype=torch.float64)  # textured red
+    y = x[:, [2, 1, 0]]  # the same texture in blue: S_I S_Q < 0 on every pixel
+    i_r, i_d = (0.596 * t[:, 0] - 0.274 * t[:, 1] - 0.322 * t[:, 2] for t in (x * 255, y * 255))
+    assert ((2 * i_r * i_d + 200) < 0).all()
+    want = feature_sim(_hwc(x[0]), _hwc(y[0]))
+    assert iqa.create("fsimc")(y, x).item() == pytest.approx(want[1], abs=1e-10)
+    piq = pytest.importorskip("piq")
+    # piq's |S_I S_Q|^0.03 drops MATLAB's cos(0.03 pi) = 0.9956 factor on negative products.
+    assert piq.fsim(y, x, data_range=1.0, chromatic=True).item() > want[1] * 1.002
+
+
+def test_fsimc_properties(photos) -> None:  # noqa: ANN001
+    m = iqa.create("fsimc")
+    x = photos[:, :, :96, :96]
+    assert torch.allclose(m(x, x), torch.ones(len(x)), atol=1e-6)
+    scores = torch.stack([m(distort(x, "gaussian_blur", level=k), x) for k in (1, 3, 5)])
+    assert (scores[1:] < scores[:-1]).all()
+    shifted = x[:, [2, 1, 0]]
+    assert (m(shifted, x) < iqa.create("fsim")(shifted, x)).all()  # chroma counts only here
+    g, gy = x[:, :1], distort(x, "jpeg", level=3)[:, :1]
+    assert torch.equal(m(gy, g), iqa.create("fsim")(gy, g))  # grey: FSIMc = FSIM
