@@ -128,11 +128,13 @@ def _param(arg: ConverterArg) -> click.Parameter:
         kind = click.Choice(list(arg.choices))
     else:
         kind = click.Path(exists=True, dir_okay=arg.kind == "dir", file_okay=arg.kind == "file", path_type=Path)
+    # click >= 8.3 takes an explicit default=None as a given value: pass a default only when there is one.
+    default: dict[str, Any] = {} if arg.default is None else {"default": arg.default}
     if arg.positional:
-        return click.Argument([arg.name], type=kind, required=arg.required, default=arg.default,
-                              metavar=arg.metavar or arg.name.upper())  # fmt: skip
+        return click.Argument([arg.name], type=kind, required=arg.required, metavar=arg.metavar or arg.name.upper(),
+                              **default)  # fmt: skip
     return click.Option([f"--{arg.name.replace('_', '-')}", arg.name], type=kind, required=arg.required,
-                        default=arg.default, show_default=arg.default is not None, help=arg.help)  # fmt: skip
+                        show_default=bool(default), help=arg.help, **default)  # fmt: skip
 
 
 def _converter_command(conv: Converter) -> click.Command:

@@ -20,7 +20,7 @@ def test_release_converters_register_when_their_modules_are_imported() -> None:
     tanet = CONVERTERS.get("tanet")
     assert tanet.convert.__module__ == "iqa.models.tanet_weights"
     assert [a.name for a in tanet.args] == ["file", "variant"] and tanet.args[1].choices == ("tad66k", "ava")
-    with pytest.raises(InputError, match="did you mean 'tanet'"):
+    with pytest.raises(InputError, match="(?i)did you mean 'tanet'"):
         CONVERTERS.get("tanett")
 
 

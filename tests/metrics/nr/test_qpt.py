@@ -50,3 +50,20 @@ def test_weight_files_given_by_path_are_checked(tmp_path) -> None:  # noqa: ANN0
     save_file({"coef": torch.ones(1024), "intercept": torch.zeros(1)}, str(head))  # edited after its record was written
     with pytest.raises(WeightsHashError, match="qpt_head_x.safetensors: sha256 differs"):
         iqa.create("qpt", model=random_encoder(), head=str(head))
+
+
+def test_heads_of_each_direction_have_their_own_name() -> None:
+    from iqa.cli.fit_head_cmd import scoring_metric
+    from iqa.errors import InputError
+
+    enc = random_encoder()
+    dmos = RidgeHead(torch.zeros(1024), 0.0, {"higher_is_better": False, "dataset": "mine"})
+    with pytest.raises(InputError, match=r"qpt: head 'ridge:[0-9a-f]{16}' predicts mine.*Use qpt_dmos instead"):
+        iqa.create("qpt", model=enc, head=dmos)
+    m = iqa.create("qpt_dmos", model=enc, head=dmos)
+    assert not m.spec.higher_is_better and m.options()["head"] == dmos.cache_key()
+    # iqa fit-head names the metric whose declared direction is the dataset's
+    for family in ("contrique", "contrique_fr", "qpt"):
+        for hib in (True, False):
+            assert iqa.get_spec(scoring_metric(family, hib)).higher_is_better == hib
+    assert scoring_metric("qpt", False) == "qpt_dmos" and scoring_metric("contrique_fr", True) == "contrique_fr_mos"
