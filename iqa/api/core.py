@@ -23,9 +23,17 @@ def list_metrics(kind: str | None = None, pattern: str | None = None) -> list[st
     return registered_names(kind=kind, pattern=pattern)
 
 
+def metric_class(name: str) -> type[Metric]:
+    """The class registered as ``name`` (unknown names suggest close matches)."""
+    cls = get_metric_class(name)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise InputError(f"{name!r} is registered with {cls!r}, which is not an iqa metric class")
+    return cls
+
+
 def get_spec(name: str) -> MetricSpec:
     """The frozen :class:`MetricSpec` of a metric (unknown names suggest close matches)."""
-    return get_metric_class(name).spec
+    return metric_class(name).spec
 
 
 def create(name: str, **options: Any) -> Metric:
@@ -38,8 +46,7 @@ def create(name: str, **options: Any) -> Metric:
         UnknownOptionError: an option the metric does not take (lists the valid ones).
         InputError: a value of the wrong type, outside its range or not among its allowed values.
     """
-    cls = get_metric_class(name)
-    return cls(**options)  # the constructor checks and coerces every option (iqa.options)
+    return metric_class(name)(**options)  # the constructor checks and coerces every option (iqa.options)
 
 
 class MetricLoss(nn.Module):

@@ -7,6 +7,10 @@ bit-identical numbers. Within a chunk, images are grouped by size (mixed sizes a
 each group runs as one batch per metric. Decoding happens in a thread pool one chunk ahead of the
 metrics. A file that cannot be read, or that a metric rejects, gets an ``error`` and NaN scores;
 the rest of the batch is still scored.
+
+How the job runs (device, batch size, decoding threads, pixel limit, sub-folders, progress) is one
+:class:`~iqa.api.settings.RunSettings`; :func:`score_job` is the whole run, from the folder to the
+rows (and, given an output file, to a resumable journal and the final table).
 """
 
 from __future__ import annotations
@@ -17,37 +21,49 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from iqa.api.results import ResultStore
+from iqa.api.settings import RunSettings
 from iqa.errors import InputError, IQAError
 from iqa.io.folders import Pair, plan_pairs
-from iqa.io.images import array_to_tensor, decode_image
+from iqa.io.images import Alpha, array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
+
+Row = dict[str, Any]
+Decoded = torch.Tensor | str  # a (3, H, W) float image, or why it could not be read
 
 
 @dataclass
 class ScoreJob:
-    """Settings of one folder-scoring run (see :func:`run_job`)."""
+    """One folder-scoring run (see :func:`score_job`).
+
+    Attributes:
+        root: folder of the images to score.
+        metrics: column name -> per-image metric.
+        ref_root: folder of the references (full-reference metrics).
+        settings: device, batch size, decoding threads, pixel limit, sub-folders, progress.
+        ref_pattern: regex mapping a file's stem to its reference's stem.
+        shard: score only part K of N.
+        alpha: how transparent images are flattened ("drop", "white", "black").
+    """
 
     root: Path
     metrics: dict[str, Metric]
     ref_root: Path | None = None
-    batch_size: int = 16
-    workers: int = 2
-    device: str = "cpu"
-    recursive: bool = False
+    settings: RunSettings = field(default_factory=RunSettings)
     ref_pattern: str | None = None
     shard: tuple[int, int] = (1, 1)
-    max_pixels: int | None = None
-    alpha: str = "drop"
-    _ref_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    alpha: Alpha = "drop"
+    _ref_cache: OrderedDict[str, Future[Decoded]] = field(default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.ref_root = Path(self.ref_root) if self.ref_root is not None else None
-        if self.batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not isinstance(self.settings, RunSettings):
+            raise InputError(f"settings must be a RunSettings, got {type(self.settings).__name__}")
         for name, m in self.metrics.items():
             if isinstance(m, FRMetric) and self.ref_root is None:
                 raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
@@ -58,11 +74,11 @@ class ScoreJob:
     def columns(self) -> list[str]:
         return ["file", "ref", *self.metrics, "error"]
 
-    def meta(self) -> dict:
-        """Settings that must match for a resume to be valid."""
+    def meta(self) -> dict[str, Any]:
+        """Settings that must match for a resume to be valid (the batch size fixes the chunks)."""
         return {
             "metrics": {n: {k: _jsonable(v) for k, v in m.options().items()} for n, m in self.metrics.items()},
-            "batch_size": self.batch_size,
+            "batch_size": self.settings.batch_size,
             "shard": list(self.shard),
             "ref_pattern": self.ref_pattern,
             "alpha": self.alpha,
@@ -77,13 +93,15 @@ def _jsonable(v: object) -> object:
 
 def plan_items(job: ScoreJob) -> list[Pair]:
     """The job's items in natural order, restricted to its shard."""
-    return plan_pairs(job.root, job.ref_root, recursive=job.recursive, ref_pattern=job.ref_pattern, shard=job.shard)
+    return plan_pairs(
+        job.root, job.ref_root, recursive=job.settings.recursive, ref_pattern=job.ref_pattern, shard=job.shard
+    )
 
 
-def _decode(path: Path, job: ScoreJob) -> torch.Tensor | str:
+def _decode(path: Path, job: ScoreJob) -> Decoded:
     """Decode and convert to float32 (3, H, W) in the worker thread, so both run in parallel."""
     try:
-        return array_to_tensor(decode_image(path, max_pixels=job.max_pixels, alpha=job.alpha))  # type: ignore[arg-type]
+        return array_to_tensor(decode_image(path, max_pixels=job.settings.max_pixels, alpha=job.alpha))
     except (IQAError, OSError, ValueError, MemoryError) as e:
         return str(e)
 
@@ -93,24 +111,24 @@ class _Decoded:
 
     def __init__(self, items: list[Pair], job: ScoreJob, pool: ThreadPoolExecutor):
         self.items = items
-        self.img: list[Future] = [pool.submit(_decode, job.root / it.file, job) for it in items]
-        self.ref: list[Future | None] = []
+        self.img: list[Future[Decoded]] = [pool.submit(_decode, job.root / it.file, job) for it in items]
+        self.ref: list[Future[Decoded] | None] = []
         for it in items:
-            if it.ref is None:
+            if it.ref is None or job.ref_root is None:
                 self.ref.append(None)
                 continue
             fut = job._ref_cache.get(it.ref)
             if fut is None:
-                fut = pool.submit(_decode, job.ref_root / it.ref, job)  # type: ignore[operator]
+                fut = pool.submit(_decode, job.ref_root / it.ref, job)
                 job._ref_cache[it.ref] = fut
-                if len(job._ref_cache) > 4 * job.batch_size:
+                if len(job._ref_cache) > 4 * job.settings.batch_size:
                     job._ref_cache.popitem(last=False)
             else:
                 job._ref_cache.move_to_end(it.ref)
             self.ref.append(fut)
 
 
-def _to_batch(tensors: list[torch.Tensor], device: str) -> torch.Tensor:
+def _to_batch(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     # A lone image is viewed, not copied: a 24-MP float image is 288 MB.
     batch = tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
     return batch.to(device)
@@ -122,70 +140,144 @@ def _run_metric(m: Metric, img: torch.Tensor, ref: torch.Tensor | None) -> torch
     return out.detach().to("cpu", torch.float64)
 
 
-def _score_group(job: ScoreJob, idx: list[int], imgs: list, refs: list, rows: list[dict]) -> None:
-    img_t = _to_batch([imgs[i] for i in idx], job.device)
-    ref_t = _to_batch([refs[i] for i in idx], job.device) if job.ref_root is not None else None
+@dataclass
+class _Group:
+    """Images of one size (and their references) scored as one batch per metric."""
+
+    rows: list[int]  # indices into the chunk's rows
+    imgs: list[torch.Tensor]
+    refs: list[torch.Tensor] | None
+
+
+def _score_group(job: ScoreJob, g: _Group, rows: list[Row], errors: list[list[str]]) -> None:
+    device = job.settings.torch_device()
+    img_t = _to_batch(g.imgs, device)
+    ref_t = _to_batch(g.refs, device) if g.refs is not None else None
     for name, m in job.metrics.items():
         try:
-            vals = _run_metric(m, img_t, ref_t).tolist()
-            for i, v in zip(idx, vals):
+            for i, v in zip(g.rows, _run_metric(m, img_t, ref_t).tolist()):
                 rows[i][name] = v
         except (IQAError, ValueError, RuntimeError) as batch_err:
-            if len(idx) == 1:
-                rows[idx[0]]["_errors"].append(f"{name}: {batch_err}")
+            if len(g.rows) == 1:
+                errors[g.rows[0]].append(f"{name}: {batch_err}")
                 continue
-            for j, i in enumerate(idx):  # isolate the failing image(s)
+            for j, i in enumerate(g.rows):  # isolate the failing image(s)
                 try:
                     one_ref = ref_t[j : j + 1] if ref_t is not None else None
                     rows[i][name] = _run_metric(m, img_t[j : j + 1], one_ref).item()
                 except (IQAError, ValueError, RuntimeError) as e:
-                    rows[i]["_errors"].append(f"{name}: {e}")
+                    errors[i].append(f"{name}: {e}")
 
 
-def _score_chunk(job: ScoreJob, dec: _Decoded) -> list[dict]:
-    rows = [{"file": it.file, "ref": it.ref or "", "_errors": [it.error] if it.error else []} for it in dec.items]
-    for r in rows:
-        r.update({name: math.nan for name in job.metrics})
-    imgs = [f.result() for f in dec.img]
-    refs = [f.result() if f is not None else None for f in dec.ref]
-    groups: dict[tuple, list[int]] = {}
-    for i, (it, a, b) in enumerate(zip(dec.items, imgs, refs)):
+def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Group]:
+    """Readable items grouped by image (and reference) size; the others get their error."""
+    groups: dict[tuple[tuple[int, ...], tuple[int, ...] | None], _Group] = {}
+    for i, (it, fa, fb) in enumerate(zip(dec.items, dec.img, dec.ref)):
+        a, b = fa.result(), (fb.result() if fb is not None else None)
         if it.error:
             continue
         if isinstance(a, str):
-            rows[i]["_errors"].append(a)
+            errors[i].append(a)
             continue
         if job.ref_root is not None:
-            if isinstance(b, str):
-                rows[i]["_errors"].append(f"reference {it.ref}: {b}")
+            if not isinstance(b, torch.Tensor):
+                errors[i].append(f"reference {it.ref}: {b}")
                 continue
             if a.shape != b.shape:
-                rows[i]["_errors"].append(
+                errors[i].append(
                     f"size {a.shape[2]}x{a.shape[1]} differs from reference {it.ref} ({b.shape[2]}x{b.shape[1]})"
                 )
                 continue
-        groups.setdefault((tuple(a.shape), None if b is None else tuple(b.shape)), []).append(i)
-    for idx in groups.values():
-        _score_group(job, idx, imgs, refs, rows)
-    for r in rows:
-        r["error"] = "; ".join(r.pop("_errors"))
+        ref = b if isinstance(b, torch.Tensor) else None
+        key = (tuple(a.shape), None if ref is None else tuple(ref.shape))
+        g = groups.setdefault(key, _Group([], [], [] if ref is not None else None))
+        g.rows.append(i)
+        g.imgs.append(a)
+        if g.refs is not None and ref is not None:
+            g.refs.append(ref)
+    return list(groups.values())
+
+
+def _score_chunk(job: ScoreJob, dec: _Decoded) -> list[Row]:
+    rows: list[Row] = [
+        {"file": it.file, "ref": it.ref or "", **dict.fromkeys(job.metrics, math.nan)} for it in dec.items
+    ]
+    errors: list[list[str]] = [[it.error] if it.error else [] for it in dec.items]
+    for g in _groups(job, dec, errors):
+        _score_group(job, g, rows, errors)
+    for r, e in zip(rows, errors):
+        r["error"] = "; ".join(e)
     return rows
 
 
-def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[dict]], None]) -> Iterator[int]:
+def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[Row]], None]) -> Iterator[int]:
     """Score every item not in ``done``; call ``on_rows`` per chunk; yield items finished so far."""
+    device = job.settings.torch_device()
     for m in job.metrics.values():
-        m.to(job.device).eval()
-    chunks = [items[i : i + job.batch_size] for i in range(0, len(items), job.batch_size)]
+        m.to(device).eval()
+    size = job.settings.batch_size
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     todo = [c for c in chunks if any(it.file not in done for it in c)]
     finished = sum(len(c) for c in chunks) - sum(len(c) for c in todo)
     yield finished
-    with ThreadPoolExecutor(max_workers=max(1, job.workers)) as pool:
-        pending = _Decoded(todo[0], job, pool) if todo else None
-        for n, chunk in enumerate(todo):
-            current = pending
-            pending = _Decoded(todo[n + 1], job, pool) if n + 1 < len(todo) else None
-            rows = _score_chunk(job, current)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(max_workers=max(1, job.settings.workers)) as pool:
+        for dec in _one_ahead(todo, job, pool):
+            rows = _score_chunk(job, dec)
             on_rows([r for r in rows if r["file"] not in done])
-            finished += len(chunk)
+            finished += len(dec.items)
             yield finished
+
+
+def _one_ahead(chunks: list[list[Pair]], job: ScoreJob, pool: ThreadPoolExecutor) -> Iterator[_Decoded]:
+    """Each chunk's decoding, with the next chunk's already submitted when it is handed out."""
+    if not chunks:
+        return
+    current = _Decoded(chunks[0], job, pool)
+    for chunk in chunks[1:]:
+        upcoming = _Decoded(chunk, job, pool)
+        yield current
+        current = upcoming
+    yield current
+
+
+def score_job(
+    job: ScoreJob,
+    output: str | Path | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    items: list[Pair] | None = None,
+    label: str = "scoring",
+) -> list[Row]:
+    """Run ``job`` to the end and return its rows in natural file order.
+
+    With ``output`` (.csv, .json or .parquet) rows are journaled as chunks finish and the final
+    table is written atomically (:class:`~iqa.api.results.ResultStore`): ``resume`` continues an
+    interrupted run, ``overwrite`` starts again. Progress goes to ``job.settings.progress`` as
+    ``(label, done, total)``.
+
+    Args:
+        job: what to score and how.
+        output: the table to write, or None to only return the rows.
+        resume: continue ``output`` (its journal and any final file) where it stopped.
+        overwrite: replace an existing ``output``.
+        items: the items to score (default: :func:`plan_items`).
+        label: the progress label.
+
+    Raises:
+        OutputExistsError: ``output`` exists and neither ``resume`` nor ``overwrite`` is set.
+        InputError: ``resume`` or a shard without an ``output``; a journal written with other settings.
+    """
+    if output is None and (resume or job.shard != (1, 1)):
+        raise InputError("resuming and sharding need an output file (-o out.csv)")
+    items = plan_items(job) if items is None else items
+    store = ResultStore(Path(output), job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
+    rows: list[Row] = []
+    progress = job.settings.progress
+    for n in run_job(job, items, store.done() if store else set(), store.append if store else rows.extend):
+        if progress is not None:
+            progress(label, n, len(items))
+    if store is None:
+        return rows
+    keys = {it.file for it in items}
+    return [r for r in store.finalize() if r["file"] in keys]

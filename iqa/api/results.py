@@ -15,12 +15,12 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from iqa.atomic import atomic_write_bytes
 from iqa.errors import InputError, OutputExistsError
 from iqa.io.folders import natural_key
 
@@ -44,19 +44,6 @@ def _clean(v: Any) -> Any:
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
     """Write rows atomically in the format given by the extension."""
     fmt = output_format(path)
@@ -66,16 +53,16 @@ def write_table(path: Path, rows: list[dict], columns: list[str]) -> None:
         w.writerow(columns)
         for r in rows:
             w.writerow(["" if _clean(r.get(c)) is None else r.get(c) for c in columns])
-        _atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+        atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
     elif fmt == "json":
         data = [{c: _clean(r.get(c)) for c in columns} for r in rows]
-        _atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
+        atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
     else:
         import pandas as pd
 
-        buf = io.BytesIO()
-        pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns).to_parquet(buf, index=False)
-        _atomic_write_bytes(path, buf.getvalue())
+        raw = io.BytesIO()
+        pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns).to_parquet(raw, index=False)
+        atomic_write_bytes(path, raw.getvalue())
 
 
 def _parse_csv_value(col: str, v: str) -> Any:
@@ -137,7 +124,7 @@ class ResultStore:
             self.out.unlink(missing_ok=True)
         if resume:
             self._load_previous()
-        self._fh = None
+        self._fh: TextIO | None = None
         self._synced = time.monotonic()
 
     def _check_columns(self, columns: list[str], source: Path) -> None:
@@ -182,19 +169,20 @@ class ResultStore:
         """Append rows to the journal (flushed to the OS), so they survive a kill of the process."""
         if not rows:
             return
-        if self._fh is None:
+        fh = self._fh
+        if fh is None:
             new = not self.journal.exists() or self.journal.stat().st_size == 0
             self.journal.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.journal, "a", encoding="utf-8")
+            fh = self._fh = open(self.journal, "a", encoding="utf-8")  # kept open across appends
             if new:
-                self._fh.write(json.dumps({"__meta__": self.meta}) + "\n")
+                fh.write(json.dumps({"__meta__": self.meta}) + "\n")
         payload = "".join(json.dumps({c: _clean(r.get(c)) for c in self.columns}) + "\n" for r in rows)
-        self._fh.write(payload)
+        fh.write(payload)
         # flush() hands the rows to the OS: they survive a kill -9 of this process. fsync (for
         # power loss) is rate-limited, since one per batch cost more than scoring small images.
-        self._fh.flush()
+        fh.flush()
         if time.monotonic() - self._synced > 2.0:
-            os.fsync(self._fh.fileno())
+            os.fsync(fh.fileno())
             self._synced = time.monotonic()
         for r in rows:
             self.rows[str(r[KEY])] = r

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import torch
 from PIL import Image
 
 from iqa.api.core import create
-from iqa.api.jobs import ScoreJob, plan_items, run_job
+from iqa.api.jobs import ScoreJob, score_job
+from iqa.api.settings import RunSettings
 from iqa.errors import InputError, ShapeError
 from iqa.io.images import array_to_tensor, decode_image, pil_to_array
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 
-ImageLike = Union[torch.Tensor, Image.Image, str, os.PathLike]
+ImageLike = torch.Tensor | Image.Image | str | os.PathLike
 
 
 def _one_to_tensor(x: Any, name: str, max_pixels: int | None) -> torch.Tensor:
@@ -46,11 +47,13 @@ def score(
     img: ImageLike | list[ImageLike],
     ref: ImageLike | list[ImageLike] | None = None,
     *,
-    batch_size: int = 16,
-    workers: int = 2,
-    recursive: bool = False,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    recursive: bool | None = None,
     ref_pattern: str | None = None,
     max_pixels: int | None = None,
+    device: str | torch.device | None = None,
+    settings: RunSettings | None = None,
     **options: Any,
 ) -> Any:
     """Score images with one metric, whatever form they come in.
@@ -60,13 +63,27 @@ def score(
         img: tensor (N, C, H, W) / (C, H, W) (float in [0, data_range], or uint8), PIL image,
             file path, a list of those (sizes may differ), or a folder.
         ref: the reference in the same form for full-reference metrics.
-        batch_size, workers, recursive, ref_pattern: folder scoring settings.
+        batch_size: images per forward pass when scoring a folder.
+        workers: decoding threads when scoring a folder.
+        recursive: include sub-folders of a folder.
+        ref_pattern: regex mapping a file's stem to its reference's stem (folders).
         max_pixels: decompression-bomb limit for files (see :mod:`iqa.io.images`).
+        device: where to compute ("cpu", "cuda", "cuda:1", a ``torch.device``): the metric and the
+            inputs are moved there and tensor results stay there. None: tensors are scored where
+            they are, folders on ``settings.device`` (cpu by default).
+        settings: all of the above as one :class:`~iqa.api.settings.RunSettings`; the keyword
+            arguments given explicitly override its fields.
+        **options: metric options, when ``metric`` is a name.
 
     Returns:
         Tensor (N,) of float scores for tensors, images, files and lists; for a folder, a
         ``pandas.DataFrame`` with columns ``file, ref, <metric>, error`` in natural file order.
     """
+    given = {"batch_size": batch_size, "workers": workers, "recursive": recursive, "max_pixels": max_pixels}
+    run = (settings or RunSettings()).replace(**{k: v for k, v in given.items() if v is not None})
+    if device is not None:
+        run = run.replace(device=str(device))
+    target = run.torch_device() if (device is not None or settings is not None) else None
     m = create(metric, **options) if isinstance(metric, str) else metric
     if not isinstance(m, (FRMetric, NRMetric)):
         raise InputError("score() takes per-image metrics; distribution metrics use update()/compute()")
@@ -76,19 +93,21 @@ def score(
     if not fr and ref is not None:
         raise InputError(f"{m.spec.name} is no-reference: do not pass ref")
     if _is_folder(img):
-        return _score_folder(m, img, ref, batch_size, workers, recursive, ref_pattern, max_pixels)
-    imgs = [_one_to_tensor(x, "img", max_pixels) for x in _as_list(img)]
-    refs = [_one_to_tensor(x, "ref", max_pixels) for x in _as_list(ref)] if fr else None
-    if refs is not None and len(refs) != len(imgs):
+        return _score_folder(m, img, ref, run, ref_pattern)
+    imgs = [_one_to_tensor(x, "img", run.max_pixels) for x in _as_list(img)]
+    refs = [_one_to_tensor(x, "ref", run.max_pixels) for x in _as_list(ref)] if fr else []
+    if fr and len(refs) != len(imgs):
         raise ShapeError(f"got {len(imgs)} images but {len(refs)} references")
-    if len(imgs) == 1 and (refs is None or imgs[0].shape[0] == refs[0].shape[0]):
-        return m(imgs[0], refs[0]) if refs is not None else m(imgs[0])
+    if target is not None:
+        m.to(target)
+        imgs, refs = [t.to(target) for t in imgs], [t.to(target) for t in refs]
+    if len(imgs) == 1 and (not fr or imgs[0].shape[0] == refs[0].shape[0]):
+        return m(imgs[0], refs[0]) if fr else m(imgs[0])
     # A list of separately sized images: score one by one, concatenate per-image results.
-    outs = [m(a, b) if refs is not None else m(a) for a, b in zip(imgs, refs or [None] * len(imgs))]
-    return torch.cat(outs)
+    return torch.cat([m(a, b) for a, b in zip(imgs, refs)] if fr else [m(a) for a in imgs])
 
 
-def _score_folder(m, img, ref, batch_size, workers, recursive, ref_pattern, max_pixels):  # noqa: ANN001
+def _score_folder(m: Metric, img: Any, ref: Any, settings: RunSettings, ref_pattern: str | None) -> Any:
     import pandas as pd
 
     if ref is not None and not _is_folder(ref):
@@ -97,13 +116,7 @@ def _score_folder(m, img, ref, batch_size, workers, recursive, ref_pattern, max_
         root=Path(img),
         ref_root=Path(ref) if ref is not None else None,
         metrics={m.spec.name: m},
-        batch_size=batch_size,
-        workers=workers,
-        recursive=recursive,
+        settings=settings,
         ref_pattern=ref_pattern,
-        max_pixels=max_pixels,
     )
-    rows: list[dict] = []
-    for _ in run_job(job, plan_items(job), set(), rows.extend):
-        pass
-    return pd.DataFrame(rows, columns=job.columns)
+    return pd.DataFrame(score_job(job), columns=job.columns)

@@ -1,7 +1,9 @@
 """How a job runs, as one frozen object: device, batching, decoding workers, cache, limits, progress.
 
-``iqa.score``, ``iqa.compare``, ``iqa.evaluation.correlate`` and the CLI pass one :class:`RunSettings`
-instead of a dozen keyword arguments each; what a metric computes never depends on it.
+``iqa.score`` (as ``settings=``; its keyword arguments override fields), folder-scoring jobs
+(:class:`iqa.api.jobs.ScoreJob`), ``iqa.evaluation.correlate``, the report pipelines and the CLI pass
+one :class:`RunSettings` instead of a dozen keyword arguments each; what a metric computes never
+depends on it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class RunSettings:
         progress: called as ``progress(label, done, total)``; None for silence.
     """
 
-    device: str = "cpu"
+    device: str = "cpu"  # a torch.device is accepted and kept as its string
     batch_size: int = 16
     workers: int = 2
     cache_dir: Path | None = None
@@ -40,6 +42,10 @@ class RunSettings:
     progress: Progress | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.device, str):
+            if type(self.device).__name__ != "device":  # torch.device, without importing torch here
+                raise InputError(f"device must be a string such as 'cpu' or 'cuda:0', got {self.device!r}")
+            object.__setattr__(self, "device", str(self.device))
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {self.batch_size!r}")
         if not isinstance(self.workers, int) or self.workers < 0:

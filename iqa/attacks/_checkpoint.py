@@ -1,40 +1,27 @@
-"""Checkpoints of the resampling attack: weights, optimiser state and history, written atomically
-so a killed run resumes where it stopped (and refuses a checkpoint made with other settings).
+"""Checkpoints of the resampling attack, in the shared format of :mod:`iqa.io.checkpoints`.
+
+Weights, optimiser state and history go to one ``.npz`` (atomic, no pickle), so a killed run
+resumes where it stopped and a checkpoint made with other settings is refused.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from iqa.errors import InputError
+from iqa.io.checkpoints import load_array_checkpoint, save_array_checkpoint
 
 
 def save(path: Path, key: dict, it: int, w: torch.Tensor, state: dict, history: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    arrays = {k: v.numpy() for k, v in state.items() if isinstance(v, torch.Tensor)}
+    arrays = {"w": w, **{f"state_{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)}}
     scalars = {k: v for k, v in state.items() if not isinstance(v, torch.Tensor)}
-    np.savez(
-        tmp,
-        w=w.numpy(),
-        meta=np.array(json.dumps({"key": key, "iteration": it, "history": history, "state": scalars})),
-        **{f"state_{k}": v for k, v in arrays.items()},
-    )
-    os.replace(tmp, path)
+    save_array_checkpoint(path, key, arrays, {"iteration": it, "history": history, "state": scalars})
 
 
 def load(path: Path, key: dict) -> tuple[int, torch.Tensor, dict, list[dict]]:
     """(iteration, weights, optimiser state, history); raises if the settings differ."""
-    with np.load(path) as z:
-        meta = json.loads(str(z["meta"]))
-        if meta["key"] != key:
-            diff = sorted(k for k in key if meta["key"].get(k) != key[k])
-            raise InputError(f"{path} was written with other settings ({', '.join(diff)}); delete it or drop --resume")
-        state = dict(meta["state"])
-        state.update({k[len("state_") :]: torch.from_numpy(z[k]) for k in z.files if k.startswith("state_")})
-        return int(meta["iteration"]), torch.from_numpy(z["w"]), state, meta["history"]
+    arrays, meta = load_array_checkpoint(path, key)
+    state = dict(meta["state"])
+    state.update({k[len("state_") :]: v for k, v in arrays.items() if k.startswith("state_")})
+    return int(meta["iteration"]), arrays["w"], state, meta["history"]

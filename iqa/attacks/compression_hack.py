@@ -13,7 +13,6 @@ layer start at zero, so training starts from plain JPEG.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image
 from torch import nn
 
 from iqa.errors import InputError
+from iqa.io.checkpoints import load_checkpoint, save_checkpoint
 from iqa.metrics.base import FRMetric
 from iqa.transforms.diffjpeg import diff_jpeg
 
@@ -47,7 +47,7 @@ class Preprocessor(nn.Module):
         )
         self.tail = nn.Conv2d(width, 3, 3, padding=1)
         nn.init.zeros_(self.tail.weight)  # f = identity at the start: training starts from plain JPEG
-        nn.init.zeros_(self.tail.bias)
+        nn.init.zeros_(self.tail.bias)  # type: ignore[arg-type]  # Conv2d(..., bias=True) has a bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.gain.view(1, 3, 1, 1) * (x - x.mean((2, 3), keepdim=True))
@@ -131,11 +131,8 @@ def random_crops(
 
 def _save(path: Path, step: int, pre: Preprocessor, opt: torch.optim.Optimizer, g: torch.Generator, cfg: HackConfig,
           history: list[dict], best: dict) -> None:  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"key": asdict(cfg), "step": step, "model": pre.state_dict(), "opt": opt.state_dict(),
-                "rng": g.get_state(), "history": history, "best": best}, tmp)  # fmt: skip
-    os.replace(tmp, path)
+    save_checkpoint(path, asdict(cfg), {"step": step, "model": pre.state_dict(), "opt": opt.state_dict(),
+                                        "rng": g.get_state(), "history": history, "best": best})  # fmt: skip
 
 
 @torch.no_grad()
@@ -182,15 +179,8 @@ def train_preprocessor(
         else None
     )
     best: dict = {}
-    if checkpoint is not None and checkpoint.exists():
-        if not resume:
-            raise InputError(f"{checkpoint} exists; pass resume=True (--resume) to continue it or delete it")
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        if state["key"] != asdict(cfg):
-            diff = sorted(k for k, v in asdict(cfg).items() if state["key"].get(k) != v)
-            raise InputError(
-                f"{checkpoint} was written with other settings ({', '.join(diff)}); delete it or drop --resume"
-            )
+    state = load_checkpoint(checkpoint, asdict(cfg), resume=resume) if checkpoint is not None else None
+    if state is not None:
         pre.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         g.set_state(state["rng"])
@@ -303,11 +293,3 @@ def evaluate_hack(
 ) -> list[dict]:
     """Per image: each metric on plain JPEG and on hacked JPEG (both vs the original), and bits per pixel."""
     return [result_row(name, hack_image(pre, x, cfg, metrics)) for name, x in images.items()]
-
-
-def gain_percent(plain: float, hacked: float, higher_is_better: bool) -> float:
-    """Relative improvement of the hacked score over plain JPEG, in %, positive = the metric says better."""
-    if plain == 0:
-        return 0.0 if hacked == plain else float("inf")
-    change = (hacked - plain) / abs(plain) * 100
-    return change if higher_is_better else -change

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Callable
@@ -26,10 +25,10 @@ from pathlib import Path
 import torch
 
 from iqa.api.core import create, get_spec, list_metrics
+from iqa.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json
 from iqa.attacks.compression_hack import (
     HackConfig,
     Preprocessor,
-    gain_percent,
     hack_image,
     result_row,
     train_preprocessor,
@@ -55,14 +54,23 @@ class CompressionRun:
     out: Path | None = None
 
 
+def fr_metric(name: str, **options: object) -> FRMetric:
+    """The full-reference metric ``name`` (other kinds are an :class:`InputError`)."""
+    m = create(name, **options)
+    if not isinstance(m, FRMetric):
+        raise InputError(f"{name} is not a full-reference metric; attacks compare an image with its original")
+    return m
+
+
 def transfer_metrics(names: list[str] | None = None) -> tuple[dict[str, FRMetric], dict[str, str]]:
     """Every differentiable FR metric that can be built here (or ``names``); the rest with the reason."""
     names = names or [n for n in list_metrics(kind="fr") if get_spec(n).differentiable]
-    built, skipped = {}, {}
+    built: dict[str, FRMetric] = {}
+    skipped: dict[str, str] = {}
     for n in names:
         try:
-            built[n] = create(n).eval()
-        except IQAError as e:  # weights not downloaded, optional dependency missing
+            built[n] = fr_metric(n).eval()
+        except IQAError as e:  # weights not downloaded, optional dependency missing, not full-reference
             skipped[n] = str(e).splitlines()[0]
     return built, skipped
 
@@ -87,19 +95,13 @@ def _read_folder(root: Path, progress: Progress | None, label: str) -> tuple[dic
     return images, failed
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _write_rows(path: Path, rows: list[dict]) -> None:
     buf = io.StringIO()
     fields = list(dict.fromkeys(k for r in rows for k in r))
     w = csv.DictWriter(buf, fieldnames=fields)
     w.writeheader()
     w.writerows(rows)
-    _atomic_bytes(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -129,15 +131,13 @@ def run_compression_hack(
     if spec.kind != "fr" or not spec.differentiable:
         raise InputError(f"--metric {cfg.metric}: the attack needs a differentiable full-reference metric "
                          "(the 'grad' column of `iqa list --kind fr`)")  # fmt: skip
-    target = create(cfg.metric, **dict(cfg.metric_options))
+    target = fr_metric(cfg.metric, **dict(cfg.metric_options))
     built, skipped = transfer_metrics(metrics)
     built.setdefault(cfg.metric, target)
     settings = out / "settings.json"
     if settings.exists() and not resume:
         raise InputError(f"{out} holds an earlier run: pass --resume to continue it, or choose another --out")
-    _atomic_bytes(
-        settings, json.dumps({"config": asdict(cfg), "train": str(train_dir), "test": str(test_dir)}, indent=1).encode()
-    )
+    atomic_write_json(settings, {"config": asdict(cfg), "train": str(train_dir), "test": str(test_dir)}, indent=1)
     train, failed = _read_folder(Path(train_dir), progress, "reading training images")
 
     def step(entry: dict) -> None:
@@ -147,9 +147,7 @@ def run_compression_hack(
     pre, history = train_preprocessor(
         target, list(train.values()), cfg, checkpoint=out / "checkpoint.pt", resume=resume, on_step=step
     )
-    buf = io.BytesIO()
-    torch.save(pre.state_dict(), buf)
-    _atomic_bytes(out / "preprocessor.pt", buf.getvalue())
+    atomic_torch_save(out / "preprocessor.pt", pre.state_dict())
     rows, test_failed = evaluate_folder(pre, Path(test_dir), out, cfg, built, progress=progress)
     return CompressionRun(cfg, rows, {n: m.spec.higher_is_better for n, m in built.items()}, skipped, history,
                           failed + test_failed, out)  # fmt: skip
@@ -174,37 +172,10 @@ def evaluate_folder(pre: Preprocessor, root: Path, out: Path, cfg: HackConfig, m
                 failed.append(file_failure(root / f, e))
                 continue
             stem = f.replace("/", "__").rsplit(".", 1)[0]
-            _atomic_bytes(out / "jpeg" / f"{stem}.plain.jpg", r.plain_jpeg)
-            _atomic_bytes(out / "jpeg" / f"{stem}.hacked.jpg", r.hacked_jpeg)
+            atomic_write_bytes(out / "jpeg" / f"{stem}.plain.jpg", r.plain_jpeg)
+            atomic_write_bytes(out / "jpeg" / f"{stem}.hacked.jpg", r.hacked_jpeg)
             rows.append(result_row(f, r))
             _write_rows(csv_path, rows)  # after every image: a killed run loses at most one
         if progress:
             progress("evaluating with Pillow JPEG", i, len(files))
     return rows, failed
-
-
-def transfer_table(run: CompressionRun) -> list[dict]:
-    """Per metric: mean plain and hacked score, mean and median gain (%), fraction improved, n."""
-    table = []
-    for m, hib in run.higher_is_better.items():
-        pairs = [(r[f"{m}_plain"], r[f"{m}_hacked"]) for r in run.rows if f"{m}_plain" in r]
-        pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
-        if not pairs:
-            continue
-        gains = sorted(gain_percent(a, b, hib) for a, b in pairs)
-        better = sum((b > a) if hib else (b < a) for a, b in pairs)
-        table.append({"metric": m, "target": m == run.cfg.metric, "higher_is_better": hib, "n": len(pairs),
-                      "plain": sum(a for a, _ in pairs) / len(pairs), "hacked": sum(b for _, b in pairs) / len(pairs),
-                      "mean_gain_pct": sum(gains) / len(gains), "median_gain_pct": gains[len(gains) // 2] if len(gains) % 2
-                      else (gains[len(gains) // 2 - 1] + gains[len(gains) // 2]) / 2, "improved": better / len(pairs)})  # fmt: skip
-    table.sort(key=lambda t: (not t["target"], -t["mean_gain_pct"]))
-    return table
-
-
-def bitrate_change(run: CompressionRun) -> dict:
-    """Mean bits per pixel of plain and hacked JPEG and the relative change (%)."""
-    if not run.rows:
-        return {"bpp_plain": math.nan, "bpp_hacked": math.nan, "change_pct": math.nan}
-    a = sum(r["bpp_plain"] for r in run.rows) / len(run.rows)
-    b = sum(r["bpp_hacked"] for r in run.rows) / len(run.rows)
-    return {"bpp_plain": a, "bpp_hacked": b, "change_pct": 100 * (b - a) / a}

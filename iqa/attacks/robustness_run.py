@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from iqa.atomic import atomic_write_text
 from iqa.attacks.compression_hack import HackConfig, Preprocessor, hack_image, jpeg_decode, jpeg_encode
 from iqa.attacks.compression_run import file_failure, transfer_metrics
 from iqa.attacks.gradient import ATTACKS
@@ -76,9 +77,7 @@ def _write(path: Path, rows: list[dict]) -> None:
     w = csv.DictWriter(buf, fieldnames=FIELDS)
     w.writeheader()
     w.writerows(rows)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    atomic_write_text(path, buf.getvalue())
 
 
 def _gradient_rows(name: str, x: torch.Tensor, quality: int, attack: str, metrics: dict[str, FRMetric]) -> list[dict]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from iqa.registry import Registry
+
 DistortFn = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
 
 
@@ -46,14 +48,12 @@ class DistortionSpec:
         return (1 - w) * a + w * b
 
 
-REGISTRY: dict[str, DistortionSpec] = {}
+DISTORTIONS: Registry[DistortionSpec] = Registry("distortion")
 
 
 def register(spec: DistortionSpec) -> DistortionSpec:
-    if spec.name in REGISTRY:
-        raise ValueError(f"distortion {spec.name!r} registered twice")
-    REGISTRY[spec.name] = spec
-    return spec
+    """Add a distortion type under ``spec.name`` (a second one under the same name is an error)."""
+    return DISTORTIONS.add(spec.name, spec)
 
 
 def image_generator(seed: int, index: int) -> torch.Generator:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from iqa.augment._core import REGISTRY
 from iqa.augment.bank import distort, get_distortion, list_distortions
 from iqa.errors import InputError
 
@@ -58,7 +57,7 @@ def sample_chain(
     for t in rng.permutation(pool):
         if len(chosen) == k:
             break
-        if one_per_family and any(REGISTRY[c].family == REGISTRY[str(t)].family for c in chosen):
+        if one_per_family and any(get_distortion(c).family == get_distortion(str(t)).family for c in chosen):
             continue
         chosen.append(str(t))
     if continuous:
@@ -79,5 +78,5 @@ def chain_label(chain: list[Step]) -> np.ndarray:
     if not chain:
         y[-1] = 1
     for s in chain:
-        y[(REGISTRY[s.name].kadid_id - 1) * 5 + s.level - 1] = 1
+        y[(get_distortion(s.name).kadid_id - 1) * 5 + s.level - 1] = 1
     return y

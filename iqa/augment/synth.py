@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from iqa.atomic import atomic_write, atomic_write_text
 from iqa.augment.bank import distort, get_distortion
 from iqa.errors import InputError, IQAError
 from iqa.io.folders import list_images
@@ -44,17 +44,7 @@ class SynthResult:
 
 
 def _save_png(arr: np.ndarray, path: Path) -> None:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "PNG")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: Image.fromarray(arr).save(f, "PNG"))
 
 
 def synthesize(
@@ -108,8 +98,8 @@ def synthesize(
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["dist_img", "ref_img", "dmos", "var", "synthetic_level", "distortion"])
     w.writerows(rows)
-    _atomic_text(out / "dmos.csv", buf.getvalue())
-    _atomic_text(out / "sources.csv", "key,source\n" + "".join(f"{k},{s}\n" for k, s in sources))
-    _atomic_text(out / "SYNTHETIC.txt", NOTE)
+    atomic_write_text(out / "dmos.csv", buf.getvalue())
+    atomic_write_text(out / "sources.csv", "key,source\n" + "".join(f"{k},{s}\n" for k, s in sources))
+    atomic_write_text(out / "SYNTHETIC.txt", NOTE)
     res.rows = len(rows)
     return res

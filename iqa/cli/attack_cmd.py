@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from iqa.cli.explain_cmd import default_cache, make_progress
-from iqa.cli.options import check_device, finish_run
+from iqa.cli.options import command_line, default_cache, finish_run, run_options, split_list
+from iqa.cli.progress import ProgressBars
+
+if TYPE_CHECKING:
+    from iqa.api.settings import RunSettings
 
 
 @click.group()
@@ -66,9 +68,7 @@ def attack() -> None:
 @click.option("--eval-size", type=int, help="Candidates drawn per evaluation (default: as many as reference images).")
 @click.option("--repeats", default=3, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--workers", default=2, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@run_options(batch_size=32)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-cache", is_flag=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz (written at every evaluation).")
@@ -89,56 +89,26 @@ def fid_resample(
     eval_size: int | None,
     repeats: int,
     seed: int,
-    batch_size: int,
-    workers: int,
-    device: str,
+    settings: RunSettings,
     cache_dir: Path | None,
     no_cache: bool,
     resume: bool,
     quiet: bool,
 ) -> None:
     """Reweight POOL's images so that FD to REF drops, and show what else moves."""
-    from iqa.attacks.fid_resample_run import attack_fid_resample
-    from iqa.errors import InputError
-    from iqa.reports.attack_report import write_attack_report
+    from iqa.reports.pipelines import fid_resample_report
 
-    ckpt = out / "checkpoint.npz"
-    if ckpt.exists() and not resume:
-        raise InputError(f"{ckpt} exists from an earlier run: pass --resume to continue it, or remove it")
-
-    run = attack_fid_resample(
-        pool,
-        ref,
-        extractor=extractor,
-        check=checks,
-        mode=mode,
-        num_dims=num_dims,
-        iterations=iterations,
-        optimizer=optimizer,
-        lr=lr,
-        ridge=ridge,
-        eval_every=eval_every,
-        eval_size=eval_size,
-        repeats=repeats,
-        seed=seed,
-        batch_size=batch_size,
-        workers=workers,
-        device=check_device(device),
-        cache_dir=default_cache(cache_dir, no_cache),
-        checkpoint=ckpt,
-        progress=make_progress(quiet),
-    )
-    paths = write_attack_report(run, out, command=shlex.join(["iqa", *sys.argv[1:]]))
-    res = run.result
+    with ProgressBars(quiet) as bars:
+        run = settings.replace(cache_dir=default_cache(cache_dir, no_cache), progress=bars)
+        outcome = fid_resample_report(
+            pool, ref, out, resume=resume, settings=run, command=command_line(), extractor=extractor,
+            check=checks, mode=mode, num_dims=num_dims, iterations=iterations, optimizer=optimizer, lr=lr,
+            ridge=ridge, eval_every=eval_every, eval_size=eval_size, repeats=repeats, seed=seed,
+        )  # fmt: skip
+    res, change = outcome.run.result, outcome.summary.relative_change
     for k in res.before:
-        click.echo(
-            f"{k}: {res.before[k]:.4f} -> {res.after[k]:.4f} ({100 * (res.after[k] - res.before[k]) / res.before[k]:+.1f} %)"
-        )
-    click.echo(f"report: {paths['html']}")
-    for f in run.failed:
-        click.echo(f"skipped: {f}", err=True)
-    if run.failed:
-        sys.exit(1)
+        click.echo(f"{k}: {res.before[k]:.4f} -> {res.after[k]:.4f} ({100 * change.get(k, float('nan')):+.1f} %)")
+    finish_run({}, outcome.paths["html"], outcome.run.failed)
 
 
 @attack.command("compression")
@@ -235,34 +205,19 @@ def compression(
 ) -> None:
     """Train a tiny network that games METRIC through JPEG, then measure it on held-out images."""
     from iqa.attacks.compression_hack import HackConfig
-    from iqa.attacks.compression_run import bitrate_change, run_compression_hack, transfer_table
-    from iqa.reports.compression_report import write_compression_report
+    from iqa.reports.pipelines import compression_attack_report
 
-    cfg = HackConfig(
-        metric=metric,
-        quality=quality,
-        placement=placement,
-        crop=crop,
-        batch=batch,
-        steps=steps,
-        lr=lr,
-        lr_global=lr_global,
-        optimizer=optimizer,
-        fidelity=fidelity,
-        rounding=rounding,
-        seed=seed,
-        val_every=val_every,
-    )
-    metrics = [m.strip() for m in metric_list.split(",")] if metric_list else None
-    run = run_compression_hack(
-        train_dir, test_dir, out, cfg, metrics=metrics, resume=resume, progress=make_progress(quiet)
-    )
-    paths = write_compression_report(run, test_dir, command=shlex.join(["iqa", *sys.argv[1:]]))
-    for t in transfer_table(run):
+    cfg = HackConfig(metric=metric, quality=quality, placement=placement, crop=crop, batch=batch, steps=steps, lr=lr,
+                     lr_global=lr_global, optimizer=optimizer, fidelity=fidelity, rounding=rounding, seed=seed,
+                     val_every=val_every)  # fmt: skip
+    with ProgressBars(quiet) as bars:
+        outcome = compression_attack_report(train_dir, test_dir, out, cfg, metrics=split_list(metric_list),
+                                            resume=resume, progress=bars, command=command_line())  # fmt: skip
+    for t in outcome.summary.transfer:
         click.echo(
             f"{'*' if t['target'] else ' '} {t['metric']:<10} gain {t['mean_gain_pct']:+7.1f} % (median {t['median_gain_pct']:+.1f} %), "
             f"improved on {100 * t['improved']:.0f} % of {t['n']} images"
         )
-    bits = bitrate_change(run)
+    bits = outcome.summary.bitrate
     click.echo(f"bitrate: {bits['bpp_plain']:.3f} -> {bits['bpp_hacked']:.3f} bpp ({bits['change_pct']:+.1f} %)")
-    finish_run(run.skipped_metrics, paths["html"], run.failed)
+    finish_run(outcome.run.skipped_metrics, outcome.paths["html"], outcome.run.failed)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from iqa.cli.options import check_device, parse_metric_options, parse_value
-from iqa.cli.progress import ProgressReporter
+from iqa.cli.options import parse_metric_options, parse_value, run_options
+from iqa.cli.progress import ProgressBars
+
+if TYPE_CHECKING:
+    from iqa.api.settings import RunSettings
 
 
 def parse_dataset_options(pairs: tuple[str, ...]) -> dict[str, object]:
@@ -72,9 +76,7 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--opt", "opts", multiple=True, help="Metric option METRIC.KEY=VALUE.")
 @click.option("--ds-opt", "ds_opts", multiple=True, help="Dataset option KEY=VALUE, e.g. resolution=1024x768.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="Score cache (default REPORT/cache).")
-@click.option("--batch-size", default=16, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="Decoding threads.")
-@click.option("--device", default="cpu", show_default=True)
+@run_options(batch_size=16)
 @click.option("-q", "--quiet", is_flag=True)
 def correlate(
     dataset: str,
@@ -90,9 +92,7 @@ def correlate(
     opts: tuple[str, ...],
     ds_opts: tuple[str, ...],
     cache: Path | None,
-    batch_size: int,
-    workers: int,
-    device: str,
+    settings: RunSettings,
     quiet: bool,
 ) -> None:
     """Correlate metrics with a MOS dataset's scores (SRCC/KRCC/PLCC/RMSE, CIs, per group, significance).
@@ -102,25 +102,17 @@ def correlate(
     and make the exit status 1 (the report is still written).
     """
     import iqa
-    from iqa.evaluation import correlate as run
-    from iqa.reports import write_correlation_report
+    from iqa.reports.pipelines import correlation_report
 
     options = parse_metric_options(opts, list(metrics))
     built = {m: iqa.create(m, **options.get(m, {})) for m in metrics}
-    bars: dict[str, ProgressReporter] = {}
-
-    def progress(metric: str, done: int, total: int) -> None:
-        bars.setdefault(metric, ProgressReporter(total, f"scoring {metric}", quiet)).update(done)
-
-    try:
-        result = run(dataset, built, root=root, cache=cache or report / "cache", split=None if split == "all" else split,
-                     allow_missing=allow_missing, limit=limit, fit=fit, n_boot=n_boot, seed=seed, batch_size=batch_size,
-                     workers=workers, device=check_device(device), progress=progress,
-                     dataset_options=parse_dataset_options(ds_opts))  # fmt: skip
-    finally:
-        for bar in bars.values():
-            bar.close()
-    paths = write_correlation_report(result, report, command=_command_line(click.get_current_context()))
+    with ProgressBars(quiet) as bars:
+        outcome = correlation_report(
+            dataset, built, report, cache=cache, command=_command_line(click.get_current_context()), root=root,
+            split=None if split == "all" else split, allow_missing=allow_missing, limit=limit, fit=fit, n_boot=n_boot,
+            seed=seed, settings=settings.replace(progress=bars), dataset_options=parse_dataset_options(ds_opts),
+        )  # fmt: skip
+    result = outcome.result
     cols = ["metric", "n", "srcc", "krcc", "plcc", "rmse", "errors"]
     click.echo(result.overall.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     failed = False
@@ -128,6 +120,6 @@ def correlate(
         if row.errors:
             failed = True
             click.echo(f"warning: {row.metric} failed on {row.errors} image(s), e.g. {row.first_error}", err=True)
-    click.echo(f"report: {paths['html']}", err=True)
+    click.echo(f"report: {outcome.paths['html']}", err=True)
     if failed:  # as `iqa score`: the report is written, but scripts learn that some images failed
         raise SystemExit(1)

@@ -74,7 +74,7 @@ def make_demo_set(root: Path) -> tuple[Path, Path]:
 def demo(out: Path | None, metrics: tuple[str, ...]) -> None:
     """Score scikit-image's sample photos against distorted copies and print a table."""
     import iqa
-    from iqa.api.jobs import ScoreJob, plan_items, run_job
+    from iqa.api.jobs import ScoreJob, score_job
 
     with tempfile.TemporaryDirectory() as tmp:
         root = out or Path(tmp)
@@ -82,10 +82,7 @@ def demo(out: Path | None, metrics: tuple[str, ...]) -> None:
         job = ScoreJob(
             root=dist_dir, ref_root=ref_dir, metrics={m: iqa.create(m) for m in metrics}, ref_pattern=r"(?P<ref>.+)__"
         )
-        rows: list[dict] = []
-        for _ in run_job(job, plan_items(job), set(), rows.extend):
-            pass
-        _print(rows, metrics, len(PHOTOS))
+        _print(score_job(job), metrics, len(PHOTOS))
 
 
 def _print(rows: list[dict], metrics: tuple[str, ...], n_photos: int) -> None:
@@ -97,7 +94,7 @@ def _print(rows: list[dict], metrics: tuple[str, ...], n_photos: int) -> None:
     by = defaultdict(list)
     for r in rows:
         by[r["file"].rsplit("__", 1)[1].removesuffix(".png")].append(r)
-    t = Table(title=f"mean over {n_photos} scikit-image photos", *["distortion", *metrics])
+    t = Table("distortion", *metrics, title=f"mean over {n_photos} scikit-image photos")
     for d, rs in by.items():
         t.add_row(d, *[f"{sum(r[m] for r in rs) / len(rs):.4f}" for m in metrics])
     Console().print(t)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ast
+import functools
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from iqa.errors import InputError
+
+if TYPE_CHECKING:
+    from iqa.api.settings import RunSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_value(text: str) -> object:
@@ -54,15 +63,76 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def check_device(device: str) -> str:
-    import torch
+    """``device`` if torch knows it and it is present here (``--device`` values); else an InputError."""
+    from iqa.api.settings import RunSettings
 
-    try:
-        dev = torch.device(device)
-    except RuntimeError as e:
-        raise InputError(f"--device {device!r}: {e}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    RunSettings(device=device).torch_device()
     return device
+
+
+def run_settings(
+    *,
+    device: str = "cpu",
+    batch_size: int = 16,
+    workers: int = 2,
+    cache_dir: Path | None = None,
+    max_pixels: int | None = None,
+    recursive: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunSettings:
+    """The job settings of a command's options; the device is checked before any work starts."""
+    from iqa.api.settings import RunSettings
+
+    settings = RunSettings(device=device, batch_size=batch_size, workers=workers, cache_dir=cache_dir,
+                           max_pixels=max_pixels, recursive=recursive, progress=progress)  # fmt: skip
+    settings.torch_device()
+    return settings
+
+
+def default_cache(cache_dir: Path | None, no_cache: bool) -> Path | None:
+    """The feature cache folder of ``--cache-dir`` / ``--no-cache`` (default: beside the weights cache)."""
+    if no_cache:
+        return None
+    if cache_dir is not None:
+        return cache_dir
+    from iqa.weights import cache_dir as weights_cache
+
+    return weights_cache().parent
+
+
+def split_list(text: str | None) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; None or empty -> None (the command's default)."""
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    return items or None
+
+
+def command_line() -> str:
+    """The command as typed (recorded in reports)."""
+    return shlex.join(["iqa", *sys.argv[1:]])
+
+
+def run_options(batch_size: int) -> Callable[[F], F]:
+    """``--batch-size``, ``--workers`` and ``--device``, the same on every command that runs metrics.
+
+    The command receives them as one ``settings`` (:class:`~iqa.api.settings.RunSettings`, the device
+    checked); it adds what else it knows (progress, cache, ...) with ``settings.replace``.
+    """
+
+    def deco(f: F) -> F:
+        @functools.wraps(f)
+        def command(*args: Any, batch_size: int, workers: int, device: str, **kwargs: Any) -> Any:
+            return f(*args, settings=run_settings(device=device, batch_size=batch_size, workers=workers), **kwargs)
+
+        wrapped: Any = command
+        for option in (
+            click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, mps."),
+            click.option("--workers", default=2, show_default=True, help="Decoding threads."),
+            click.option("--batch-size", default=batch_size, show_default=True, help="Images per batch."),
+        ):
+            wrapped = option(wrapped)
+        return cast(F, wrapped)
+
+    return deco
 
 
 def finish_run(skipped_metrics: dict[str, str], report: Path, failed: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import click
 
@@ -13,8 +14,9 @@ class ProgressReporter:
 
     def __init__(self, total: int, description: str, quiet: bool = False):
         self.total, self.quiet = total, quiet
-        self._bar = None
+        self._bar: Any = None  # a rich Progress on a terminal
         self._last = 0.0
+        self._closed = False
         if quiet:
             return
         if sys.stderr.isatty():
@@ -26,7 +28,7 @@ class ProgressReporter:
         self._desc = description
 
     def update(self, done: int) -> None:
-        if self.quiet:
+        if self.quiet or self._closed:
             return
         if self._bar is not None:
             self._bar.update(self._task, completed=done)
@@ -35,5 +37,36 @@ class ProgressReporter:
             click.echo(f"{self._desc}: {done}/{self.total}", err=True)
 
     def close(self) -> None:
+        self._closed = True
         if self._bar is not None:
             self._bar.stop()
+            self._bar = None
+
+
+class ProgressBars:
+    """A ``progress(label, done, total)`` callback: one bar per label, closed when it completes.
+
+    ``close()`` stops the bars still open (an interrupted run), so the terminal is left clean.
+    """
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._bars: dict[str, ProgressReporter] = {}
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        bar = self._bars.get(label)
+        if bar is None:
+            bar = self._bars[label] = ProgressReporter(total, label, self.quiet)
+        bar.update(done)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
-from iqa.cli.explain_cmd import make_progress
-from iqa.cli.options import finish_run
+from iqa.cli.options import command_line, finish_run, split_list
+from iqa.cli.progress import ProgressBars
 
 
 @click.command()
@@ -42,17 +40,14 @@ def robustness(
     images: Path, out: Path, quality: int, attacks: tuple[str, ...], metric_list: str | None, resume: bool, quiet: bool
 ) -> None:
     """Score each metric on plain JPEG and after each attack; write the robustness table."""
-    from iqa.attacks.robustness_run import run_robustness
-    from iqa.reports.robustness_report import robustness_table, write_robustness_report
+    from iqa.reports.pipelines import robustness_report
 
-    metrics = [m.strip() for m in metric_list.split(",")] if metric_list else None
-    run = run_robustness(
-        images, out, quality=quality, attacks=attacks, metrics=metrics, resume=resume, progress=make_progress(quiet)
-    )
-    paths = write_robustness_report(run, command=shlex.join(["iqa", *sys.argv[1:]]))
-    for t in robustness_table(run):
+    with ProgressBars(quiet) as bars:
+        outcome = robustness_report(images, out, quality=quality, attacks=attacks, metrics=split_list(metric_list),
+                                    resume=resume, progress=bars, command=command_line())  # fmt: skip
+    for t in outcome.table:
         click.echo(
             f"{t['attack']:<12} {t['metric']:<10} R {t['robustness']:6.3f} ± {t['robustness_ci']:.3f}  "
             f"gain {t['abs_gain']:+.3f}  improved {100 * t['improved']:.0f} %"
         )
-    finish_run(run.skipped_metrics, paths["html"], run.failed)
+    finish_run(outcome.run.skipped_metrics, outcome.paths["html"], outcome.run.failed)

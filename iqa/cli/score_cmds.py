@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from iqa.cli.options import check_device, parse_metric_options, parse_shard
-from iqa.cli.progress import ProgressReporter
+from iqa.cli.options import parse_metric_options, parse_shard, run_options
+from iqa.cli.progress import ProgressBars
+
+if TYPE_CHECKING:
+    from iqa.api.settings import RunSettings
+    from iqa.io.images import Alpha
 
 
 @click.command()
@@ -32,9 +37,7 @@ from iqa.cli.progress import ProgressReporter
     multiple=True,
     help="Metric option METRIC.KEY=VALUE (or KEY=VALUE for all), e.g. ssim.downsample=false.",
 )
-@click.option("--batch-size", default=8, show_default=True, help="Images per batch.")
-@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, mps.")
-@click.option("--workers", default=2, show_default=True, help="Decoding threads.")
+@run_options(batch_size=8)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run into the same output.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--shard", help="Score only part K of N (e.g. 2/4); join outputs with `iqa merge`.")
@@ -57,64 +60,38 @@ def score(
     metrics: tuple[str, ...],
     output: Path | None,
     opts: tuple[str, ...],
-    batch_size: int,
-    device: str,
-    workers: int,
+    settings: RunSettings,
     resume: bool,
     overwrite: bool,
     shard: str | None,
     recursive: bool,
     ref_pattern: str | None,
     max_pixels: int | None,
-    alpha: str,
+    alpha: Alpha,
     quiet: bool,
 ) -> None:
     """Score every image in FOLDER with each metric; exit 1 if any file failed."""
     import iqa
+    from iqa.api.jobs import ScoreJob, score_job
     from iqa.cli.runtime import tune_allocator
-
-    tune_allocator()
-    from iqa.api.jobs import ScoreJob, plan_items, run_job
-    from iqa.api.results import ResultStore
     from iqa.errors import InputError
 
+    tune_allocator()
     if len(set(metrics)) != len(metrics):
         raise InputError(f"a metric is repeated in {list(metrics)}")
     if output is None and (resume or shard):
         raise InputError("--resume and --shard need an output file (-o out.csv)")
     per_metric = parse_metric_options(opts, list(metrics))
     built = {name: iqa.create(name, **per_metric[name]) for name in metrics}
-    job = ScoreJob(
-        root=folder,
-        ref_root=ref,
-        metrics=built,
-        batch_size=batch_size,
-        workers=workers,
-        device=check_device(device),
-        recursive=recursive,
-        ref_pattern=ref_pattern,
-        shard=parse_shard(shard),
-        max_pixels=max_pixels,
-        alpha=alpha,
-    )
-    items = plan_items(job)
-    rows: list[dict] = []
-    store = ResultStore(output, job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
-    done = store.done() if store else set()
-    progress = ProgressReporter(len(items), "scoring", quiet)
-    try:
-        for n in run_job(job, items, done, store.append if store else rows.extend):
-            progress.update(n)
-    finally:
-        progress.close()
-    if store is not None:
-        keys = {it.file for it in items}
-        final = [r for r in store.finalize() if r["file"] in keys]
-    else:
-        final = rows
-        write_table_stdout(final, job.columns)
-    _summary(final, output, quiet)
-    if any(r["error"] for r in final):
+    with ProgressBars(quiet) as bars:
+        run = settings.replace(max_pixels=max_pixels, recursive=recursive, progress=bars)
+        job = ScoreJob(root=folder, ref_root=ref, metrics=built, settings=run, ref_pattern=ref_pattern,
+                       shard=parse_shard(shard), alpha=alpha)  # fmt: skip
+        rows = score_job(job, output, resume=resume, overwrite=overwrite)
+    if output is None:
+        write_table_stdout(rows, job.columns)
+    _summary(rows, output, quiet)
+    if any(r["error"] for r in rows):
         sys.exit(1)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from iqa.cli.progress import ProgressReporter
+from iqa.cli.progress import ProgressBars
 
 
 def _split_list(values: tuple[str, ...]) -> list[str]:
@@ -57,19 +57,9 @@ def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[st
         level_list = [int(v) for v in _split_list(levels)]
     except ValueError as e:
         raise click.BadParameter(f"levels must be integers 1-5: {e}", param_hint="--levels") from e
-    bar: ProgressReporter | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or ProgressReporter(total, "synth", quiet)
-        bar.update(done)
-
-    try:
+    with ProgressBars(quiet) as bars:
         res = synthesize(ref_dir, out_dir, types=type_list or None, levels=level_list or None, seed=seed,
-                         recursive=recursive, progress=progress)  # fmt: skip
-    finally:
-        if bar is not None:
-            bar.close()
+                         recursive=recursive, progress=lambda done, total: bars("synth", done, total))  # fmt: skip
     click.echo(f"{res.rows} distorted images listed in {out_dir / 'dmos.csv'} ({res.written} written, {res.kept} kept)")
     for rel, err in res.failed.items():
         click.echo(f"failed: {rel}: {err}", err=True)
@@ -80,16 +70,9 @@ def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[st
 def _synth_tad66k(ref_dir: Path, out_dir: Path, per_image: int, seed: int, quiet: bool) -> None:
     from iqa.augment.synth_aesthetics import synthesize_aesthetics
 
-    bar: ProgressReporter | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or ProgressReporter(total, "synth tad66k", quiet)
-        bar.update(done)
-
-    res = synthesize_aesthetics(ref_dir, out_dir, per_image=per_image, seed=seed, progress=progress)
-    if bar is not None:
-        bar.close()
+    with ProgressBars(quiet) as bars:
+        res = synthesize_aesthetics(ref_dir, out_dir, per_image=per_image, seed=seed,
+                                    progress=lambda done, total: bars("synth tad66k", done, total))  # fmt: skip
     click.echo(f"{res.train} train and {res.test} test images in {len(res.themes)} themes under {out_dir} "
                "(synthetic proxy scores, see SYNTHETIC.txt)")  # fmt: skip
     for rel, err in res.failed.items():

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
-from iqa.cli.explain_cmd import make_progress
+from iqa.cli.options import command_line, run_settings
+from iqa.cli.progress import ProgressBars
 
 
 @click.group()
@@ -81,78 +79,51 @@ def tunet(
     quiet: bool,
 ) -> None:
     """Train TANet on the train split, then SRCC/PLCC overall and per theme on the test split."""
-    from iqa.datasets.registry import load_dataset
-    from iqa.errors import InputError
-    from iqa.evaluation.correlate import correlate
-    from iqa.metrics.nr.tunet import TUNet
-    from iqa.reports.correlation import write_correlation_report
-    from iqa.training.tunet import TUNetTrainConfig, build_model, load_train_images, train_tunet
-    from iqa.weights.converted import save_converted
+    from iqa.reports.pipelines import tunet_training_report
+    from iqa.training.tunet import TUNetTrainConfig
 
     if (theme_trunk == "resnet18_places365" and theme_weights is None) or (
         aes_trunk == "mobilenet_v2_nima" and aes_weights is None
     ):
         click.echo("note: a trunk without --theme-weights/--aes-weights starts from random weights; "
                    "offline, --theme-trunk efficientnet_lite0 --aes-trunk efficientnet_lite0 start from ImageNet", err=True)  # fmt: skip
-    data = load_dataset(dataset, root)
-    train_part, test_part = data.subset("train"), data.subset("test")
-    if len(train_part) == 0 or len(test_part) == 0:
-        raise InputError(
-            f"{root}: need both a train and a test split (found {len(train_part)} and {len(test_part)} records)"
-        )
-    out.mkdir(parents=True, exist_ok=True)
     cfg = TUNetTrainConfig(
         epochs=epochs, batch=batch, lr=lr, theme_trunk=theme_trunk, aes_trunk=aes_trunk, theme_bn=theme_bn, seed=seed
     )
-    progress = make_progress(quiet)
-    images, targets, failed = load_train_images(train_part)
-    model = build_model(cfg, theme_weights, aes_weights)
-    model, history = train_tunet(
-        model, images, targets, cfg, checkpoint=out / "checkpoint.pt", resume=resume, progress=progress
-    )
-    weights = save_converted("tunet", model.state_dict(), source=out / "checkpoint.pt", converter="iqa train tunet",
-                             options={**cfg.__dict__, "dataset": dataset}, out_dir=out)  # fmt: skip
-    metric = TUNet(model=model)
-    result = correlate(data, {"tunet": metric}, split="test", cache=out / "cache", n_boot=200, progress=progress)
-    paths = write_correlation_report(result, out / "report", command=shlex.join(["iqa", *sys.argv[1:]]))
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    row = result.overall.iloc[0]
-    for h in history:
+    with ProgressBars(quiet) as bars:
+        outcome = tunet_training_report(dataset, out, cfg, root=root, theme_weights=theme_weights, aes_weights=aes_weights,
+                                        resume=resume, settings=run_settings(progress=bars), command=command_line())  # fmt: skip
+    run, row = outcome.run, outcome.result.overall.iloc[0]
+    for h in run.history:
         click.echo(f"epoch {h['epoch']}: train MSE {h['train_mse']:.4f} (on score/10)")
-    click.echo(f"test ({len(test_part)} images): SRCC {row['srcc']:.3f}, PLCC {row['plcc']:.3f}")
-    click.echo(f"weights: {weights}; report: {paths.get('html', out / 'report')}")
-    click.echo(f"use: iqa.create('tunet', weights='{weights}', theme_trunk='{theme_trunk}', aes_trunk='{aes_trunk}')")
-    for f in failed:
+    click.echo(f"test ({run.n_test} images): SRCC {row['srcc']:.3f}, PLCC {row['plcc']:.3f}")
+    click.echo(f"weights: {run.weights}; report: {outcome.paths.get('html', out / 'report')}")
+    click.echo(
+        f"use: iqa.create('tunet', weights='{run.weights}', theme_trunk='{theme_trunk}', aes_trunk='{aes_trunk}')"
+    )
+    for f in run.failed:
         click.echo(f"skipped: {f}", err=True)
 
 
 def _pretrain(
     method: str, config: Path, out: Path, steps: int | None, resume: bool, install: bool, quiet: bool
 ) -> None:
-    from iqa.training.pretrain import load_config, pretrain, save_encoder
-    from iqa.training.pretrain_data import load_sources
+    from iqa.training.runs import prepare_pretraining, pretrain_run
 
-    cfg = load_config(config, method=method, steps=steps)
-    sources, skipped = load_sources(cfg.images, 2 * cfg.crop)
-    for s in skipped:
+    prepared = prepare_pretraining(method, config, steps=steps)
+    for s in prepared.skipped:
         click.echo(f"skipped: {s}", err=True)
+    cfg = prepared.config
     click.echo(
-        f"{method}: {len(sources)} images, {cfg.trunk}, crop {cfg.crop}, batch {cfg.batch}, {cfg.steps} steps -> {out}",
+        f"{method}: {len(prepared.sources)} images, {cfg.trunk}, crop {cfg.crop}, batch {cfg.batch}, {cfg.steps} steps -> {out}",
         err=True,
     )
-    model, log = pretrain(cfg, sources, out, resume=resume, progress=make_progress(quiet))
-    path = save_encoder(model, cfg, out, out / "checkpoint.pt")
-    if install:
-        from iqa.weights.converted import save_converted
-
-        save_converted(f"{method}_encoder", model.state_dict(), source=out / "checkpoint.pt", converter=f"iqa train {method}",
-                       options={"trunk": model.trunk, "run": str(out)})  # fmt: skip
-    last = log[-min(20, len(log)) :]
-    click.echo(
-        f"loss: first {log[0]['loss']:.3f}, mean of the last {len(last)} steps {sum(r['loss'] for r in last) / len(last):.3f}"
-    )
-    click.echo(f"encoder: {path}{' (also installed as ' + method + '_encoder)' if install else ''}")
-    click.echo(f"next: iqa fit-head {method} --dataset NAME --root DIR --encoder {path}")
+    with ProgressBars(quiet) as bars:
+        run = pretrain_run(prepared, out, resume=resume, install=install, progress=bars)
+    first, last, n_last = run.loss_summary()
+    click.echo(f"loss: first {first:.3f}, mean of the last {n_last} steps {last:.3f}")
+    click.echo(f"encoder: {run.encoder}{' (also installed as ' + method + '_encoder)' if install else ''}")
+    click.echo(f"next: iqa fit-head {method} --dataset NAME --root DIR --encoder {run.encoder}")
 
 
 def _pretrain_command(method: str, help_text: str):  # noqa: ANN202 - a click command

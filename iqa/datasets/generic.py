@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from iqa.datasets._parse import Problems, check_name, check_score, note_duplicates, read_csv_table, require_file
 from iqa.datasets.base import SPLITS, STANDARD_COLUMNS, MOSDataset, finish_table
@@ -38,7 +39,7 @@ def load_csv_dataset(
     cols = [c for c in (image, mos, ref, std, split, *groups) if c]
     table = read_csv_table(path, cols, problems)
     note_duplicates([(ln, r[image]) for ln, r in table], problems)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ln, r in table:
         img = check_name(r[image], ln, problems, image)
         score = check_score(r[mos], ln, problems, mos)
@@ -57,7 +58,7 @@ def load_csv_dataset(
     problems.raise_if_any(f"Fix: {path.name} needs the columns {cols} with one image per row and numeric scores.")
     if not split:
         key = "ref" if ref else "image"
-        assign = seeded_group_split([r[key] for r in rows], (0.6, 0.2, 0.2), seed)
+        assign = seeded_group_split([str(r[key]) for r in rows], (0.6, 0.2, 0.2), seed)
         for r in rows:
             r["split"] = assign[r[key]]
     df = finish_table(rows, STANDARD_COLUMNS)

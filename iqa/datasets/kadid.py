@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 from iqa.datasets._parse import Problems, check_name, check_score, note_duplicates, read_csv_table, require_file
 from iqa.datasets.base import STANDARD_COLUMNS, MOSDataset, finish_table
@@ -49,7 +50,8 @@ def load_kadid10k(
     problems = Problems(path)
     table = read_csv_table(path, ["dist_img", "ref_img", "dmos", "var"], problems)
     note_duplicates([(ln, r["dist_img"]) for ln, r in table], problems)
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for ln, r in table:
         dist, ref = check_name(r["dist_img"], ln, problems), check_name(r["ref_img"], ln, problems, "ref_img")
         mos, var = check_score(r["dmos"], ln, problems, "dmos"), check_score(r["var"], ln, problems, "var")
@@ -74,7 +76,7 @@ def load_kadid10k(
         rows.append({"image": f"{image_dir}/{dist}", "ref": f"{image_dir}/{ref}", "mos": mos, "std": math.sqrt(max(var, 0.0)),
                      "distortion": name, "family": family, "level": level, "content": m["ref"]})  # fmt: skip
     problems.raise_if_any("Fix: dmos.csv must be KADID-10k's (header dist_img,ref_img,dmos,var).")
-    assign = seeded_group_split([r["content"] for r in rows], ratios, seed)
+    assign = seeded_group_split([str(r["content"]) for r in rows], ratios, seed)
     for r in rows:
         r["split"] = assign[r["content"]]
     return MOSDataset(

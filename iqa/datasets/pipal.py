@@ -53,7 +53,7 @@ def _read_label_dir(root: Path, part: str, problems: Problems) -> list[dict]:
             m = NAME.match(name or "")
             if name and not m:
                 problems.add(None, f"{txt.name} line {ln}: {name!r} is not named Axxxx_GG_SS.ext")
-            if not (m and elo is not None):
+            if not (m and name and elo is not None):
                 continue
             names.append((ln, name))
             rows.append({"image": where.get(name, f"{DIST_DIRS[part][0]}/{name}"), "ref": f"{REF_DIRS[part]}/{m['ref']}.bmp",

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 
-from iqa.datasets.base import MOSDataset
 from iqa.io.images import read_image
+
+
+class _Scored(Protocol):
+    """What the view reads of a :class:`~iqa.datasets.base.MOSDataset` (which builds it, so no import
+    of base here: that would be an import cycle).
+    """
+
+    def records(self) -> Sequence[Any]: ...
+
+    def normalized_mos(self) -> np.ndarray: ...
 
 
 class MOSTorchDataset(torch.utils.data.Dataset):
@@ -17,7 +27,7 @@ class MOSTorchDataset(torch.utils.data.Dataset):
     same call, so paired crops can share randomness if the transform takes both).
     """
 
-    def __init__(self, data: MOSDataset, transform: Callable | None = None) -> None:
+    def __init__(self, data: _Scored, transform: Callable | None = None) -> None:
         self.data = data
         self.records = data.records()
         self.norm = data.normalized_mos()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,8 @@ class CorrelationResult:
     per_group: dict[str, pd.DataFrame] = field(default_factory=dict)
     pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
     fits: dict[str, Fit] = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    negated: dict[str, bool] = field(default_factory=dict)  # metric -> its scores were negated to orient them
 
 
 def _overall(
@@ -124,4 +126,5 @@ def analyze(
         dataset=dataset, score_name=score_name, split=split, metrics=list(metrics), scored=names, table=table, overall=overall,
         per_group=groups, pairwise=pairwise, fits=fits,
         settings={"fit": fit, "n_boot": n_boot, "seed": seed, "level": level, "mos_higher_is_better": mos_higher_is_better},
+        negated={m: hib != mos_higher_is_better for m, hib in metrics.items()},
     )  # fmt: skip

@@ -15,7 +15,10 @@ signed so that positive means "the metric now says better": for metrics where lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -126,3 +129,23 @@ def summarize(clean: object, attacked: object, *, higher_is_better: bool = True)
         energy_distance_score(c, a, higher_is_better=higher_is_better),
         float(better.mean()),
     )
+
+
+def robustness_table(
+    rows: Sequence[Mapping[str, Any]], attacks: Sequence[str], higher_is_better: Mapping[str, bool]
+) -> list[dict[str, Any]]:
+    """One dict per (attack, metric) with every score of :func:`summarize` over the finite pairs.
+
+    ``rows`` are the per-image records of :func:`iqa.attacks.robustness_run.run_robustness`
+    (``attack``, ``metric``, ``clean``, ``attacked``).
+    """
+    table = []
+    for attack in attacks:
+        for metric, hib in higher_is_better.items():
+            pairs = [(float(r["clean"]), float(r["attacked"])) for r in rows
+                     if r["attack"] == attack and r["metric"] == metric]  # fmt: skip
+            pairs = [p for p in pairs if math.isfinite(p[0]) and math.isfinite(p[1])]
+            if pairs:
+                s = summarize([p[0] for p in pairs], [p[1] for p in pairs], higher_is_better=hib)
+                table.append({"attack": attack, "metric": metric, **asdict(s)})
+    return table

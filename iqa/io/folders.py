@@ -1,10 +1,10 @@
-"""List image files deterministically and pair distorted files with their references.
+r"""List image files deterministically and pair distorted files with their references.
 
 Order is the natural sort of the path relative to the folder (``img2`` before ``img10``), so the
 same folder gives the same order on every platform. Hidden files (``.name``) are skipped.
 Pairing is by relative path without extension (``out/a/x.png`` <-> ``gt/a/x.jpg``), or, with
 ``ref_pattern``, by a regular expression that maps the distorted stem to the reference stem
-(KADID style ``I01_03_4.png`` -> ``I01.png`` with ``(?P<ref>I\\d+)_\\d+_\\d+``).
+(KADID style ``I01_03_4.png`` -> ``I01.png`` with ``(?P<ref>I\d+)_\d+_\d+``).
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ def _open(path: Path, limit: int) -> Image.Image:
 
 def _rawmode(im: Image.Image) -> str:
     try:
-        args = im.tile[0].args if hasattr(im.tile[0], "args") else im.tile[0][3]
+        tile = getattr(im, "tile", [])  # decoder tiles of a file that is not decoded yet (ImageFile)
+        args = tile[0].args if hasattr(tile[0], "args") else tile[0][3]
     except (IndexError, AttributeError, TypeError):
         return ""
     return args[0] if isinstance(args, tuple) else str(args)
@@ -173,7 +174,9 @@ def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
     if icc:
         try:
             src = ImageCms.ImageCmsProfile(_io.BytesIO(icc))
-            return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            rgb = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if rgb is not None:  # None only for in-place conversions
+                return rgb
         except (ImageCms.PyCMSError, OSError):
             pass  # a broken profile falls back to the naive conversion below
     return im.convert("RGB")

@@ -52,17 +52,10 @@ def scatter(result: CorrelationResult, metric: str, color_by: str | None = None)
         ax.plot(grid, fit(grid), color="black", lw=1.5, label=f"{fit.kind} fit")
     row = result.overall.set_index("metric").loc[metric]
     ax.set_title(f"{metric}: SRCC {row['srcc']:.3f}, PLCC {row['plcc']:.3f}", fontsize=9)
-    ax.set_xlabel(f"{metric}" + (" (negated: lower is better)" if _negated(result, metric) else ""), fontsize=8)
+    ax.set_xlabel(f"{metric}" + (" (negated: lower is better)" if result.negated.get(metric) else ""), fontsize=8)
     ax.set_ylabel(result.score_name, fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
-
-
-def _negated(result: CorrelationResult, metric: str) -> bool:
-    t = result.table
-    a, b = t[metric].to_numpy(np.float64), t[f"{metric}_oriented"].to_numpy(np.float64)
-    ok = np.isfinite(a)
-    return bool(ok.any() and np.allclose(a[ok], -b[ok]) and np.any(a[ok] != 0))
 
 
 def group_bars(result: CorrelationResult, column: str) -> bytes | None:

@@ -6,23 +6,34 @@ every space, the top-1 selection variant, settings), ``figures/*.png`` and a sel
 
 from __future__ import annotations
 
-import base64
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from iqa.attacks.fid_resample_run import ResampleRun
-from iqa.explain.classes import top1_histograms
+from iqa.explain.classes import ClassHistograms
 from iqa.io.images import decode_image
 from iqa.reports._figures import _plt, _png
-from iqa.reports.correlation import _atomic_write
+from iqa.reports._files import data_uri, write
 from iqa.reports.explain_gallery import histogram_figure
 
 THUMB = 128
+
+
+@dataclass(frozen=True)
+class ResampleSummary:
+    """The numbers of the report, computed by :func:`iqa.reports.pipelines.summarize_resample`."""
+
+    relative_change: dict[str, float]  # per space: (after - before) / before
+    effective_sample_size: float  # of the optimised sampling probabilities
+    top1_before: ClassHistograms | None = None  # reference vs pool, uniform weights
+    top1_after: ClassHistograms | None = None  # reference vs pool, optimised weights
 
 
 def _curves(history: pd.DataFrame) -> bytes:
@@ -61,73 +72,48 @@ def _grid(pool: Path, names: list[str], title: str) -> bytes:
     return _png(fig)
 
 
-def _b64(png: bytes) -> str:
-    return f"data:image/png;base64,{base64.b64encode(png).decode()}"
-
-
-def write_attack_report(run: ResampleRun, out: str | Path, *, command: str = "", grid: int = 16) -> dict[str, Path]:
+def write_attack_report(
+    run: ResampleRun, out: str | Path, summary: ResampleSummary, *, command: str = "", grid: int = 16
+) -> dict[str, Path]:
+    """Write the files listed in the module docstring into ``out``; returns their paths by kind."""
     out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     res = run.result
     p = res.probabilities
     weights = pd.DataFrame({"image": run.names, "log_weight": res.log_weights, "probability": p})
-    _atomic_write(out / "weights.csv", weights.to_csv(index=False))
+    write(out / "weights.csv", weights.to_csv(index=False))
     history = pd.DataFrame(res.history)
-    _atomic_write(out / "history.csv", history.to_csv(index=False))
-    summary = {
+    write(out / "history.csv", history.to_csv(index=False))
+    result: dict[str, Any] = {
         "before": res.before,
         "after": res.after,
-        "relative_change": {k: (res.after[k] - res.before[k]) / res.before[k] for k in res.before if res.before[k]},
+        "relative_change": summary.relative_change,
         "top1_selection": run.top1_selection,
-        "effective_sample_size": float(1 / np.sum(p**2)),
+        "effective_sample_size": summary.effective_sample_size,
         "settings": res.settings,
         "failed": run.failed,
     }
-    _atomic_write(out / "result.json", json.dumps(summary, indent=1))
     figs: list[tuple[str, str, bytes]] = [("curves", "Loss and sampled FD over the iterations", _curves(history))]
-    if run.pool_top1 is not None and run.ref_top1 is not None:
-        before = top1_histograms(run.ref_top1, run.pool_top1, run.class_names)
-        after = top1_histograms(run.ref_top1, run.pool_top1, run.class_names, weights_b=p)
-        figs.append(
-            (
-                "top1_before",
-                "Top-1 classes: reference vs pool (uniform weights)",
-                histogram_figure(before, ("reference", "pool, uniform")),
-            )
-        )
-        figs.append(
-            (
-                "top1_after",
-                "Top-1 classes: reference vs pool (optimised weights)",
-                histogram_figure(after, ("reference", "pool, resampled")),
-            )
-        )
-        summary["top1_overlap"] = {"before": before.overlap, "after": after.overlap}
-        _atomic_write(out / "result.json", json.dumps(summary, indent=1))
+    if summary.top1_before is not None and summary.top1_after is not None:
+        figs.append(("top1_before", "Top-1 classes: reference vs pool (uniform weights)",
+                     histogram_figure(summary.top1_before, ("reference", "pool, uniform"))))  # fmt: skip
+        figs.append(("top1_after", "Top-1 classes: reference vs pool (optimised weights)",
+                     histogram_figure(summary.top1_after, ("reference", "pool, resampled"))))  # fmt: skip
+        result["top1_overlap"] = {"before": summary.top1_before.overlap, "after": summary.top1_after.overlap}
+    write(out / "result.json", json.dumps(result, indent=1))
     pool = Path(res.settings["pool_dir"])
     order = np.argsort(-p)
     k = min(grid, len(order))
-    figs.append(
-        (
-            "highest",
-            f"The {k} highest-weighted candidates",
-            _grid(pool, [run.names[i] for i in order[:k]], "highest weights"),
-        )
-    )
-    figs.append(
-        (
-            "lowest",
-            f"The {k} lowest-weighted candidates",
-            _grid(pool, [run.names[i] for i in order[-k:]], "lowest weights"),
-        )
-    )
+    highest, lowest = [run.names[i] for i in order[:k]], [run.names[i] for i in order[-k:]]
+    figs.append(("highest", f"The {k} highest-weighted candidates", _grid(pool, highest, "highest weights")))
+    figs.append(("lowest", f"The {k} lowest-weighted candidates", _grid(pool, lowest, "lowest weights")))
     for name, _, png in figs:
-        _atomic_write(out / "figures" / f"{name}.png", png)
-    _atomic_write(out / "report.html", _page(summary, figs, command))
+        write(out / "figures" / f"{name}.png", png)
+    write(out / "report.html", _page(result, figs, command))
     return {"html": out / "report.html", "result": out / "result.json", "weights": out / "weights.csv"}
 
 
-def _page(summary: dict, figs: list[tuple[str, str, bytes]], command: str) -> str:
+def _page(summary: dict[str, Any], figs: list[tuple[str, str, bytes]], command: str) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{summary['before'][k]:.4f}</td><td>{summary['after'][k]:.4f}</td>"
         f"<td>{100 * summary['relative_change'].get(k, float('nan')):+.1f} %</td>"
@@ -136,7 +122,7 @@ def _page(summary: dict, figs: list[tuple[str, str, bytes]], command: str) -> st
         for k in summary["before"]
     )
     imgs = "".join(
-        f'<figure><img src="{_b64(png)}" alt="{html.escape(n)}"><figcaption>{html.escape(c)}</figcaption></figure>'
+        f'<figure><img src="{data_uri(png)}" alt="{html.escape(n)}"><figcaption>{html.escape(c)}</figcaption></figure>'
         for n, c, png in figs
     )
     s = summary["settings"]

@@ -5,27 +5,24 @@ training curve, per-image gains, the transfer chart and original / plain JPEG / 
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
 import math
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from iqa.attacks.compression_hack import gain_percent
-from iqa.attacks.compression_run import CompressionRun, bitrate_change, transfer_table
+from iqa.attacks.compression_run import CompressionRun
+from iqa.evaluation.gains import CompressionSummary
 from iqa.io.images import decode_image
 from iqa.reports._figures import _plt, _png
-from iqa.reports.correlation import _atomic_write
+from iqa.reports._files import data_uri, write
 
 CROP = 192  # side of the example crops (shown at 2x)
-
-
-def _b64(png: bytes) -> str:
-    return f"data:image/png;base64,{base64.b64encode(png).decode()}"
 
 
 def _curve(history: list[dict], metric: str) -> bytes:
@@ -49,11 +46,8 @@ def _curve(history: list[dict], metric: str) -> bytes:
     return _png(fig)
 
 
-def _per_image(run: CompressionRun) -> bytes:
+def _per_image(g: list[tuple[float, str]], m: str) -> bytes:
     plt = _plt()
-    m, hib = run.cfg.metric, run.higher_is_better[run.cfg.metric]
-    g = sorted((gain_percent(r[f"{m}_plain"], r[f"{m}_hacked"], hib), r["image"]) for r in run.rows
-               if math.isfinite(r.get(f"{m}_plain", math.nan)))  # fmt: skip
     fig, ax = plt.subplots(figsize=(max(5, 0.25 * len(g)), 3.2))
     ax.bar(range(len(g)), [v for v, _ in g], color=["#3a7" if v > 0 else "#c44" for v, _ in g])
     ax.set_xticks(range(len(g)), [n[-14:] for _, n in g], rotation=90, fontsize=6)
@@ -62,7 +56,7 @@ def _per_image(run: CompressionRun) -> bytes:
     return _png(fig)
 
 
-def _transfer_chart(table: list[dict]) -> bytes:
+def _transfer_chart(table: list[dict[str, Any]]) -> bytes:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(table) + 1))
     names = [("* " if t["target"] else "") + t["metric"] for t in table]
@@ -90,13 +84,15 @@ def _triplet(test_dir: Path, out: Path, name: str) -> bytes:
     crops = [a[top : top + CROP, left : left + CROP] for a in ims]
     gap = np.full((crops[0].shape[0], 4, 3), 255, np.uint8)
     strip = np.concatenate([crops[0], gap, crops[1], gap, crops[2]], 1)
-    im = Image.fromarray(strip).resize((strip.shape[1] * 2, strip.shape[0] * 2), Image.NEAREST)  # pixels stay visible
+    im = Image.fromarray(strip).resize(
+        (strip.shape[1] * 2, strip.shape[0] * 2), Image.Resampling.NEAREST
+    )  # pixels stay visible
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
 
 
-def _table_md(table: list[dict]) -> str:
+def _table_md(table: list[dict[str, Any]]) -> str:
     head = "| metric | better | n | plain | hacked | mean gain % | median gain % | improved |\n|---|---|---|---|---|---|---|---|\n"
     return head + "".join(
         f"| {'**' + t['metric'] + '** (target)' if t['target'] else t['metric']} | {'higher' if t['higher_is_better'] else 'lower'} "
@@ -106,52 +102,56 @@ def _table_md(table: list[dict]) -> str:
 
 
 def write_compression_report(
-    run: CompressionRun, test_dir: str | Path, *, command: str = "", examples: int = 6
+    run: CompressionRun,
+    summary: CompressionSummary,
+    test_dir: str | os.PathLike[str],
+    *,
+    command: str = "",
+    examples: int = 6,
 ) -> dict[str, Path]:
-    """Write the report files into ``run.out``; returns their paths."""
+    """Write the report files into ``run.out``; ``summary`` is
+    :func:`~iqa.evaluation.gains.summarize_compression` of its rows. Returns the paths by kind.
+    """
+    if run.out is None:
+        raise ValueError("the run has no output folder")
     out = Path(run.out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    table = transfer_table(run)
-    bits = bitrate_change(run)
-    _atomic_write(out / "transfer.md", _table_md(table))
-    _atomic_write(out / "transfer.csv", "metric,target,higher_is_better,n,plain,hacked,mean_gain_pct,median_gain_pct,improved\n"
-                  + "".join(",".join(str(t[k]) for k in ("metric", "target", "higher_is_better", "n", "plain", "hacked",
-                                                         "mean_gain_pct", "median_gain_pct", "improved")) + "\n" for t in table))  # fmt: skip
-    summary = {"config": {k: v for k, v in vars(run.cfg).items()}, "transfer": table, "bitrate": bits,
-               "skipped_metrics": run.skipped_metrics, "failed": run.failed, "n_test": len(run.rows),
-               "best_step": next((h["step"] for h in reversed(run.history) if h.get("selected")), None)}  # fmt: skip
-    _atomic_write(out / "result.json", json.dumps(summary, indent=1, default=str))
-    figs = [
-        (
-            "training",
-            "Training: loss per batch and exact-rounding loss on the fixed validation crops (the best is kept)",
-            _curve(run.history, run.cfg.metric),
-        )
-    ]
+    table, bits, m = summary.transfer, summary.bitrate, run.cfg.metric
+    write(out / "transfer.md", _table_md(table))
+    write(out / "transfer.csv", "metric,target,higher_is_better,n,plain,hacked,mean_gain_pct,median_gain_pct,improved\n"
+          + "".join(",".join(str(t[k]) for k in ("metric", "target", "higher_is_better", "n", "plain", "hacked",
+                                                 "mean_gain_pct", "median_gain_pct", "improved")) + "\n" for t in table))  # fmt: skip
+    result = {"config": dict(vars(run.cfg)), "transfer": table, "bitrate": bits,
+              "skipped_metrics": run.skipped_metrics, "failed": run.failed, "n_test": len(run.rows),
+              "best_step": next((h["step"] for h in reversed(run.history) if h.get("selected")), None)}  # fmt: skip
+    write(out / "result.json", json.dumps(result, indent=1, default=str))
+    figs = [("training", "Training: loss per batch and exact-rounding loss on the fixed validation crops (the best is kept)",
+             _curve(run.history, m))]  # fmt: skip
     if run.rows:
-        figs.append(
-            (
-                "per_image",
-                f"Per test image: {run.cfg.metric} gain of hacked over plain JPEG (real codec)",
-                _per_image(run),
-            )
-        )
+        figs.append(("per_image", f"Per test image: {m} gain of hacked over plain JPEG (real codec)",
+                     _per_image(summary.target_gains, m)))  # fmt: skip
     if table:
         figs.append(("transfer", "Every differentiable FR metric: mean gain under the attack", _transfer_chart(table)))
     for name, _, png in figs:
-        _atomic_write(out / "figures" / f"{name}.png", png)
-    m, hib = run.cfg.metric, run.higher_is_better.get(run.cfg.metric, True)
-    ranked = sorted((r for r in run.rows if math.isfinite(r.get(f"{m}_plain", math.nan))),
-                    key=lambda r: -gain_percent(r[f"{m}_plain"], r[f"{m}_hacked"], hib))  # fmt: skip
+        write(out / "figures" / f"{name}.png", png)
+    by_image = {str(r["image"]): r for r in run.rows}
+    ranked = [by_image[name] for _, name in reversed(summary.target_gains)]  # largest gain first
     picks = (
         ranked[: examples - examples // 3] + ranked[len(ranked) - examples // 3 :] if len(ranked) > examples else ranked
     )
     trips = [(r, _triplet(Path(test_dir), out, r["image"])) for r in picks]
-    _atomic_write(out / "report.html", _page(run, table, bits, figs, trips, command))
+    write(out / "report.html", _page(run, table, bits, figs, trips, command))
     return {"html": out / "report.html", "result": out / "result.json", "transfer": out / "transfer.csv"}
 
 
-def _page(run: CompressionRun, table: list[dict], bits: dict, figs: list, trips: list, command: str) -> str:
+def _page(
+    run: CompressionRun,
+    table: list[dict[str, Any]],
+    bits: dict[str, float],
+    figs: list[Any],
+    trips: list[Any],
+    command: str,
+) -> str:
     cfg, m = run.cfg, run.cfg.metric
     rows = "".join(
         ("<tr style='font-weight:bold'>" if t["target"] else "<tr>") + f"<td>{html.escape(t['metric'])}</td>"
@@ -160,10 +160,11 @@ def _page(run: CompressionRun, table: list[dict], bits: dict, figs: list, trips:
         f"<td>{100 * t['improved']:.0f} %</td></tr>" for t in table)  # fmt: skip
     skipped = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in run.skipped_metrics.items())
     imgs = "".join(
-        f'<figure><img src="{_b64(p)}" alt="{n}"><figcaption>{html.escape(c)}</figcaption></figure>' for n, c, p in figs
+        f'<figure><img src="{data_uri(p)}" alt="{n}"><figcaption>{html.escape(c)}</figcaption></figure>'
+        for n, c, p in figs
     )
     cards = "".join(
-        f"<figure><img src='{_b64(png)}' alt='{html.escape(r['image'])}'><figcaption>{html.escape(r['image'])}: "
+        f"<figure><img src='{data_uri(png)}' alt='{html.escape(r['image'])}'><figcaption>{html.escape(r['image'])}: "
         f"{m} {r[f'{m}_plain']:.4f} (plain) &rarr; {r[f'{m}_hacked']:.4f} (hacked); PSNR {r.get('psnr_plain', math.nan):.2f} &rarr; "
         f"{r.get('psnr_hacked', math.nan):.2f} dB; {r['bpp_plain']:.3f} &rarr; {r['bpp_hacked']:.3f} bpp. "
         "Left to right: original, plain JPEG, hacked JPEG (centre crop, 2x).</figcaption></figure>" for r, png in trips)  # fmt: skip

@@ -7,28 +7,14 @@ no network access needed to view it). Files are written to temporaries and renam
 
 from __future__ import annotations
 
-import base64
 import html
-import math
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from iqa.evaluation.analysis import CorrelationResult
-from iqa.reports import _figures
-
-
-def _atomic_write(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    os.replace(tmp, path)
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.4f}"
-    return str(v)
+from iqa.reports._figures import group_bars, scatter
+from iqa.reports._files import data_uri, html_table, md_table, write
 
 
 def _summary_view(result: CorrelationResult) -> pd.DataFrame:
@@ -60,29 +46,12 @@ def _summary_view(result: CorrelationResult) -> pd.DataFrame:
     return view
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    head = "| " + " | ".join(map(str, df.columns)) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "".join("| " + " | ".join(_fmt(v) for v in row) + " |\n" for row in df.itertuples(index=False))
-
-
-def _html_table(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _figures_of(result: CorrelationResult) -> list[tuple[str, str, bytes]]:
     """(file name, caption, PNG) for the scatter plots and per-group bars."""
     color_by = next((c for c in ("family", "distortion", "theme") if c in result.per_group), None)
-    figs = [
-        (f"scatter_{m}.png", f"{m} vs {result.score_name}", _figures.scatter(result, m, color_by))
-        for m in result.scored
-    ]
+    figs = [(f"scatter_{m}.png", f"{m} vs {result.score_name}", scatter(result, m, color_by)) for m in result.scored]
     for col in result.per_group:
-        png = _figures.group_bars(result, col)
+        png = group_bars(result, col)
         if png is not None:
             figs.append((f"groups_{col}.png", f"SRCC per {col}", png))
     return figs
@@ -106,46 +75,46 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
     for name, df in tables.items():
         if len(df):
             paths[name] = out / f"{name}.csv"
-            _atomic_write(paths[name], df.to_csv(index=False))
+            write(paths[name], df.to_csv(index=False))
     figs = _figures_of(result)
     for fname, _, png in figs:
-        _atomic_write(out / "figures" / fname, png)
+        write(out / "figures" / fname, png)
     title = f"{result.dataset} ({result.split}): agreement of {', '.join(result.metrics)} with {result.score_name}"
     s = result.settings
     settings = (f"n = {int(result.overall['n'].max())} images; fit {s['fit']}; {s['n_boot']} bootstrap replicates, "
                 f"seed {s['seed']}; scores oriented so that higher means better ({result.score_name} is "
                 f"{'higher' if s['mos_higher_is_better'] else 'lower'}-is-better)")  # fmt: skip
     summary = _summary_view(result)
-    md = [f"# {title}\n", f"{settings}.\n", _md_table(summary)]
+    md = [f"# {title}\n", f"{settings}.\n", md_table(summary)]
     if command:
         md.insert(1, f"Command: `{command}`\n")
     md += [f"![{cap}](figures/{f})\n" for f, cap, _ in figs]
     for col, df in result.per_group.items():
         md += [
             f"\n## SRCC per {col}\n",
-            _md_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
+            md_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
         ]
     if len(result.pairwise):
-        md += ["\n## Pairwise significance (SRCC)\n", _md_table(result.pairwise)]
+        md += ["\n## Pairwise significance (SRCC)\n", md_table(result.pairwise)]
     paths["markdown"] = out / "report.md"
-    _atomic_write(paths["markdown"], "\n".join(md))
+    write(paths["markdown"], "\n".join(md))
     body = [f"<h1>{html.escape(title)}</h1>", f"<p class=note>{html.escape(settings)}</p>"]
     if command:
         body.append(f"<p class=note>Command: <code>{html.escape(command)}</code></p>")
-    body += ["<h2>Summary</h2>", _html_table(summary), "<h2>Plots</h2>"]
+    body += ["<h2>Summary</h2>", html_table(summary), "<h2>Plots</h2>"]
     body += [f'<figure{" class=wide" if f.startswith("groups_") else ""}><img alt="{html.escape(cap)}" '
-             f'src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption>{html.escape(cap)}</figcaption></figure>'
+             f'src="{data_uri(png)}"><figcaption>{html.escape(cap)}</figcaption></figure>'
              for f, cap, png in figs]  # fmt: skip
     for col, df in result.per_group.items():
         body += [
             f"<h2>SRCC per {html.escape(col)}</h2>",
-            _html_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
+            html_table(df.pivot(index="group", columns="metric", values="srcc").reset_index()),
         ]
     if len(result.pairwise):
         body += ["<h2>Pairwise significance (SRCC)</h2>",
                  "<p class=note>Williams' test for dependent correlations and a paired bootstrap of the SRCC difference (a - b).</p>",
-                 _html_table(result.pairwise)]  # fmt: skip
+                 html_table(result.pairwise)]  # fmt: skip
     page = f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>"
     paths["html"] = out / "report.html"
-    _atomic_write(paths["html"], page)
+    write(paths["html"], page)
     return paths

@@ -8,7 +8,6 @@ alone), ``maps/<name>.npy`` (raw float64 map), ``explanations.csv``, ``class_his
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
@@ -22,7 +21,7 @@ from iqa.explain.classes import ClassHistograms
 from iqa.explain.fid_explain import FIDExplanation
 from iqa.explain.render import heat_only, overlay
 from iqa.reports._figures import _plt, _png
-from iqa.reports.correlation import _atomic_write
+from iqa.reports._files import data_uri, write
 
 DISPLAY_MAX = 384  # long side of images in the gallery (files on disk keep the full size)
 
@@ -39,14 +38,10 @@ def _png_bytes(arr: np.ndarray) -> bytes:
 
 def _thumb(arr: np.ndarray) -> bytes:
     im = Image.fromarray(arr)
-    im.thumbnail((DISPLAY_MAX, DISPLAY_MAX), Image.LANCZOS)
+    im.thumbnail((DISPLAY_MAX, DISPLAY_MAX), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def _b64(png: bytes) -> str:
-    return f"data:image/png;base64,{base64.b64encode(png).decode()}"
 
 
 def histogram_figure(h: ClassHistograms, labels: tuple[str, str] = ("reference", "generated"), top: int = 25) -> bytes:
@@ -80,11 +75,11 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         ov = overlay(it.image, it.heatmap)
         hm = heat_only(it.heatmap, img.shape[:2])
         stem = _safe(it.name)
-        _atomic_write(out / "overlays" / f"{stem}.png", _png_bytes(ov))
-        _atomic_write(out / "heatmaps" / f"{stem}.png", _png_bytes(hm))
+        write(out / "overlays" / f"{stem}.png", _png_bytes(ov))
+        write(out / "heatmaps" / f"{stem}.png", _png_bytes(hm))
         buf = io.BytesIO()
         np.save(buf, it.heatmap.numpy())
-        _atomic_write(out / "maps" / f"{stem}.npy", buf.getvalue())
+        write(out / "maps" / f"{stem}.npy", buf.getvalue())
         top1 = it.top[0] if it.top else ("", float("nan"))
         rows.append(
             {
@@ -98,14 +93,14 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         classes = "".join(f"<li>{html.escape(n)} <span>{p:.3f}</span></li>" for n, p in it.top)
         cards.append(
             f'<div class="card"><h3>{html.escape(it.name)}</h3><div class="pair">'
-            f'<img src="{_b64(_thumb(img))}" alt="image"><img src="{_b64(_thumb(ov))}" alt="overlay"></div>'
+            f'<img src="{data_uri(_thumb(img))}" alt="image"><img src="{data_uri(_thumb(ov))}" alt="overlay"></div>'
             f"<p>FID contribution <b>{it.contribution:+.4f}</b> (FID with it {it.fid_with:.4f})</p>"
             f"<ol>{classes}</ol></div>"
         )
-    pd.DataFrame(rows).to_csv(out / "explanations.csv", index=False)
+    write(out / "explanations.csv", pd.DataFrame(rows).to_csv(index=False))
     hist_png = histogram_figure(exp.histograms) if exp.histograms is not None else None
     if hist_png:
-        _atomic_write(out / "class_histogram.png", hist_png)
+        write(out / "class_histogram.png", hist_png)
     summary = {
         "fid": exp.fid,
         "n_ref": exp.n_ref,
@@ -115,8 +110,8 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         "settings": exp.settings,
         "failed": exp.failed,
     }
-    _atomic_write(out / "summary.json", json.dumps(summary, indent=1))
-    _atomic_write(out / "gallery.html", _page(exp, cards, hist_png, command))
+    write(out / "summary.json", json.dumps(summary, indent=1))
+    write(out / "gallery.html", _page(exp, cards, hist_png, command))
     return {"html": out / "gallery.html", "csv": out / "explanations.csv", "summary": out / "summary.json"}
 
 
@@ -133,7 +128,7 @@ def _page(exp: FIDExplanation, cards: list[str], hist_png: bytes | None, command
         if s.get("leave_one_out")
         else "added to the generated statistics (the reference's N - 1 + 1 set-up)"
     )
-    hist = f'<h2>Top-1 classes</h2><img src="{_b64(hist_png)}" alt="class histogram">' if hist_png else ""
+    hist = f'<h2>Top-1 classes</h2><img src="{data_uri(hist_png)}" alt="class histogram">' if hist_png else ""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>FID explanation</title><style>{_CSS}</style></head><body>"
         f"<h1>Where FID looks: {html.escape(exp.extractor)}</h1>"

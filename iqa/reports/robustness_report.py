@@ -5,18 +5,16 @@ attack: MSU robustness score with its 95 % interval, gains, fraction of images r
 
 from __future__ import annotations
 
-import base64
 import html
 import math
-from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from iqa.attacks.robustness_run import RobustnessRun
-from iqa.evaluation.robustness import summarize
 from iqa.reports._figures import _plt, _png
-from iqa.reports.correlation import _atomic_write
+from iqa.reports._files import data_uri, write
 
 COLUMNS = [
     "attack",
@@ -31,19 +29,6 @@ COLUMNS = [
     "energy",
     "improved",
 ]
-
-
-def robustness_table(run: RobustnessRun) -> list[dict]:
-    """One dict per (attack, metric) with every score of :func:`iqa.evaluation.robustness.summarize`."""
-    table = []
-    for attack in run.attacks:
-        for metric, hib in run.higher_is_better.items():
-            pairs = [(r["clean"], r["attacked"]) for r in run.rows if r["attack"] == attack and r["metric"] == metric]
-            pairs = [p for p in pairs if math.isfinite(p[0]) and math.isfinite(p[1])]
-            if pairs:
-                s = summarize([p[0] for p in pairs], [p[1] for p in pairs], higher_is_better=hib)
-                table.append({"attack": attack, "metric": metric, **asdict(s)})
-    return table
 
 
 def _chart(table: list[dict], attacks: list[str]) -> bytes:
@@ -73,18 +58,20 @@ def _md(table: list[dict]) -> str:
         f"| {t['rel_gain']:+.3f} | {t['wasserstein']:+.3f} | {100 * t['improved']:.0f} % |\n" for t in table)  # fmt: skip
 
 
-def write_robustness_report(run: RobustnessRun, *, command: str = "") -> dict[str, Path]:
+def write_robustness_report(run: RobustnessRun, table: list[dict[str, Any]], *, command: str = "") -> dict[str, Path]:
+    """Write the report of ``run`` into ``run.out``; ``table`` is its
+    :func:`~iqa.evaluation.robustness.robustness_table`. Returns the paths by kind.
+    """
     out = Path(run.out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    table = robustness_table(run)
-    _atomic_write(
+    write(
         out / "robustness.csv",
         ",".join(COLUMNS) + "\n" + "".join(",".join(str(t[c]) for c in COLUMNS) + "\n" for t in table),
     )
-    _atomic_write(out / "robustness.md", _md(table))
+    write(out / "robustness.md", _md(table))
     png = _chart(table, run.attacks) if table else None
     if png:
-        _atomic_write(out / "figures" / "robustness.png", png)
+        write(out / "figures" / "robustness.png", png)
     rows = "".join(
         f"<tr><td>{html.escape(t['attack'])}</td><td>{html.escape(t['metric'])}</td><td>{t['n']}</td>"
         f"<td>{t['robustness']:.3f} &plusmn; {t['robustness_ci']:.3f}</td><td>{t['abs_gain']:+.3f}</td><td>{t['rel_gain']:+.3f}</td>"
@@ -99,12 +86,12 @@ def write_robustness_report(run: RobustnessRun, *, command: str = "") -> dict[st
         "original), attacked = metric(attacked JPEG, original); both min-max scaled with the clean values' range. Robustness "
         "R = mean log10(max(1 - s, s) / (|s - s'| + 1e-6)), higher = more robust, with a 95 % t-interval over images. Gains "
         "are signed so that positive means the metric rates the attacked image better.</p>"
-        + (f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}' alt='robustness'>" if png else "")
+        + (f"<img src='{data_uri(png)}' alt='robustness'>" if png else "")
         + "<table><tr><th>attack</th><th>metric</th><th>n</th><th>robustness</th><th>abs gain</th><th>rel gain</th>"
         f"<th>Wasserstein</th><th>energy</th><th>improved</th></tr>{rows}</table>"
         + (f"<p>Not evaluated here:</p><ul>{skipped}</ul>" if skipped else "")
         + (f"<p>Command: <code>{html.escape(command)}</code></p>" if command else "")
         + "</body></html>"
     )
-    _atomic_write(out / "report.html", page)
+    write(out / "report.html", page)
     return {"html": out / "report.html", "csv": out / "robustness.csv", "md": out / "robustness.md"}

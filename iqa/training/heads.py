@@ -10,18 +10,17 @@ dataset has one, gets SRCC/PLCC in the record.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from iqa.atomic import atomic_write
 from iqa.datasets.base import MOSDataset
 from iqa.errors import InputError
 from iqa.io.images import read_image
-from iqa.metrics.nr._contrique import ContriqueModel, fr_features, two_scale_features
+from iqa.models.contrique import ContriqueModel, fr_features, two_scale_features
 from iqa.training.ridge import RidgeFit, fit_ridge_cv
 
 MODELS = ("contrique", "contrique_fr", "qpt")
@@ -33,10 +32,8 @@ def store_prefix(model: str) -> str:
 
 
 def _save_npz(path: Path, names: list[str], feats: list[np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    np.savez(tmp, names=np.array(names), features=np.stack(feats) if feats else np.zeros((0, 0), np.float32))
-    os.replace(tmp, path)
+    features = np.stack(feats) if feats else np.zeros((0, 0), np.float32)
+    atomic_write(path, lambda f: np.savez(f, names=np.array(names), features=features))
 
 
 def dataset_features(model: str, encoder: ContriqueModel, data: MOSDataset, cache: Path, *, save_every: int = 20,
@@ -54,7 +51,7 @@ def dataset_features(model: str, encoder: ContriqueModel, data: MOSDataset, cach
         if key not in done:
             try:
                 img = read_image(r.image)[None]
-                ref = read_image(r.ref)[None] if model == "contrique_fr" else None
+                ref = read_image(r.ref)[None] if model == "contrique_fr" and r.ref is not None else None
             except Exception as e:  # noqa: BLE001 - one bad file is listed, the others go on
                 failed.append(f"{r.image}: {type(e).__name__}: {e}")
                 continue

@@ -14,6 +14,7 @@ line per step: loss, lr, seconds), and at the end ``<method>_encoder.safetensors
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -22,14 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+else:  # Python 3.10: the backport (a dependency there only, so absent from a 3.11 venv mypy may run in)
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
+from iqa.atomic import atomic_write_text
 from iqa.errors import InputError
-from iqa.metrics.nr._contrique import ContriqueModel
-from iqa.training.checkpoints import atomic_torch_save
+from iqa.io.checkpoints import load_checkpoint, save_checkpoint
+from iqa.models.contrique import ContriqueModel
 from iqa.training.contrastive import multi_positive_nt_xent, quality_aware_nce
 from iqa.training.pretrain_data import contrique_batch, qpt_batch
 from iqa.training.schedule import lr_at, param_groups
@@ -113,14 +115,11 @@ def step_loss(
 
 
 def _resume(
-    model: ContriqueModel, opt: torch.optim.Optimizer, ckpt: Path, cfg: PretrainConfig
+    model: ContriqueModel, opt: torch.optim.Optimizer, ckpt: Path, cfg: PretrainConfig, resume: bool
 ) -> tuple[int, list[dict]]:
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    if state["config"] != asdict(cfg):
-        changed = sorted(k for k, v in asdict(cfg).items() if state["config"].get(k) != v)
-        raise InputError(
-            f"{ckpt} was written with other settings ({', '.join(changed)}); use the same config or another --out"
-        )
+    state = load_checkpoint(ckpt, asdict(cfg), resume=resume)
+    if state is None:
+        return 0, []
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     return int(state["step"]), list(state["log"])
@@ -136,12 +135,8 @@ def pretrain(cfg: PretrainConfig, sources: list[np.ndarray], out: Path, *, resum
     model = ContriqueModel(cfg.trunk, proj_dim=cfg.proj_dim)
     opt = torch.optim.SGD(param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum)
     ckpt, log_path = out / "checkpoint.pt", out / "log.jsonl"
-    start, log = 0, []
-    if ckpt.exists():
-        if not resume:
-            raise InputError(f"{ckpt} exists; pass --resume to continue it or choose another --out")
-        start, log = _resume(model, opt, ckpt, cfg)
-    log_path.write_text("".join(json.dumps(r) + "\n" for r in log))  # drop lines past the checkpoint
+    start, log = _resume(model, opt, ckpt, cfg, resume)
+    atomic_write_text(log_path, "".join(json.dumps(r) + "\n" for r in log))  # drop lines past the checkpoint
     model.train()
     for step in range(start, cfg.steps):
         t0 = time.perf_counter()
@@ -165,10 +160,10 @@ def pretrain(cfg: PretrainConfig, sources: list[np.ndarray], out: Path, *, resum
         with log_path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            atomic_torch_save(
+            save_checkpoint(
                 ckpt,
+                asdict(cfg),
                 {
-                    "config": asdict(cfg),
                     "step": step + 1,
                     "model": model.state_dict(),
                     "opt": opt.state_dict(),

@@ -20,11 +20,10 @@ import torch.nn.functional as F
 
 from iqa.datasets.base import MOSDataset
 from iqa.errors import InputError
+from iqa.io.checkpoints import load_checkpoint, save_checkpoint
 from iqa.io.images import read_image
-from iqa.metrics.nr._tanet import TANet
-from iqa.metrics.nr._tanet_trunks import aesthetics_trunk, theme_trunk
-from iqa.metrics.nr.tunet import MEAN, STD
-from iqa.training.checkpoints import atomic_torch_save
+from iqa.models.tanet import MEAN, STD, TANet
+from iqa.models.tanet_trunks import aesthetics_trunk, theme_trunk
 
 Progress = Callable[[str, int, int], None]
 
@@ -110,12 +109,8 @@ def train_tunet(
     g = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     start = 0
-    if checkpoint is not None and checkpoint.exists():
-        if not resume:
-            raise InputError(f"{checkpoint} exists; pass --resume to continue it or choose another --out")
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        if state["config"] != asdict(cfg):
-            raise InputError(f"{checkpoint} was written with other settings; delete it or drop --resume")
+    state = load_checkpoint(checkpoint, asdict(cfg), resume=resume) if checkpoint is not None else None
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         g.set_state(state["rng"])
@@ -142,6 +137,6 @@ def train_tunet(
                 progress(f"epoch {epoch + 1}/{cfg.epochs}", s + 1, steps)
         history.append({"epoch": epoch + 1, "train_mse": total / n})
         if checkpoint is not None:
-            atomic_torch_save(checkpoint, {"config": asdict(cfg), "epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
-                               "rng": g.get_state(), "torch_rng": torch.get_rng_state(), "history": history})  # fmt: skip
+            save_checkpoint(checkpoint, asdict(cfg), {"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(),
+                            "rng": g.get_state(), "torch_rng": torch.get_rng_state(), "history": history})  # fmt: skip
     return model.eval(), history

@@ -49,7 +49,10 @@ def colour_space(im: Image.Image, which: str) -> Image.Image:
             _LAB = ImageCms.buildTransformFromOpenProfiles(
                 ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
             )
-        return ImageCms.applyTransform(im, _LAB)
+        lab = ImageCms.applyTransform(im, _LAB)
+        if lab is None:  # only in-place transforms return None
+            raise RuntimeError("ImageCms.applyTransform returned no image")
+        return lab
     if which == "hsv":
         return im.convert("HSV")
     if which == "ms":
@@ -61,7 +64,7 @@ def resize_crop(im: Image.Image, size: int, d: int, rng: np.random.Generator) ->
     """Resize to (H // d, W // d) (bilinear, antialiased as torchvision on PIL), then a random (or padded centre) crop."""
     w, h = im.size
     if d != 1:
-        im = im.resize((w // d, h // d), Image.BILINEAR)
+        im = im.resize((w // d, h // d), Image.Resampling.BILINEAR)
     w, h = im.size
     if w < size or h < size:
         left, top = (w - size) // 2, (h - size) // 2  # negative offsets: PIL pads with zeros, as CenterCrop
@@ -78,7 +81,7 @@ def make_view(im: Image.Image, size: int, d: int, rng: np.random.Generator, colo
     """One training view, (3, size, size) float in [0, 1]."""
     v = colour_space(resize_crop(im, size, d, rng), colour or COLOUR_SPACES[int(rng.integers(0, 5))])
     if rng.random() < 0.5:
-        v = v.transpose(Image.FLIP_LEFT_RIGHT)
+        v = v.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return to_tensor(v)
 
 

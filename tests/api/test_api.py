@@ -104,3 +104,51 @@ def test_as_loss_rejects_non_differentiable() -> None:
     with pytest.raises(InputError, match="not differentiable"):
         iqa.as_loss(Frozen())
     assert iqa.as_loss("psnr", reduction="none")(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)).shape == (2,)
+
+
+def test_device_moves_metric_and_inputs(pair, tmp_path: Path) -> None:  # noqa: ANN001
+    dist, ref = pair
+    expected = iqa.score("ssim", dist, ref)
+    on_cpu = iqa.score("ssim", dist, ref, device="cpu")
+    assert torch.equal(on_cpu, expected) and on_cpu.device.type == "cpu"  # identical on cpu
+    m = iqa.create("psnr")
+    assert torch.equal(iqa.score(m, dist, ref, device=torch.device("cpu")), iqa.create("psnr")(dist, ref))
+    if torch.cuda.is_available():
+        on_gpu = iqa.score("ssim", dist, ref, device="cuda")
+        assert on_gpu.device.type == "cuda" and torch.allclose(on_gpu.cpu(), expected, atol=1e-5)
+        (tmp_path / "d").mkdir()
+        (tmp_path / "r").mkdir()
+        save(dist[0], tmp_path / "d" / "a.png")
+        save(ref[0], tmp_path / "r" / "a.png")
+        table = iqa.score("ssim", tmp_path / "d", tmp_path / "r", device="cuda")  # folders: the job runs there
+        assert table.ssim[0] == pytest.approx(iqa.score("ssim", tmp_path / "d", tmp_path / "r").ssim[0], abs=1e-5)
+    else:
+        with pytest.raises(InputError, match="CUDA is not available"):
+            iqa.score("ssim", dist, ref, device="cuda")
+    with pytest.raises(InputError, match="device 'nonsense'"):
+        iqa.score("ssim", dist, ref, device="nonsense")
+
+
+def test_folder_settings_and_keywords(tmp_path: Path, pair) -> None:  # noqa: ANN001
+    from iqa.api.settings import RunSettings
+
+    dist, ref = pair
+    for d in ("d", "r", "d/sub", "r/sub"):
+        (tmp_path / d).mkdir()
+    for i in range(2):
+        save(dist[i], tmp_path / "d" / f"img{i}.png")
+        save(ref[i], tmp_path / "r" / f"img{i}.png")
+    save(dist[0], tmp_path / "d" / "sub" / "img0.png")
+    save(ref[0], tmp_path / "r" / "sub" / "img0.png")
+    flat = iqa.score("psnr", tmp_path / "d", tmp_path / "r", device="cpu", batch_size=1, workers=0)
+    assert list(flat.file) == ["img0.png", "img1.png"]
+    deep = iqa.score("psnr", tmp_path / "d", tmp_path / "r", settings=RunSettings(recursive=True, batch_size=3))
+    assert list(deep.file) == ["img0.png", "img1.png", "sub/img0.png"]
+    assert deep.psnr[:2].tolist() == flat.psnr.tolist()  # the batch size never changes a score
+    # an explicit keyword overrides the settings object
+    assert (
+        len(iqa.score("psnr", tmp_path / "d", tmp_path / "r", settings=RunSettings(recursive=True), recursive=False))
+        == 2
+    )
+    with pytest.raises(InputError, match="batch_size"):
+        iqa.score("psnr", tmp_path / "d", tmp_path / "r", batch_size=0)

@@ -62,3 +62,48 @@ def test_merge_joins_and_detects_conflicts(tmp_path: Path) -> None:
     write_table(b, [{**ROWS[0], "ssim": 0.5}], COLS)
     with pytest.raises(InputError, match="differs"):
         merge_tables([a, b], tmp_path / "m.csv")
+
+
+def _folder(root: Path, n: int, seed: int) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    root.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (16, 20, 3), dtype=np.uint8)).save(root / f"img{i}.png")
+    return root
+
+
+def test_score_job_journals_resumes_and_reports_progress(tmp_path: Path) -> None:
+    import iqa
+    from iqa.api.jobs import ScoreJob, score_job
+    from iqa.api.settings import RunSettings
+
+    folder, refs = _folder(tmp_path / "imgs", 5, seed=0), _folder(tmp_path / "refs", 5, seed=1)
+    seen: list[tuple[str, int, int]] = []
+
+    def crash_after_first_chunk(label: str, done: int, total: int) -> None:
+        seen.append((label, done, total))
+        if done == 2:
+            raise KeyboardInterrupt
+
+    def job(progress=None) -> ScoreJob:  # noqa: ANN001
+        settings = RunSettings(batch_size=2, workers=1, progress=progress)
+        return ScoreJob(root=folder, ref_root=refs, metrics={"psnr": iqa.create("psnr")}, settings=settings)
+
+    whole = score_job(job())
+    assert [r["file"] for r in whole] == [f"img{i}.png" for i in range(5)]
+    out = tmp_path / "scores.csv"
+    with pytest.raises(KeyboardInterrupt):
+        score_job(job(crash_after_first_chunk), out)
+    assert seen == [("scoring", 0, 5), ("scoring", 2, 5)] and journal_path(out).exists()
+    with pytest.raises(OutputExistsError):
+        score_job(job(), out)
+    seen.clear()
+    resumed = score_job(job(lambda *a: seen.append(a)), out, resume=True)
+    assert seen[0] == ("scoring", 2, 5) and seen[-1] == ("scoring", 5, 5)  # the first chunk was not redone
+    assert [r["psnr"] for r in resumed] == [r["psnr"] for r in whole]  # bit-identical after the resume
+    assert read_table(out)[1] == ["file", "ref", "psnr", "error"] and not journal_path(out).exists()
+    with pytest.raises(InputError, match="need an output"):
+        score_job(job(), resume=True)

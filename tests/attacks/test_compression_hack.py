@@ -13,11 +13,11 @@ from iqa.attacks.compression_hack import (
     HackConfig,
     Preprocessor,
     evaluate_hack,
-    gain_percent,
     pillow_jpeg,
     train_preprocessor,
 )
 from iqa.errors import InputError
+from iqa.evaluation.gains import gain_percent
 
 
 def test_preprocessor_size_and_identity_start() -> None:

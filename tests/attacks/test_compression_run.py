@@ -12,12 +12,15 @@ from click.testing import CliRunner
 from PIL import Image
 
 from iqa.attacks.compression_hack import HackConfig
-from iqa.attacks.compression_run import CompressionRun, bitrate_change, run_compression_hack, transfer_table
+from iqa.attacks.compression_run import run_compression_hack
 from iqa.attacks.robustness_run import run_robustness
 from iqa.cli.main import cli
 from iqa.errors import InputError
+from iqa.evaluation.gains import summarize_compression
+from iqa.evaluation.robustness import robustness_table
 from iqa.reports.compression_report import write_compression_report
-from iqa.reports.robustness_report import robustness_table, write_robustness_report
+from iqa.reports.pipelines import compression_attack_report, robustness_report
+from iqa.reports.robustness_report import write_robustness_report
 
 CFG = HackConfig(metric="ssim", quality=40, crop=32, batch=2, steps=3, lr=1e-3, val_every=2, val_crops=2)
 
@@ -65,20 +68,11 @@ def test_compression_run_writes_everything_and_resumes(tmp_path) -> None:  # noq
     again = run_compression_hack(train, test, out, CFG, metrics=["psnr", "ssim"], resume=True)
     assert [r["image"] for r in again.rows] == ["im0.png", "im1.png"]
     assert again.rows[1]["ssim_hacked"] == pytest.approx(run.rows[1]["ssim_hacked"], abs=1e-12)
-    paths = write_compression_report(again, test, command="iqa attack compression ...")
+    summary = summarize_compression(again.rows, again.higher_is_better, CFG.metric)
+    paths = write_compression_report(again, summary, test, command="iqa attack compression ...")
     page = paths["html"].read_text()
     assert "data:image/png;base64" in page and "Left to right: original, plain JPEG, hacked JPEG" in page
     assert (out / "transfer.md").read_text().count("\n") == 2 + 2  # header, rule, psnr, ssim
-
-
-def test_transfer_table_arithmetic() -> None:
-    rows = [{"image": "a", "bpp_plain": 1.0, "bpp_hacked": 1.5, "m_plain": 0.5, "m_hacked": 0.6, "d_plain": 2.0, "d_hacked": 1.0},
-            {"image": "b", "bpp_plain": 3.0, "bpp_hacked": 3.0, "m_plain": 0.8, "m_hacked": 0.4, "d_plain": 1.0, "d_hacked": 1.5}]  # fmt: skip
-    run = CompressionRun(HackConfig(metric="m"), rows, {"m": True, "d": False}, {}, [])
-    t = {r["metric"]: r for r in transfer_table(run)}
-    assert t["m"]["target"] and t["m"]["mean_gain_pct"] == pytest.approx((20 - 50) / 2) and t["m"]["improved"] == 0.5
-    assert t["d"]["mean_gain_pct"] == pytest.approx((50 - 50) / 2) and t["d"]["median_gain_pct"] == pytest.approx(0.0)
-    assert bitrate_change(run) == pytest.approx({"bpp_plain": 2.0, "bpp_hacked": 2.25, "change_pct": 12.5})
 
 
 def test_robustness_run_report_and_resume(tmp_path) -> None:  # noqa: ANN001
@@ -88,12 +82,12 @@ def test_robustness_run_report_and_resume(tmp_path) -> None:  # noqa: ANN001
     out = tmp_path / "rob"
     run = run_robustness(images, out, quality=40, attacks=("fgsm", f"hack:{hack}"), metrics=["psnr", "ssim"])
     assert len(run.rows) == 3 * 2 * 2  # images x attacks x metrics
-    table = robustness_table(run)
+    table = robustness_table(run.rows, run.attacks, run.higher_is_better)
     assert {(t["attack"], t["metric"]) for t in table} == {
         (a, m) for a in ("fgsm", f"hack:{hack}") for m in ("psnr", "ssim")
     }
     assert all(math.isfinite(t["robustness"]) for t in table)
-    paths = write_robustness_report(run)
+    paths = write_robustness_report(run, table)
     assert "robustness" in paths["md"].read_text() and "base64" in paths["html"].read_text()
     again = run_robustness(
         images, out, quality=40, attacks=("fgsm", f"hack:{hack}"), metrics=["psnr", "ssim"], resume=True
@@ -126,3 +120,13 @@ def test_a_non_differentiable_or_no_reference_target_is_refused(tmp_path) -> Non
     images = _folder(tmp_path / "imgs", n=1)
     with pytest.raises(InputError, match="differentiable full-reference"):
         run_compression_hack(images, images, tmp_path / "o", HackConfig(metric="niqe"))
+
+
+def test_pipelines_run_summarise_and_report(tmp_path) -> None:  # noqa: ANN001
+    images = _folder(tmp_path / "imgs", n=2)
+    hack = compression_attack_report(images, images, tmp_path / "hack", CFG, metrics=["psnr"], command="cmd")
+    assert hack.summary.transfer[0]["metric"] == "ssim" and hack.summary.transfer[0]["target"]  # the target first
+    assert hack.summary == summarize_compression(hack.run.rows, hack.run.higher_is_better, "ssim")
+    assert hack.paths["html"].is_file() and "cmd" in hack.paths["html"].read_text()
+    rob = robustness_report(images, tmp_path / "rob", quality=40, attacks=("fgsm",), metrics=["psnr"])
+    assert rob.table == robustness_table(rob.run.rows, ["fgsm"], {"psnr": True}) and rob.paths["csv"].is_file()

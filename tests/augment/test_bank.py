@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def test_continuous_strength(photos: torch.Tensor) -> None:
 
 
 def test_bad_arguments_are_explained(photos: torch.Tensor) -> None:
-    with pytest.raises(InputError, match="Did you mean: gaussian_blur"):
+    with pytest.raises(InputError, match="Did you mean 'gaussian_blur'"):
         distort(photos, "gausian_blur", level=1)
     with pytest.raises(InputError, match="exactly one of level"):
         distort(photos, "jpeg", level=1, strength=0.2)
@@ -116,3 +117,13 @@ def test_chains(photos: torch.Tensor) -> None:
     assert torch.equal(y, distort(step1, chain[1].name, strength=chain[1].strength, seed=32))
     label = chain_label(chain)
     assert label.shape == (126,) and label.sum() == 2 and chain_label([])[-1] == 1
+
+
+def test_distortions_use_the_shared_registry() -> None:
+    from iqa.augment._core import DISTORTIONS, register
+    from iqa.errors import DuplicateNameError
+
+    assert len(DISTORTIONS) == 25 and list_distortions()[0] == DISTORTIONS.get("gaussian_blur").name
+    assert get_distortion("JPEG") is get_distortion("jpeg") is get_distortion(10)
+    with pytest.raises(DuplicateNameError):
+        register(replace(get_distortion("jpeg"), summary="another jpeg"))

@@ -50,4 +50,4 @@ def test_cli_then_correlate(refs: Path, tmp_path: Path) -> None:
     per_type = (rep / "per_group_distortion.csv").read_text()
     assert "jpeg" in per_type and "white_noise" in per_type
     r = CliRunner().invoke(cli, ["synth", str(refs), str(out), "-t", "jpg"])
-    assert r.exit_code == 2 and "Did you mean: jpeg" in r.output
+    assert r.exit_code == 2 and "Did you mean 'jpeg'" in r.output

@@ -47,7 +47,7 @@ def test_correlate_writes_the_report(report: Path) -> None:
 
 def test_correlate_errors_are_one_line(kadid: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["correlate", "kadid", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path)])
-    assert r.exit_code == 2 and "Did you mean: kadid10k" in r.output
+    assert r.exit_code == 2 and "Did you mean 'kadid10k'" in r.output
     r = CliRunner().invoke(
         cli,
         ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "--report", str(tmp_path), "--ds-opt", "bogus"],

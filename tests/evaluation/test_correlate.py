@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import iqa
+from iqa.api.settings import RunSettings
 from iqa.datasets import load_kadid10k
 from iqa.errors import InputError
 from iqa.evaluation import correlate, srcc
@@ -72,12 +73,18 @@ def test_cache_resumes_and_adding_a_metric_scores_only_it(kadid: Path, tmp_path:
             root=kadid,
             cache=tmp_path,
             n_boot=0,
-            batch_size=8,
-            progress=stop_after_first_chunk,
+            settings=RunSettings(batch_size=8, progress=stop_after_first_chunk),
         )
     assert (tmp_path / "psnr.csv.partial.jsonl").exists()
     again, ssim = counting("psnr"), counting("ssim")
-    r = correlate("kadid10k", {"psnr": again, "ssim": ssim}, root=kadid, cache=tmp_path, n_boot=0, batch_size=8)
+    r = correlate(
+        "kadid10k",
+        {"psnr": again, "ssim": ssim},
+        root=kadid,
+        cache=tmp_path,
+        n_boot=0,
+        settings=RunSettings(batch_size=8),
+    )
     assert again.seen == 30 - 8 and ssim.seen == 30 and r.overall["n"].tolist() == [30, 30]
     third = counting("psnr")
     correlate("kadid10k", {"psnr": third}, root=kadid, cache=tmp_path, n_boot=0)

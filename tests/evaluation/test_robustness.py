@@ -21,6 +21,7 @@ from iqa.evaluation.robustness import (
     normalized_relative_gain,
     relative_gain_classic,
     robustness_per_image,
+    robustness_table,
     summarize,
     t_interval,
     wasserstein_score,
@@ -93,3 +94,17 @@ def test_bad_input() -> None:
         robustness_per_image([1, 2], [1])
     with pytest.raises(InputError, match="NaN"):
         robustness_per_image([1, float("nan")], [1, 2])
+
+
+def test_robustness_table_per_attack_and_metric() -> None:
+    rows = [{"attack": a, "metric": m, "clean": c, "attacked": c + d}
+            for a, d in (("fgsm", 0.1), ("hack", -0.2)) for m in ("ssim", "lpips") for c in (0.0, 0.5, 1.0)]  # fmt: skip
+    rows.append({"attack": "fgsm", "metric": "ssim", "clean": math.nan, "attacked": 0.3})  # a failed image is left out
+    table = robustness_table(rows, ["fgsm", "hack"], {"ssim": True, "lpips": False})
+    assert [(t["attack"], t["metric"]) for t in table] == [("fgsm", "ssim"), ("fgsm", "lpips"), ("hack", "ssim"),
+                                                           ("hack", "lpips")]  # fmt: skip
+    first = table[0]
+    expected = summarize([0.0, 0.5, 1.0], [0.1, 0.6, 1.1])
+    assert first["n"] == 3 and first["robustness"] == pytest.approx(expected.robustness)
+    assert table[1]["abs_gain"] == pytest.approx(-first["abs_gain"])  # lower is better: the same rise is a loss
+    assert robustness_table(rows, ["pgd"], {"ssim": True}) == []
