@@ -34,6 +34,7 @@ from iqa.attacks.compression_hack import (
     train_preprocessor,
 )
 from iqa.errors import InputError, IQAError
+from iqa.io.checkpoints import existing
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
 from iqa.metrics.base import FRMetric
@@ -135,8 +136,7 @@ def run_compression_hack(
     built, skipped = transfer_metrics(metrics)
     built.setdefault(cfg.metric, target)
     settings = out / "settings.json"
-    if settings.exists() and not resume:
-        raise InputError(f"{out} holds an earlier run: pass --resume to continue it, or choose another --out")
+    existing(settings, resume=resume)  # an earlier run in ``out`` is continued only when asked
     atomic_write_json(settings, {"config": asdict(cfg), "train": str(train_dir), "test": str(test_dir)}, indent=1)
     train, failed = _read_folder(Path(train_dir), progress, "reading training images")
 

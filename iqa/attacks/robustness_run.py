@@ -30,6 +30,7 @@ from iqa.attacks.compression_hack import HackConfig, Preprocessor, hack_image, j
 from iqa.attacks.compression_run import file_failure, transfer_metrics
 from iqa.attacks.gradient import ATTACKS
 from iqa.errors import InputError, IQAError
+from iqa.io.checkpoints import existing
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
 from iqa.metrics.base import FRMetric
@@ -138,10 +139,7 @@ def run_robustness(
     if not built:
         raise InputError("no differentiable FR metric could be built; see the reasons above or pass --metrics")
     csv_path = out / "per_image.csv"
-    if csv_path.exists() and not resume:
-        raise InputError(
-            f"{csv_path} exists from an earlier run: pass --resume to continue it, or choose another --out"
-        )
+    existing(csv_path, resume=resume)  # an earlier run's rows are continued only when asked
     rows = _read(csv_path) if csv_path.exists() else []
     done = {(r["image"], r["attack"]) for r in rows}
     files = list_images(root)

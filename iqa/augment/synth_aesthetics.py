@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from iqa.atomic import atomic_write_bytes, atomic_write_text
 from iqa.errors import InputError
 from iqa.io.folders import list_images
 from iqa.io.images import read_image
@@ -107,12 +108,12 @@ def synthesize_aesthetics(src: str | Path, out: str | Path, *, per_image: int = 
             name = f"{theme}_{Path(f).stem}_{k}.jpg"
             buf = io.BytesIO()
             Image.fromarray((y.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(buf, "JPEG", quality=95)
-            (out / "images" / name).write_bytes(buf.getvalue())
+            atomic_write_bytes(out / "images" / name, buf.getvalue())
             rows[part].append((name, theme, round(proxy_score(sigma, sat, gamma, noise), 2)))
         if progress:
             progress(i, len(sources))
     _write_labels(out / "dataset", rows, themes)
-    (out / "SYNTHETIC.txt").write_text(__doc__ or "")
+    atomic_write_text(out / "SYNTHETIC.txt", __doc__ or "")
     return SynthAestheticsResult(len(rows["train"]), len(rows["test"]), tuple(themes), failed)
 
 
@@ -126,7 +127,8 @@ def _write_labels(root: Path, rows: dict[str, list[tuple[str, str, float]]], the
 
 
 def _csv(path: Path, items: list[tuple[str, float]]) -> None:
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["image", "score"])
-        w.writerows((n, f"{s:.2f}") for n, s in items)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["image", "score"])
+    w.writerows((n, f"{s:.2f}") for n, s in items)
+    atomic_write_text(path, buf.getvalue())
