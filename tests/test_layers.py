@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("iqa.errors", "iqa.types", "iqa.atomic"),
 ]
 # What a metric module may import from its own package: the base classes and contracts.
-METRIC_SHARED = ("iqa.metrics.base",)
+METRIC_SHARED = ("iqa.metrics.base", "iqa.metrics.distribution")
 PACKAGE = Path(iqa.__file__).parent
 
 

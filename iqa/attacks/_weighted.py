@@ -13,12 +13,14 @@ the pool is kept.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 CHUNK = 4096
 
 
-def _chunks(n: int, size: int):
+def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
     return ((i, min(i + size, n)) for i in range(0, n, size))
 
 
@@ -29,11 +31,11 @@ def weighted_stats(
     a = torch.exp(w.to(torch.float64))
     s = a.sum()
     d = f.shape[1]
-    mean = torch.zeros(d, dtype=torch.float64)
+    mean = torch.zeros(d, dtype=torch.float64, device=f.device)
     for i, j in _chunks(len(f), chunk):
         mean += a[i:j] @ f[i:j].to(torch.float64)
     mean /= s
-    scatter = torch.zeros(d, d, dtype=torch.float64)
+    scatter = torch.zeros(d, d, dtype=torch.float64, device=f.device)
     for i, j in _chunks(len(f), chunk):
         c = f[i:j].to(torch.float64) - mean
         scatter += (c * a[i:j, None]).T @ c
@@ -54,7 +56,7 @@ def weight_gradient(
     a = torch.exp(w.to(torch.float64))
     g_cov = (g_cov + g_cov.T) / 2
     tr = torch.sum(g_cov * cov)
-    out = torch.empty(len(f), dtype=torch.float64)
+    out = torch.empty(len(f), dtype=torch.float64, device=f.device)
     for i, j in _chunks(len(f), chunk):
         c = f[i:j].to(torch.float64) - mean
         quad = ((c @ g_cov) * c).sum(1)

@@ -27,6 +27,7 @@ covariances are singular; the reference adds 1e-12 inside the square root instea
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,7 @@ import torch
 from iqa.attacks import _checkpoint
 from iqa.attacks._weighted import weight_gradient, weighted_stats
 from iqa.errors import InputError
-from iqa.metrics.gen._frechet_grad import FrechetReference
-from iqa.metrics.gen._stats import frechet_distance
+from iqa.stats import FrechetReference, frechet_distance
 
 MODES = ("pre_logits", "logits", "top_n", "middle_n")
 Progress = Callable[[int, int, float], None]
@@ -107,8 +107,9 @@ def sample_indices(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarra
 
 
 def fd_of(space: Space, idx: np.ndarray) -> float:
-    x = space.pool[idx].to(torch.float64)
-    r = space.ref.to(torch.float64)
+    """FD between the reference and the pool rows ``idx`` (a draw with repetitions) in one space."""
+    x = space.pool[torch.as_tensor(idx, device=space.pool.device)].to(torch.float64)
+    r = space.ref.to(x.device, torch.float64)
     return float(frechet_distance(r.mean(0), torch.cov(r.T), x.mean(0), torch.cov(x.T)))
 
 
@@ -124,7 +125,7 @@ def evaluate(spaces: dict[str, Space], p: np.ndarray, n: int, repeats: int, seed
 
 
 def _softmax(w: torch.Tensor) -> np.ndarray:
-    p = torch.softmax(w, 0).numpy()
+    p = torch.softmax(w, 0).cpu().numpy()
     return p / p.sum()
 
 
@@ -175,27 +176,38 @@ def resample_fid(
     repeats: int = 3,
     seed: int = 0,
     chunk: int = 4096,
-    checkpoint: str | Path | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> ResampleResult:
     """Optimise per-candidate log-weights so the weighted pool matches the reference (module doc).
 
     Args:
-        pool, ref: pooled features (P, d), (R, d) of the candidates and the reference images.
+        pool: pooled features (P, d) of the candidates.
+        ref: pooled features (R, d) of the reference images.
+        mode: the feature mode the weights are optimised in (``MODES``, see the module docstring).
         logits_fn: features -> logits (the extractor's classifier) for the class modes.
-        lr, optimizer: ``"sgd"`` with lr 10 is the reference's; its gradient scales with 1 / pool
+        num_dims: n of the ``top_n`` / ``middle_n`` modes.
+        iterations: optimisation steps.
+        lr: step size; ``"sgd"`` with lr 10 is the reference's; its gradient scales with 1 / pool
             size, so small pools or the small losses of the class modes may need another lr, or
             ``"adam"`` (scale-free; try lr 0.05).
+        optimizer: ``"sgd"`` or ``"adam"``.
         ridge: added to both covariances' diagonals, as a fraction of the reference's mean
             variance; default 0 for continuous modes with more samples than dimensions, else 1e-4.
         eval_spaces: extra spaces to evaluate (e.g. an independent extractor); the attacked
             extractor's own features are always evaluated as ``"fd"``.
+        eval_every: iterations between evaluations (the first and last are always evaluated).
         eval_size: candidates drawn per evaluation (default: the reference size, as the reference).
+        repeats: draws per evaluation; the minimum FD is kept, as the reference.
+        seed: seed of the evaluation draws.
+        chunk: pool rows per chunk of the closed-form gradient (memory O(chunk x d + d^2)).
         checkpoint: an ``.npz`` written atomically at every evaluation; if it exists (same
             settings), the run resumes from it and gives the same result as an uninterrupted one.
+        progress: called as ``progress(iteration, iterations, loss)``.
     """
     # the pool keeps its dtype (float32 halves its memory); chunks are cast to float64 as used
-    pool_f, ref64 = (pool if pool.is_floating_point() else pool.double()), ref.to(torch.float64)
+    pool_f = pool if pool.is_floating_point() else pool.double()
+    ref64 = ref.to(pool.device, torch.float64)  # everything runs on the pool's device
     fp, fr = mode_features(pool_f, ref64, mode, logits_fn, num_dims)
     singular = mode in ("top_n", "middle_n") or min(len(fp), len(fr)) <= fp.shape[1]
     ridge = (1e-4 if singular else 0.0) if ridge is None else ridge
@@ -208,7 +220,7 @@ def resample_fid(
     n_eval = eval_size or len(ref)
     if optimizer not in ("sgd", "adam"):
         raise InputError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-    w = torch.zeros(len(fp), dtype=torch.float64)
+    w = torch.zeros(len(fp), dtype=torch.float64, device=fp.device)
     step = _Adam(lr) if optimizer == "adam" else _SGD(lr)
     before = evaluate(spaces, _softmax(w), n_eval, repeats, seed)
     history: list[dict] = []
@@ -228,7 +240,8 @@ def resample_fid(
     ckpt, start = (Path(checkpoint) if checkpoint else None), 1
     if ckpt is not None and ckpt.exists():
         done, w, state, history = _checkpoint.load(ckpt, key)
-        step.__dict__.update(state)
+        w = w.to(fp.device)
+        step.__dict__.update({k: v.to(fp.device) if isinstance(v, torch.Tensor) else v for k, v in state.items()})
         start = done + 1
     for it in range(start, iterations + 1):
         mean, cov, s = weighted_stats(fp, w, chunk)
@@ -257,7 +270,7 @@ def resample_fid(
         "reference": len(ref),
         "dims": int(fp.shape[1]),
     }
-    return ResampleResult(w.numpy(), history, before, after, settings)
+    return ResampleResult(w.cpu().numpy(), history, before, after, settings)
 
 
 def select_top1_histogram(pool_top1: np.ndarray, ref_top1: np.ndarray, seed: int = 0) -> np.ndarray:

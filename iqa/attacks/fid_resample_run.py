@@ -18,7 +18,7 @@ import torch
 from iqa.api.features import folder_features
 from iqa.attacks.fid_resample import ResampleResult, Space, fd_of, resample_fid, select_top1_histogram
 from iqa.errors import InputError
-from iqa.features.registry import create_extractor
+from iqa.features import FeatureExtractor, create_extractor
 
 
 @dataclass
@@ -33,10 +33,10 @@ class ResampleRun:
     failed: list[str]
 
 
-def _top1(ext, feats: torch.Tensor) -> np.ndarray | None:
+def _top1(ext: FeatureExtractor, feats: torch.Tensor) -> np.ndarray | None:
     try:
         with torch.no_grad():
-            return ext.logits(feats.to(torch.float32)).argmax(1).numpy()
+            return ext.logits(feats.to(torch.float32)).argmax(1).cpu().numpy()
     except InputError:
         return None
 
@@ -82,7 +82,7 @@ def attack_fid_resample(
 
     def logits_fn(f: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return ext.logits(f.to(torch.float32)).to(torch.float64)
+            return ext.logits(f.to(torch.float32)).to(f.device, torch.float64)
 
     def step(it: int, total: int, loss: float) -> None:
         if progress:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from iqa.atomic import atomic_write_text
 from iqa.cli.options import check_device, parse_metric_options
 from iqa.cli.progress import ProgressReporter
 
@@ -54,6 +55,7 @@ def compare(
 ) -> None:
     """Compare image sets A (reference) and B: folders, pytorch-fid .npz statistics or .npy features."""
     import iqa
+    from iqa.api.settings import RunSettings
     from iqa.cli.runtime import tune_allocator
 
     tune_allocator()
@@ -67,20 +69,17 @@ def compare(
         bar = bars.setdefault(side, ProgressReporter(total, f"features {side}", quiet))
         bar.update(done)
 
+    settings = RunSettings(
+        device=check_device(device),
+        batch_size=batch_size,
+        workers=workers,
+        cache_dir=None if no_cache else cache_dir,
+        recursive=recursive,
+        max_pixels=max_pixels,
+        progress=progress,
+    )
     try:
-        result = iqa.compare(
-            a,
-            b,
-            list(metrics),
-            options=parse_metric_options(opts, list(metrics)),
-            batch_size=batch_size,
-            workers=workers,
-            device=check_device(device),
-            cache_dir=None if no_cache else cache_dir,
-            recursive=recursive,
-            max_pixels=max_pixels,
-            progress=progress,
-        )
+        result = iqa.compare(a, b, list(metrics), options=parse_metric_options(opts, list(metrics)), settings=settings)
     finally:
         for bar in bars.values():
             bar.close()
@@ -88,9 +87,9 @@ def compare(
     if output is not None:
         if output.suffix.lower() == ".csv":
             keys = [k for k in result if k != "failed"]
-            output.write_text(",".join(keys) + "\n" + ",".join(str(result[k]) for k in keys) + "\n")
+            atomic_write_text(output, ",".join(keys) + "\n" + ",".join(str(result[k]) for k in keys) + "\n")
         else:
-            output.write_text(text + "\n")
+            atomic_write_text(output, text + "\n")
     click.echo(text)
     for f in result["failed"]:
         click.echo(f"skipped: {f}", err=True)

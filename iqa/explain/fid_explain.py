@@ -23,8 +23,7 @@ from iqa.features.base import FeatureExtractor
 from iqa.features.registry import create_extractor
 from iqa.io.folders import list_images
 from iqa.io.images import array_to_tensor, decode_image
-from iqa.metrics.gen._frechet_grad import FrechetReference
-from iqa.metrics.gen._stats import GaussianStats
+from iqa.stats import FrechetReference, GaussianStats
 
 
 @dataclass
@@ -50,7 +49,8 @@ class FIDExplanation:
 
 
 def stats_of(features: torch.Tensor) -> GaussianStats:
-    return GaussianStats(features.shape[1]).update(features)
+    """Gaussian statistics of feature rows (N, dim)."""
+    return GaussianStats.from_features(features)
 
 
 def _pick(names: list[str], images: int | list[str], seed: int) -> list[int]:

@@ -25,8 +25,7 @@ import torch
 
 from iqa.errors import InputError
 from iqa.features.base import FeatureExtractor
-from iqa.metrics.gen._frechet_grad import FrechetReference, add_one, feature_gradient, remove_one
-from iqa.metrics.gen._stats import GaussianStats
+from iqa.stats import FrechetReference, GaussianStats, add_one, feature_gradient, float64_device, remove_one
 
 WEIGHTINGS = ("grad_sq", "grad")
 ROUTES = ("closed_form", "autograd")
@@ -77,9 +76,12 @@ def weighted_map(a: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return torch.einsum("chw,c->hw", a.to(torch.float64), alpha.to(torch.float64))
 
 
+_Step = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]  # (map, FD with, FD without when left out)
+
+
 def _closed_form(
     ref: FrechetReference, generated: GaussianStats, a: torch.Tensor, f: torch.Tensor, weighting: str, loo: bool
-):
+) -> _Step:
     mean, cov, n = _base_stats(generated, f, loo)
     fd_with, grad_f = feature_gradient(ref, mean, cov, n, f)
     alpha = channel_weights(grad_f, a.shape[-1] * a.shape[-2], weighting)
@@ -93,7 +95,7 @@ def _autograd(
     a: torch.Tensor,
     weighting: str,
     loo: bool,
-):
+) -> _Step:
     a = a.detach().to(torch.float64).requires_grad_(True)
     f = extractor.pool(a[None])[0]
     mean, cov, n = _base_stats(generated, f, loo)
@@ -118,7 +120,14 @@ def sensitivity_maps(
     """FID sensitivity maps of ``images`` (N, 3, H, W) in [0, 1] (see the module docstring).
 
     Args:
-        reference, generated: feature statistics of the two sets (same extractor).
+        extractor: an extractor with a spatial map (``extractor.has_spatial_map``).
+        images: the images to explain (N, 3, H, W) in [0, 1].
+        reference: feature statistics of the reference set.
+        generated: feature statistics of the generated set (same extractor).
+        weighting: ``"grad_sq"`` (mean squared gradient per channel, the paper's) or ``"grad"``.
+        route: ``"closed_form"`` (dFD/df in closed form) or ``"autograd"``; both give the same maps.
+        leave_one_out: the images are members of the generated set: their own features are first
+            removed from its statistics.
         ridge: fraction of the reference's mean feature variance added to both covariances'
             diagonals; needed when a set has no more images than feature dimensions (singular
             covariance), where FD has no gradient. 0 (default) is the exact FID.
@@ -132,11 +141,16 @@ def sensitivity_maps(
                 f"{what} statistics come from {s.n} images for {s.dim}-d features: the covariance is singular "
                 "and FID has no gradient; use more images (> dim) or pass ridge=1e-6 (--ridge)"
             )
-    ref = FrechetReference.build(reference.mean, reference.cov, absolute_ridge(reference, ridge))
     with torch.no_grad():
-        spatial = extractor.spatial(images).to("cpu", torch.float64)
-    maps, fd_with, fd_without, feats = [], [], [], extractor.pool(spatial)
-    base = None if leave_one_out else ref.distance(generated.mean, generated.cov)  # same for every image
+        spatial = extractor.spatial(images)
+    dev = float64_device(spatial.device)  # the maps and statistics follow the extractor's device
+    spatial, generated = spatial.to(dev, torch.float64), generated.to(dev)
+    ref = FrechetReference.build(reference.mean.to(dev), reference.cov.to(dev), absolute_ridge(reference, ridge))
+    feats = extractor.pool(spatial)
+    maps: list[torch.Tensor] = []
+    fd_with: list[torch.Tensor] = []
+    fd_without: list[torch.Tensor] = []
+    base: torch.Tensor | None = None  # FD of the set as it is: the same for every added image
     for a, f in zip(spatial, feats):
         if route == "closed_form":
             m, w, wo = _closed_form(ref, generated, a, f, weighting, leave_one_out)
@@ -144,6 +158,9 @@ def sensitivity_maps(
             m, w, wo = _autograd(ref, generated, extractor, a, weighting, leave_one_out)
         maps.append(m)
         fd_with.append(w)
-        fd_without.append(wo if wo is not None else base)
+        if wo is None:
+            base = base if base is not None else ref.distance(generated.mean, generated.cov)
+            wo = base
+        fd_without.append(wo)
     fw, fwo = torch.stack(fd_with), torch.stack(fd_without)
     return Sensitivity(torch.stack(maps), fw, fw - fwo, feats, fwo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import itertools
 
 import torch
 from torch import nn
@@ -14,20 +14,33 @@ class FeatureExtractor(nn.Module):
     """Maps float images (N, 3, H, W) in [0, 1] to features (N, dim).
 
     Subclasses own their input path (resizing, quantisation, normalisation), so two extractors
-    with the same weights but different paths are different, named extractors.
+    with the same weights but different paths are different, named extractors. An extractor
+    follows ``module.to(device)``: images given on another device are moved to its weights'
+    device (:meth:`follow`) and features come back there; it never picks a device itself.
 
     Attributes:
-        name: registry name.
-        dim: feature dimension.
+        name: registry name (an instance may refine it, e.g. a CLIP tower's name).
+        dim: feature dimension (an instance may set it from the network it wraps).
         spatial_layer: name of the last spatial map (for attribution), or "" if none.
     """
 
-    name: ClassVar[str] = ""
-    dim: ClassVar[int] = 0
-    spatial_layer: ClassVar[str] = ""
+    name: str = ""
+    dim: int = 0
+    spatial_layer: str = ""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def weights_device(self) -> torch.device | None:
+        """The device of the extractor's weights, None for an extractor without any."""
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            return t.device
+        return None
+
+    def follow(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` on the device of the weights (moved when it is elsewhere; unchanged without weights)."""
+        dev = self.weights_device()
+        return x if dev is None or x.device == dev else x.to(dev)
 
     def spatial(self, x: torch.Tensor) -> torch.Tensor:
         """The last spatial map (N, C, h, w) whose :meth:`pool` is ``forward(x)`` (for attribution)."""

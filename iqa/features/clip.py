@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -31,6 +32,8 @@ from PIL import Image
 from iqa.errors import InputError, MissingDependencyError
 from iqa.features.base import FeatureExtractor
 from iqa.weights import resolve_weights
+
+Preprocess = Literal["openai", "cmmd"]
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -53,7 +56,7 @@ def _crop_resize_cmmd(pil: Image.Image, size: int) -> Image.Image:
     w, h = pil.size
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
-    return pil.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+    return pil.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
 
 
 def _resize_crop_openai(pil: Image.Image, size: int) -> Image.Image:
@@ -62,7 +65,7 @@ def _resize_crop_openai(pil: Image.Image, size: int) -> Image.Image:
         nw, nh = size, int(size * h / w)
     else:
         nw, nh = int(size * w / h), size
-    pil = pil.resize((nw, nh), Image.BICUBIC)
+    pil = pil.resize((nw, nh), Image.Resampling.BICUBIC)
     top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
     return pil.crop((left, top, left + size, top + size))
 
@@ -73,7 +76,7 @@ _GEOMETRY: dict[str, Callable[[Image.Image, int], Image.Image]] = {
 }
 
 
-def clip_preprocess(x: torch.Tensor, size: int, path: str = "openai") -> torch.Tensor:
+def clip_preprocess(x: torch.Tensor, size: int, path: Preprocess = "openai") -> torch.Tensor:
     """(N, 3, H, W) float in [0, 1] -> (N, 3, size, size) CLIP-normalised, by the named path."""
     if path not in _GEOMETRY:
         raise InputError(f"preprocess must be one of {sorted(_GEOMETRY)}, got {path!r}")
@@ -94,7 +97,7 @@ def cmmd_preprocess(x: torch.Tensor, size: int = 336) -> torch.Tensor:
     return clip_preprocess(x, size, "cmmd")
 
 
-def _open_clip():  # noqa: ANN202
+def _open_clip() -> Any:
     try:
         import open_clip
     except ImportError as e:
@@ -133,14 +136,14 @@ class CLIPImage(FeatureExtractor):
 
     name = "clip"
     default_model: str | None = None  # set by the named subclasses below
-    default_preprocess = "openai"
+    default_preprocess: Preprocess = "openai"
 
     def __init__(
         self,
         model: torch.nn.Module | None = None,
         *,
         model_name: str | None = None,
-        preprocess: str | None = None,
+        preprocess: Preprocess | None = None,
         weights: str | Path | None = None,
     ) -> None:
         super().__init__()
@@ -150,11 +153,14 @@ class CLIPImage(FeatureExtractor):
             raise InputError(f"preprocess must be one of {sorted(_GEOMETRY)}, got {self.preprocess!r}")
         if model is not None and weights is not None:
             raise InputError("pass either a built model or weights, not both")
-        if model is None and model_name is None:
-            raise InputError(f"name a CLIP tower: model_name= one of {', '.join(OPENAI_TOWERS)}")
-        self.model = model if model is not None else load_openai_clip(model_name, weights)
-        if not hasattr(self.model, "encode_image"):
+        if model is None:
+            if model_name is None:
+                raise InputError(f"name a CLIP tower: model_name= one of {', '.join(OPENAI_TOWERS)}")
+            model = load_openai_clip(model_name, weights)
+        if not hasattr(model, "encode_image"):
             raise InputError("model must be an open_clip CLIP model (with encode_image)")
+        # open_clip's model: encode_image and visual.* are not in nn.Module's type, hence Any
+        self.model: Any = model
         self.dim = int(self.model.visual.output_dim)
         size = self.model.visual.image_size
         self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
@@ -165,7 +171,8 @@ class CLIPImage(FeatureExtractor):
         if x.ndim != 4 or x.shape[1] != 3:
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got {tuple(x.shape)}")
         dtype = next(self.model.parameters()).dtype
-        return self.model.encode_image(clip_preprocess(x, self.size, self.preprocess).to(dtype)).float()
+        pixels = self.follow(clip_preprocess(x, self.size, self.preprocess)).to(dtype)
+        return self.model.encode_image(pixels).float()
 
     def cache_key(self) -> str:
         return f"{self.name}:raw"  # features cached before v0.1 were L2-normalised

@@ -10,6 +10,7 @@ this model; the last conv map (N, 1280, 7, 7) is exposed for attribution, its me
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -59,12 +60,15 @@ class EfficientNetLite0(FeatureExtractor):
     def __init__(self, model: torch.nn.Module | None = None, *, weights: str | Path | None = None) -> None:
         super().__init__()
         model = model if model is not None else build_efficientnet_lite0(weights)
-        self.model = model.to(memory_format=torch.channels_last)  # faster oneDNN convolutions on CPU
+        # timm's model: forward_features/classifier are not in nn.Module's type, hence Any
+        self.model: Any = model.to(memory_format=torch.channels_last)  # faster oneDNN convolutions on CPU
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 3:
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got {tuple(x.shape)}")
-        x = F.interpolate(x.to(torch.float32), size=(224, 224), mode="bicubic", align_corners=False, antialias=True)
+        x = F.interpolate(
+            self.follow(x).to(torch.float32), size=(224, 224), mode="bicubic", align_corners=False, antialias=True
+        )
         return (x - 0.5) / 0.5
 
     def spatial(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,7 +78,7 @@ class EfficientNetLite0(FeatureExtractor):
         return self.spatial(x).mean(dim=(2, 3))
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
-        return self.model.classifier(features)
+        return self.model.classifier(self.follow(features))
 
     def class_names(self) -> list[str]:
         """The 1000 ImageNet-1k classes in the standard order (torchvision's list)."""

@@ -152,7 +152,7 @@ class _FIDInceptionBase(FeatureExtractor):
             raise InputError(f"{self.name} takes (N, 3, H, W) RGB images in [0, 1], got shape {tuple(x.shape)}")
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
-        return self.prepare(x).contiguous(memory_format=torch.channels_last)
+        return self.prepare(self.follow(x)).contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """pool3 features (N, 2048)."""
@@ -164,7 +164,7 @@ class _FIDInceptionBase(FeatureExtractor):
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         """1008 class logits from pool3 features (the 2015 graph's class order)."""
-        return self.net.fc(features)
+        return self.net.fc(self.follow(features))
 
     def class_names(self) -> list[str]:
         """The 2015 graph's 1008 outputs are not in the standard ImageNet order and their label map
@@ -207,7 +207,7 @@ def pil_bicubic_float(x: torch.Tensor, size: int = 299) -> torch.Tensor:
     out = np.empty((x.shape[0], 3, size, size), dtype=np.float32)
     for n in range(x.shape[0]):
         for c in range(3):
-            im = Image.fromarray(levels[n, c], mode="F").resize((size, size), resample=Image.BICUBIC)
+            im = Image.fromarray(levels[n, c], mode="F").resize((size, size), resample=Image.Resampling.BICUBIC)
             out[n, c] = np.asarray(im).clip(0, 255)
     return torch.from_numpy(out).to(x.device)
 

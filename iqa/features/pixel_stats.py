@@ -26,15 +26,15 @@ from iqa.features.base import FeatureExtractor
 SIZE = 256
 
 
-def _gauss7(dtype: torch.dtype) -> torch.Tensor:
-    x = torch.arange(-3, 4, dtype=dtype)
+def _gauss7(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    x = torch.arange(-3, 4, dtype=dtype, device=device)
     g = torch.exp(-(x**2) / (2 * (7 / 6) ** 2))
     g = g / g.sum()
     return (g[:, None] * g[None, :])[None, None]
 
 
 def _mscn_stats(y: torch.Tensor) -> torch.Tensor:
-    k = _gauss7(y.dtype)
+    k = _gauss7(y.dtype, y.device)
     mu = F.conv2d(F.pad(y, (3, 3, 3, 3), mode="replicate"), k)
     var = F.conv2d(F.pad(y * y, (3, 3, 3, 3), mode="replicate"), k) - mu * mu
     m = (y - mu) / (var.clamp_min(0).sqrt() + 1 / 255)
@@ -46,7 +46,8 @@ def _mscn_stats(y: torch.Tensor) -> torch.Tensor:
 def _spectrum_bands(y: torch.Tensor, bands: int = 8) -> torch.Tensor:
     power = torch.fft.fftshift(torch.fft.fft2(y[:, 0] - y.mean(dim=(2, 3))[..., None]), dim=(-2, -1)).abs() ** 2
     c = SIZE // 2
-    yy, xx = torch.meshgrid(torch.arange(SIZE) - c, torch.arange(SIZE) - c, indexing="ij")
+    axis = torch.arange(SIZE, device=y.device) - c
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
     r = torch.sqrt((yy**2 + xx**2).to(y.dtype))
     edges = [0.0] + [c * 2 ** (b - bands + 1) for b in range(bands)]
     out = [power[:, (r > lo) & (r <= hi)].mean(1) for lo, hi in zip(edges[:-1], edges[1:])]
@@ -57,13 +58,14 @@ def _gradient_hist(y: torch.Tensor, bins: int = 8) -> torch.Tensor:
     # central differences on the interior: symmetric, so the statistics are flip invariant
     gx, gy = (y[..., 1:-1, 2:] - y[..., 1:-1, :-2]) / 2, (y[..., 2:, 1:-1] - y[..., :-2, 1:-1]) / 2
     mag = torch.sqrt(gx**2 + gy**2).flatten(1)
-    edges = torch.logspace(-3, 0, bins + 1, dtype=y.dtype)
+    edges = torch.logspace(-3, 0, bins + 1, dtype=y.dtype, device=y.device)
     return _fractions(torch.bucketize(mag.clamp(max=0.999), edges[1:-1]), bins, y.dtype)
 
 
 def _fractions(idx: torch.Tensor, bins: int, dtype: torch.dtype) -> torch.Tensor:
     """Per-row histogram of integer bin indices (N, M) as fractions (N, bins)."""
-    counts = torch.zeros(idx.shape[0], bins, dtype=dtype).scatter_add_(1, idx, torch.ones_like(idx, dtype=dtype))
+    counts = torch.zeros(idx.shape[0], bins, dtype=dtype, device=idx.device)
+    counts.scatter_add_(1, idx, torch.ones_like(idx, dtype=dtype))
     return counts / idx.shape[1]
 
 

@@ -1,16 +1,23 @@
-"""Extractors by name: ``create_extractor("inception_v3_fid")``. Factories import lazily."""
+"""Extractors by name: ``create_extractor("inception_v3_fid")``.
+
+Entries are ``"module:Class"`` strings imported on first use, so optional dependencies (open_clip,
+timm) stay optional and ``import iqa`` loads no network; a class can be registered directly too.
+The registry is the generic :class:`iqa.registry.Registry` (did-you-mean errors, duplicate checks).
+"""
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Any
 
-from iqa.errors import InputError
 from iqa.features.base import FeatureExtractor
+from iqa.registry import Registry
 
-# name -> "module:Class"; imported on first use so that optional dependencies stay optional.
-_EXTRACTORS: dict[str, str] = {
+Target = str | type[FeatureExtractor]  # "module:Class" (imported lazily) or the class itself
+
+EXTRACTORS: Registry[Target] = Registry("feature extractor")
+
+for _name, _target in {
     "inception_v3_fid": "iqa.features.inception:FIDInceptionPytorchFID",
     "inception_v3_fid_tf": "iqa.features.inception:FIDInceptionTF",
     "inception_v3_fid_clean": "iqa.features.inception:FIDInceptionClean",
@@ -22,25 +29,35 @@ _EXTRACTORS: dict[str, str] = {
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
     "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
     "pixel_stats": "iqa.features.pixel_stats:PixelStats",  # hand-crafted, no weights
-}
+}.items():
+    EXTRACTORS.add(_name, _target)
 
 
-def register_extractor(name: str, target: str) -> None:
-    """Register ``"module:Class"`` under ``name`` (duplicate names raise)."""
-    if name in _EXTRACTORS and _EXTRACTORS[name] != target:
-        raise InputError(f"feature extractor {name!r} is already registered as {_EXTRACTORS[name]}")
-    _EXTRACTORS[name] = target
+def register_extractor(name: str, target: Target) -> None:
+    """Register ``target`` (``"module:Class"`` or a :class:`FeatureExtractor` subclass) as ``name``.
+
+    Raises:
+        DuplicateNameError: ``name`` is registered with another target.
+    """
+    EXTRACTORS.add(name, target)
 
 
 def list_extractors() -> list[str]:
-    return sorted(_EXTRACTORS)
+    """Registered extractor names, sorted."""
+    return EXTRACTORS.names()
+
+
+def extractor_class(name: str) -> type[FeatureExtractor]:
+    """The class registered as ``name`` (imported now); unknown names suggest close matches."""
+    target = EXTRACTORS.get(name)
+    if isinstance(target, str):
+        module, cls = target.split(":")
+        target = getattr(importlib.import_module(module), cls)
+    if not (isinstance(target, type) and issubclass(target, FeatureExtractor)):
+        raise TypeError(f"feature extractor {name!r} is registered as {target!r}, not a FeatureExtractor class")
+    return target
 
 
 def create_extractor(name: str, **kwargs: Any) -> FeatureExtractor:
-    """Build a registered extractor; unknown names suggest close matches."""
-    if name not in _EXTRACTORS:
-        close = difflib.get_close_matches(name, list(_EXTRACTORS), n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise InputError(f"unknown feature extractor {name!r}.{hint} Known: {', '.join(list_extractors())}")
-    module, cls = _EXTRACTORS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    """Build the extractor registered as ``name`` with ``kwargs`` (e.g. ``weights=``, ``model=``)."""
+    return extractor_class(name)(**kwargs)

@@ -29,6 +29,7 @@ from iqa.options import OptionInfo, Range, coerce_options, option_infos
 from iqa.registry import MetricSpec
 
 if TYPE_CHECKING:
+    from iqa.features.base import FeatureExtractor
     from iqa.stats import GaussianStats
 
 DataRange = Annotated[float, Range(0.0, min_open=True)]
@@ -113,10 +114,12 @@ class NRMetric(Metric):
 class DistributionResult:
     """What a distribution metric reports: the value plus its companions.
 
+    ``float(result)`` and ``f"{result:.3f}"`` give the value.
+
     Attributes:
         value: the metric (e.g. FID).
         extras: other reported numbers by suffix, e.g. ``{"std": 0.0012}`` for KID's subset spread.
-        n_real: images (or feature rows) in the real / reference set.
+        n_real: images (or feature rows) in the real / reference set (None when unknown).
         n_fake: images in the generated set.
     """
 
@@ -128,19 +131,36 @@ class DistributionResult:
     def __float__(self) -> float:
         return float(self.value)
 
+    def __format__(self, spec: str) -> str:
+        return format(float(self.value), spec)
+
     def as_dict(self, name: str) -> dict[str, float]:
         """``{name: value, name_std: ..., ...}`` for tables and JSON."""
         return {name: float(self.value), **{f"{name}_{k}": float(v) for k, v in self.extras.items()}}
 
 
 class DistributionMetric(Metric):
-    """Metric of two image sets.
+    """Metric of two image sets, the real (reference) set and the generated one.
 
-    The contract generic code uses: ``update(x, real=...)`` with images, ``update_features(f, real=...)``
-    with precomputed features, ``update_stats(stats, real=...)`` with summary statistics (where the
-    metric can use them), ``set_reference(...)`` to fix the real side, ``compute()`` and ``reset()``.
-    ``real`` is keyword-only everywhere, so the two sets cannot be swapped by position.
+    The contract generic code uses (``iqa.compare`` uses nothing else):
+
+    - ``update(x, real=...)``: images (N, 3, H, W) in [0, data_range];
+    - ``update_features(f, real=...)``: precomputed features (N, dim) of :attr:`extractor`;
+    - ``update_stats(stats, real=...)``: a set summarised by mean and covariance (Frechet metrics
+      merge them exactly; the others need features and refuse with a clear error);
+    - ``set_reference(...)``: fix the real side (statistics, features or a file of either);
+    - ``compute()``: a :class:`DistributionResult`; ``reset()``: forget both sets.
+
+    ``real`` is keyword-only everywhere, so the two sets cannot be swapped by position. State
+    lives on the device of the inputs (float64 there); under ``torch.distributed`` ``compute()``
+    gathers every rank's state.
+
+    Attributes:
+        extractor: the feature extractor whose features ``update_features`` takes; metrics that
+            share an extractor (same ``cache_key()``) can share its features.
     """
+
+    extractor: FeatureExtractor
 
     def update(self, x: torch.Tensor, *, real: bool) -> None:  # pragma: no cover - abstract
         """Add a batch of images (N, 3, H, W) in [0, data_range] to the real or generated set."""
@@ -151,18 +171,21 @@ class DistributionMetric(Metric):
         raise NotImplementedError
 
     def update_stats(self, stats: GaussianStats, *, real: bool) -> None:
-        """Add a set summarised by its mean and covariance (an ``.npz`` of statistics).
+        """Add a set summarised by its mean and covariance (e.g. read from an ``.npz``).
 
         Raises:
             InputError: the metric needs the features themselves (kernel and k-NN metrics).
         """
-        raise InputError(
-            f"{self.spec.name} needs features, not mean/covariance statistics: give image folders or .npy features"
-        )
+        raise InputError(self._stats_refusal())
 
-    def set_reference(self, reference: GaussianStats | str | Path) -> None:
-        """Fix the real side to precomputed statistics; later ``update(..., real=True)`` calls are refused."""
-        raise InputError(f"{self.spec.name} cannot take precomputed reference statistics; give the real images")
+    def set_reference(self, reference: GaussianStats | torch.Tensor | str | Path) -> None:
+        """Fix the real side; later ``update(..., real=True)`` calls are refused until ``reset()``.
+
+        Args:
+            reference: statistics (:class:`~iqa.stats.GaussianStats`, or an ``.npz`` path) for metrics
+                that can use them, or features (N, dim) of :attr:`extractor` (a tensor or an ``.npy`` path).
+        """
+        raise InputError(f"{self._name()} cannot take a precomputed reference; give the real images")
 
     def compute(self) -> DistributionResult:  # pragma: no cover - abstract
         """The metric between the accumulated sets."""
@@ -171,6 +194,17 @@ class DistributionMetric(Metric):
     def reset(self) -> None:  # pragma: no cover - abstract
         """Forget both sets (a fixed reference included)."""
         raise NotImplementedError
+
+    def _name(self) -> str:
+        spec = getattr(type(self), "spec", None)
+        return spec.name if spec is not None else type(self).__name__
+
+    def _stats_refusal(self) -> str:
+        name = self._name()
+        return (
+            f"mean/covariance statistics (.npz) only work with Frechet metrics; {name} needs the features "
+            "themselves: give images, an image folder or .npy features"
+        )
 
 
 def compute_dtype(x: torch.Tensor) -> torch.dtype:

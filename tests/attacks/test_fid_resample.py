@@ -11,7 +11,7 @@ from iqa.attacks import Space, resample_fid, select_top1_histogram
 from iqa.attacks._weighted import weight_gradient, weighted_stats
 from iqa.attacks.fid_resample import binarize, mode_features
 from iqa.errors import InputError
-from iqa.metrics.gen._frechet_grad import FrechetReference
+from iqa.stats import FrechetReference
 
 
 def _data(p: int = 400, d: int = 8, seed: int = 0):

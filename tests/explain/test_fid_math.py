@@ -12,8 +12,7 @@ import torch
 from scipy import linalg
 
 from iqa.errors import InputError
-from iqa.metrics.gen._frechet_grad import FrechetReference, add_one, feature_gradient, remove_one
-from iqa.metrics.gen._stats import frechet_distance
+from iqa.stats import FrechetReference, add_one, feature_gradient, frechet_distance, remove_one
 
 
 def _sets(d: int = 24, n_r: int = 90, n_g: int = 70, seed: int = 0):

@@ -20,7 +20,7 @@ from iqa.explain import sensitivity_maps
 from iqa.features.registry import create_extractor
 from iqa.io.folders import list_images
 from iqa.io.images import array_to_tensor, decode_image
-from iqa.metrics.gen._stats import GaussianStats
+from iqa.stats import GaussianStats
 from tests.conftest import shared_path
 
 

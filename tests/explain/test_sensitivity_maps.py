@@ -13,7 +13,7 @@ from iqa.errors import InputError
 from iqa.explain import sensitivity_maps
 from iqa.explain.render import overlay, upsample_map
 from iqa.features.base import FeatureExtractor
-from iqa.metrics.gen._stats import GaussianStats
+from iqa.stats import GaussianStats
 
 
 class TinyExtractor(FeatureExtractor):
@@ -63,7 +63,7 @@ def test_leave_one_out_contribution_is_fid_with_minus_without() -> None:
         feats = ext(imgs)
     ref, gen = _stats(ext, 60, 1), GaussianStats(ext.dim).update(feats)
     s = sensitivity_maps(ext, imgs[:1], ref, gen, leave_one_out=True)
-    from iqa.metrics.gen._stats import frechet_distance
+    from iqa.stats import frechet_distance
 
     rest = GaussianStats(ext.dim).update(feats[1:])
     with_all = frechet_distance(ref.mean, ref.cov, gen.mean, gen.cov)

@@ -8,27 +8,33 @@ The reference formula is the biased (V-statistic) MMD^2: all pairs, diagonal inc
 the default here for parity (``estimator="unbiased"`` drops i == j, as the paper's text says).
 The reference drops images after the last full batch (``drop_remainder=True`` in tf.data): pass
 ``reference_batch_size=32`` to reproduce that; by default every image counts. The kernel sums
-run in float64 blocks, so 30k x 30k embeddings never allocate a 30k^2 matrix.
+run in float64 blocks (:func:`iqa.stats.mmd2_rbf`), so 30k x 30k embeddings never allocate a
+30k^2 matrix.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
 import torch
 
 from iqa.errors import InputError
-from iqa.features import FeatureExtractor
-from iqa.metrics.gen._base import FeatureSetMetric
-from iqa.metrics.gen._stats import mmd2_rbf
+from iqa.features import FeatureExtractor, create_extractor
+from iqa.metrics.base import DataRange
+from iqa.metrics.distribution import MMDEstimator, RBFMMDMetric
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
+from iqa.stats import mmd2_rbf
+
+_DEFAULT_EXTRACTOR = "clip_vit_l14_336_cmmd"
 
 
 def cmmd_from_embeddings(
-    x: torch.Tensor, y: torch.Tensor, *, sigma: float = 10.0, scale: float = 1000.0, estimator: str = "biased"
+    x: torch.Tensor, y: torch.Tensor, *, sigma: float = 10.0, scale: float = 1000.0, estimator: MMDEstimator = "biased"
 ) -> torch.Tensor:
-    """CMMD of two embedding sets (n, d) and (m, d): ``scale * MMD^2`` with an RBF kernel."""
+    """CMMD of two embedding sets (n, d) and (m, d): ``scale * MMD^2`` with an RBF kernel (float64 scalar)."""
     if estimator not in ("biased", "unbiased"):
         raise InputError(f"estimator must be 'biased' or 'unbiased', got {estimator!r}")
     return scale * mmd2_rbf(x, y, sigma=sigma, biased=estimator == "biased")
@@ -49,46 +55,34 @@ def cmmd_from_embeddings(
         summary="CLIP-embedding MMD (RBF sigma 10, x1000), CMMD reference preprocessing",
     )
 )
-class CMMD(FeatureSetMetric):
+class CMMD(RBFMMDMetric):
     """CMMD on CLIP ViT-L/14@336 embeddings (see module docstring).
 
-    ``clip_model`` picks another OpenAI tower by open_clip name (e.g. ``"ViT-B-32"``) with the
-    same CMMD preprocessing; ``extractor`` takes any extractor name or instance instead.
+    Args:
+        extractor: feature extractor name or instance (default: CLIP ViT-L/14@336 with CMMD's preprocessing).
+        clip_model: another OpenAI CLIP tower by open_clip name (e.g. "ViT-B-32") with CMMD's preprocessing.
     """
-
-    normalize_features = True  # the reference L2-normalises CLIP embeddings
 
     def __init__(
         self,
         *,
-        extractor: str | FeatureExtractor = "clip_vit_l14_336_cmmd",
+        extractor: str | FeatureExtractor = _DEFAULT_EXTRACTOR,
         clip_model: str | None = None,
         weights: str | Path | None = None,
-        estimator: str = "biased",
-        reference_batch_size: int | None = None,
-        data_range: float = 1.0,
+        estimator: MMDEstimator = "biased",
+        reference_batch_size: Annotated[int | None, Range(1)] = None,
+        data_range: DataRange = 1.0,
     ) -> None:
         if clip_model is not None:
-            if extractor != "clip_vit_l14_336_cmmd":
+            if extractor != _DEFAULT_EXTRACTOR:
                 raise InputError("pass clip_model or extractor, not both")
-            from iqa.features.clip import CLIPImage
-
-            extractor, weights = CLIPImage(model_name=clip_model, preprocess="cmmd", weights=weights), None
-        super().__init__(extractor=extractor, weights=weights, data_range=data_range)
-        if estimator not in ("biased", "unbiased"):
-            raise InputError(f"estimator must be 'biased' or 'unbiased', got {estimator!r}")
-        if reference_batch_size is not None and reference_batch_size < 1:
-            raise InputError(f"reference_batch_size must be >= 1, got {reference_batch_size}")
-        self.estimator, self.reference_batch_size = estimator, reference_batch_size
-        self.reset()
-
-    def _set(self, real: bool) -> torch.Tensor:
-        e = self.gathered(real)
-        if self.reference_batch_size:
-            e = e[: len(e) // self.reference_batch_size * self.reference_batch_size]
-            if len(e) == 0:
-                raise InputError(f"fewer images than reference_batch_size={self.reference_batch_size}")
-        return e
-
-    def compute(self) -> torch.Tensor:
-        return cmmd_from_embeddings(self._set(True), self._set(False), estimator=self.estimator)
+            extra = {"weights": weights} if weights is not None else {}
+            extractor, weights = create_extractor("clip", model_name=clip_model, preprocess="cmmd", **extra), None
+        super().__init__(
+            extractor=extractor,
+            weights=weights,
+            estimator=estimator,
+            reference_batch_size=reference_batch_size,
+            data_range=data_range,
+        )
+        self.clip_model = clip_model

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
 from iqa.features import FeatureExtractor
-from iqa.metrics.gen.cmmd import CMMD
-from iqa.metrics.gen.fid import _FIDBase
+from iqa.metrics.base import DataRange
+from iqa.metrics.distribution import FrechetMetric, MMDEstimator, RBFMMDMetric
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
+from iqa.stats import FrechetMethod
 
 EXTRACTORS = {
     "efficientnet_lite0": ("efficientnet_lite0", "ImageNet EfficientNet-Lite0 pooled features (1280-d)"),
@@ -34,53 +37,51 @@ WEIGHTS = {
 }
 
 
-def _make(short: str, extractor: str, what: str) -> None:
-    weights = WEIGHTS[extractor]
-
-    @register_metric(
-        MetricSpec(
-            name=f"fd_{short}",
-            kind="dist",
-            higher_is_better=False,
-            value_range=(0.0, math.inf),
-            differentiable=False,
-            color="rgb",
-            paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017",
-            weights=weights,
-            reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor",
-            tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route",
-            summary=f"Frechet distance on {what}",
-        )
+def _spec(name: str, what: str, extractor: str, frechet: bool) -> MetricSpec:
+    return MetricSpec(
+        name=name,
+        kind="dist",
+        higher_is_better=False,
+        value_range=(0.0, math.inf) if frechet else (-math.inf, math.inf),
+        differentiable=False,
+        color="rgb",
+        paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017"
+        if frechet
+        else "Jayasumana et al., CVPR 2024 (CMMD formula)",
+        weights=WEIGHTS[extractor],
+        reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor"
+        if frechet
+        else "cmmd/distance.py::mmd on L2-normalised features of another extractor",
+        tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route"
+        if frechet
+        else "1e-6 relative to the direct formula (as cmmd)",
+        summary=f"Frechet distance on {what}" if frechet else f"RBF MMD (x1000) on unit-norm {what}",
     )
-    class FD(_FIDBase):
-        default_extractor = extractor
 
-    @register_metric(
-        MetricSpec(
-            name=f"mmd_{short}",
-            kind="dist",
-            higher_is_better=False,
-            value_range=(-math.inf, math.inf),
-            differentiable=False,
-            color="rgb",
-            paper="Jayasumana et al., CVPR 2024 (CMMD formula)",
-            weights=weights,
-            reference_impl="cmmd/distance.py::mmd on L2-normalised features of another extractor",
-            tolerance="1e-6 relative to the direct formula (as cmmd)",
-            summary=f"RBF MMD (x1000) on unit-norm {what}",
-        )
-    )
-    class MMD(CMMD):
-        normalize_features = True  # features are L2-normalised before the kernel, as CLIP's are
 
+def _make(short: str, default: str, what: str) -> None:
+    @register_metric(_spec(f"fd_{short}", what, default, frechet=True))
+    class FD(FrechetMetric):
         def __init__(
             self,
             *,
-            extractor: str | FeatureExtractor = extractor,
+            extractor: str | FeatureExtractor = default,
             weights: str | Path | None = None,
-            estimator: str = "biased",
-            reference_batch_size: int | None = None,
-            data_range: float = 1.0,
+            method: FrechetMethod = "eigh",
+            data_range: DataRange = 1.0,
+        ) -> None:
+            super().__init__(extractor=extractor, weights=weights, method=method, data_range=data_range)
+
+    @register_metric(_spec(f"mmd_{short}", what, default, frechet=False))
+    class MMD(RBFMMDMetric):
+        def __init__(
+            self,
+            *,
+            extractor: str | FeatureExtractor = default,
+            weights: str | Path | None = None,
+            estimator: MMDEstimator = "biased",
+            reference_batch_size: Annotated[int | None, Range(1)] = None,
+            data_range: DataRange = 1.0,
         ) -> None:
             super().__init__(
                 extractor=extractor,
@@ -90,10 +91,11 @@ def _make(short: str, extractor: str, what: str) -> None:
                 data_range=data_range,
             )
 
+    args = f"\n\n    Args:\n        extractor: feature extractor name or instance (default: {default}).\n"
     FD.__name__ = FD.__qualname__ = f"FD_{short}"
     MMD.__name__ = MMD.__qualname__ = f"MMD_{short}"
-    FD.__doc__ = f"Frechet distance on {what}."
-    MMD.__doc__ = f"CMMD-style RBF MMD on unit-norm {what}."
+    FD.__doc__ = f"Frechet distance on {what}.{args}"
+    MMD.__doc__ = f"CMMD-style RBF MMD on unit-norm {what}.{args}"
     globals()[FD.__name__], globals()[MMD.__name__] = FD, MMD
 
 

@@ -2,23 +2,24 @@
 
 Paper: Binkowski, Sutherland, Arbel, Gretton, "Demystifying MMD GANs", ICLR 2018.
 Reference implementation: torch-fidelity 0.4.0 ``metric_kid`` (100 subsets of 1000, kernel
-(x.y/d + 1)^3, ``RandomState(2020)`` subset draws, population std), reproduced draw for draw.
-Differences: a subset size above the number of samples is reduced with a warning (torch-fidelity
-stops with an error). ``compute()`` returns the mean; ``compute_with_std()`` both.
+(x.y/d + 1)^3, ``RandomState(2020)`` subset draws, population std), reproduced draw for draw
+(:func:`iqa.stats.kid`). Differences: a subset size above the number of samples is reduced with a
+warning (torch-fidelity stops with an error). ``compute()`` reports the mean as the value and the
+spread over subsets as ``extras["std"]``.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
-import torch
-
-from iqa.errors import InputError
 from iqa.features import FeatureExtractor
-from iqa.metrics.gen._base import FeatureSetMetric
-from iqa.metrics.gen._stats import kid
+from iqa.metrics.base import DataRange, DistributionResult
+from iqa.metrics.distribution import FeatureSetMetric
+from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
+from iqa.stats import kid
 
 
 @register_metric(
@@ -37,30 +38,38 @@ from iqa.registry import MetricSpec, register_metric
     )
 )
 class KID(FeatureSetMetric):
-    """KID on FID-Inception features (TF-exact path by default, as torch-fidelity)."""
+    """KID on FID-Inception features (TF-exact path by default, as torch-fidelity).
+
+    Args:
+        extractor: feature extractor name or instance (default: FID Inception, TF-exact input path).
+        subsets: number of random subsets the MMD^2 is averaged over.
+        subset_size: images drawn per set for each subset (reduced, with a warning, to the smaller set).
+        degree: degree of the polynomial kernel (a.b / dim + coef0)^degree.
+        coef0: constant term of the polynomial kernel.
+        seed: seed of the subset draws (torch-fidelity's default 2020 gives its values).
+    """
 
     def __init__(
         self,
         *,
         extractor: str | FeatureExtractor = "inception_v3_fid_tf",
         weights: str | Path | None = None,
-        subsets: int = 100,
-        subset_size: int = 1000,
-        degree: int = 3,
+        subsets: Annotated[int, Range(1)] = 100,
+        subset_size: Annotated[int, Range(2)] = 1000,
+        degree: Annotated[int, Range(1)] = 3,
         coef0: float = 1.0,
         seed: int = 2020,
-        data_range: float = 1.0,
+        data_range: DataRange = 1.0,
     ) -> None:
         super().__init__(extractor=extractor, weights=weights, data_range=data_range)
-        if subsets < 1 or subset_size < 2:
-            raise InputError(f"need subsets >= 1 and subset_size >= 2, got {subsets} and {subset_size}")
         self.subsets, self.subset_size, self.degree, self.coef0, self.seed = subsets, subset_size, degree, coef0, seed
         self.reset()
 
-    def compute_with_std(self) -> tuple[float, float]:
+    def compute(self) -> DistributionResult:
+        """KID (mean over subsets) with ``extras["std"]``, the spread over subsets; lower is better."""
         fake, real = self.gathered(real=False), self.gathered(real=True)
         # torch-fidelity draws input1 (generated) before input2 (real) in each subset
-        return kid(
+        mean, std = kid(
             fake,
             real,
             subsets=self.subsets,
@@ -69,6 +78,4 @@ class KID(FeatureSetMetric):
             coef0=self.coef0,
             seed=self.seed,
         )
-
-    def compute(self) -> torch.Tensor:
-        return torch.tensor(self.compute_with_std()[0], dtype=torch.float64)
+        return DistributionResult(mean, {"std": std}, n_real=len(real), n_fake=len(fake))

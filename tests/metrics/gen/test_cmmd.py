@@ -89,7 +89,7 @@ def test_clip_tower_embeddings_with_random_weights(photo) -> None:  # noqa: ANN0
     with torch.no_grad():
         flipped = model.encode_image(cmmd_preprocess(x.flip(-1), size=224))
     unit = lambda t: (t / t.norm(dim=-1, keepdim=True)).double()  # noqa: E731
-    assert m.compute().item() == pytest.approx(cmmd_from_embeddings(unit(manual), unit(flipped)).item(), rel=1e-6)
+    assert m.compute().value == pytest.approx(cmmd_from_embeddings(unit(manual), unit(flipped)).item(), rel=1e-6)
 
 
 def test_metric_drop_last_partial_batch(photos) -> None:  # noqa: ANN001
@@ -99,7 +99,7 @@ def test_metric_drop_last_partial_batch(photos) -> None:  # noqa: ANN001
     full = iqa.create("cmmd", extractor=TinyExtractor())
     full.update(photos[:3], real=True)
     full.update(photos.flip(-1)[:3], real=False)
-    assert m.compute().item() == pytest.approx(full.compute().item(), rel=1e-12)
+    assert m.compute().value == pytest.approx(full.compute().value, rel=1e-12)
 
 
 def test_missing_clip_weights_is_a_clear_error() -> None:

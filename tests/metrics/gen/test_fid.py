@@ -14,7 +14,7 @@ import iqa
 from iqa.errors import InputError
 from iqa.features.inception import FIDInceptionNet, FIDInceptionPytorchFID
 from iqa.io import read_image
-from iqa.metrics.gen._stats import GaussianStats
+from iqa.stats import GaussianStats
 from tests.helpers.fake_extractor import TinyExtractor
 from tests.helpers.random_weights import randomize
 
@@ -73,7 +73,7 @@ def test_matches_pytorch_fid_on_folders(state, two_folders, monkeypatch) -> None
             for folder, is_real in ((real, True), (gen, False)):
                 for f in sorted(folder.iterdir()):
                     m.update(read_image(f).unsqueeze(0), real=is_real)
-            assert m.compute().item() == pytest.approx(ref, rel=1e-4), method
+            assert m.compute().value == pytest.approx(ref, rel=1e-4), method
 
 
 def test_rank_deficiency_warns_with_the_consequence(photos) -> None:  # noqa: ANN001
@@ -96,7 +96,7 @@ def test_reference_statistics_are_reusable(photos, tmp_path: Path) -> None:  # n
     for i in range(0, len(y), 7):  # any batching gives the same statistics
         b.update(y[i : i + 7], real=False)
     # float32 conv features differ by ~1e-9 between batch sizes; the statistics merge exactly
-    assert b.compute().item() == pytest.approx(a.compute().item(), rel=1e-6)
+    assert b.compute().value == pytest.approx(a.compute().value, rel=1e-6)
     with pytest.raises(InputError, match="set_reference"):
         b.update(x, real=True)
 
@@ -152,4 +152,22 @@ def test_fid_clean_matches_clean_fid_on_folders(state, two_folders, monkeypatch)
         for folder, is_real in ((real, True), (gen, False)):
             for f in sorted(folder.iterdir()):
                 m.update(read_image(f).unsqueeze(0), real=is_real)
-        assert m.compute().item() == pytest.approx(ref, rel=1e-4)
+        assert m.compute().value == pytest.approx(ref, rel=1e-4)
+
+
+def test_reference_file_without_a_count(photos, tmp_path: Path) -> None:  # noqa: ANN001
+    """pytorch-fid's files have no sample count: the distance is right, the count unknown, no bias warning."""
+    x = torch.cat([photos, photos.flip(-1), photos.flip(-2)] * 8)
+    a = iqa.create("fid", extractor=TinyExtractor())
+    a.update(x, real=True)
+    a.update(x * 0.8 + 0.1, real=False)
+    expected = a.compute()
+    np.savez(tmp_path / "ref.npz", mu=a.real.mean.numpy(), sigma=a.real.cov.numpy())
+    b = iqa.create("fid", extractor=TinyExtractor())
+    b.set_reference(tmp_path / "ref.npz")
+    b.update(x * 0.8 + 0.1, real=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = b.compute()
+    assert got.value == pytest.approx(expected.value, rel=1e-9)
+    assert (got.n_real, got.n_fake) == (None, len(x)) and (expected.n_real, expected.n_fake) == (len(x), len(x))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from iqa.metrics.gen import _stats
-from iqa.metrics.gen._stats import GaussianStats, frechet_distance, kid, mmd2_rbf
+from iqa.stats import GaussianStats, frechet_distance, kid, mmd2_rbf
+from iqa.stats import mmd as mmd_module
 
 
 def _gauss(n: int, d: int, seed: int, shift: float = 0.0) -> torch.Tensor:
@@ -90,13 +90,13 @@ def test_blocked_mmd_equals_the_direct_formula(biased: bool) -> None:
 
 def test_mmd_memory_is_bounded_by_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
-    real = _stats._rbf_block_sum
+    real = mmd_module._rbf_block_sum
 
     def spy(a, b, *args):  # noqa: ANN001, ANN002, ANN202
         seen.append(len(a) * len(b))
         return real(a, b, *args)
 
-    monkeypatch.setattr(_stats, "_rbf_block_sum", spy)
+    monkeypatch.setattr(mmd_module, "_rbf_block_sum", spy)
     x = _gauss(30_000, 4, 8)
     mmd2_rbf(x[:5000], x[5000:10000], block=1024)  # a 5000^2 matrix would be 200 MB in float64
     assert max(seen) <= 1024 * 1024
@@ -130,3 +130,54 @@ def test_kid_subset_larger_than_sets_warns() -> None:
         warnings.simplefilter("always")
         kid(_gauss(20, 8, 11), _gauss(30, 8, 12), subsets=3, subset_size=1000)
     assert any("using 20" in str(x.message) for x in w)
+
+
+def test_merged_parts_equal_the_whole_and_clone_is_independent() -> None:
+    f = _gauss(120, 6, 13, 0.3) + 50.0
+    whole = GaussianStats.from_features(f)
+    left, right = GaussianStats.from_features(f[:41]), GaussianStats.from_features(f[41:])
+    merged = left.clone().merge(right)
+    assert merged.n == 120 and left.n == 41
+    torch.testing.assert_close(merged.mean, whole.mean, rtol=1e-14, atol=0)
+    torch.testing.assert_close(merged.cov, whole.cov, rtol=1e-11, atol=1e-12)
+    with pytest.raises(ValueError, match="cannot merge"):
+        merged.merge(GaussianStats(5))
+
+
+def test_npz_without_n_keeps_the_covariance(tmp_path) -> None:  # noqa: ANN001
+    s = GaussianStats.from_features(_gauss(30, 4, 14))
+    np.savez(tmp_path / "p.npz", mu=s.mean.numpy(), sigma=s.cov.numpy())
+    t = GaussianStats.load_npz(tmp_path / "p.npz")
+    assert t.n == 2 and t.count is None and torch.allclose(t.cov, s.cov)
+    assert GaussianStats.load_npz(s.save_npz(tmp_path / "with_n.npz")).count == 30
+    assert s.save_npz(tmp_path / "named").name == "named.npz"  # np.savez's suffix rule
+    np.savez(tmp_path / "bad.npz", mean=s.mean.numpy())
+    with pytest.raises(ValueError, match="'mu' and 'sigma'"):
+        GaussianStats.load_npz(tmp_path / "bad.npz")
+
+
+def test_float64_statistics_of_mps_data_live_on_the_cpu() -> None:
+    from iqa.stats import float64_device
+
+    assert float64_device("mps") == torch.device("cpu")
+    assert float64_device("cpu") == torch.device("cpu")
+    assert float64_device("cuda:1") == torch.device("cuda", 1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_statistics_and_distances_follow_the_device() -> None:
+    f, g = _gauss(300, 16, 15), _gauss(280, 16, 16, 0.2)
+    s = GaussianStats(16)
+    s.update(f[:100].cuda())  # empty CPU statistics move to the features' device
+    assert s.device.type == "cuda"
+    s.update(f[100:])  # and keep following the newest input
+    assert s.device.type == "cpu"
+    s.update(torch.empty(0, 16, device="cuda"))
+    cpu, t = GaussianStats.from_features(f), GaussianStats.from_features(g.cuda())
+    torch.testing.assert_close(s.cov.cpu(), cpu.cov, rtol=1e-12, atol=1e-12)
+    d = frechet_distance(t.mean, t.cov, cpu.mean, cpu.cov)
+    assert d.device.type == "cuda" and d.dtype == torch.float64
+    assert float(d) == pytest.approx(float(frechet_distance(t.mean.cpu(), t.cov.cpu(), cpu.mean, cpu.cov)), rel=1e-9)
+    mean, std = kid(f.cuda(), g.cuda(), subsets=5, subset_size=50)
+    assert (mean, std) == pytest.approx(kid(f, g, subsets=5, subset_size=50), rel=1e-9)
+    assert float(mmd2_rbf(f.cuda(), g.cuda())) == pytest.approx(float(mmd2_rbf(f, g)), rel=1e-9)
