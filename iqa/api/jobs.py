@@ -149,8 +149,7 @@ class _Group:
     refs: list[torch.Tensor] | None
 
 
-def _score_group(job: ScoreJob, g: _Group, rows: list[Row], errors: list[list[str]]) -> None:
-    device = job.settings.torch_device()
+def _score_group(job: ScoreJob, g: _Group, rows: list[Row], errors: list[list[str]], device: torch.device) -> None:
     img_t = _to_batch(g.imgs, device)
     ref_t = _to_batch(g.refs, device) if g.refs is not None else None
     for name, m in job.metrics.items():
@@ -198,13 +197,13 @@ def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Grou
     return list(groups.values())
 
 
-def _score_chunk(job: ScoreJob, dec: _Decoded) -> list[Row]:
+def _score_chunk(job: ScoreJob, dec: _Decoded, device: torch.device) -> list[Row]:
     rows: list[Row] = [
         {"file": it.file, "ref": it.ref or "", **dict.fromkeys(job.metrics, math.nan)} for it in dec.items
     ]
     errors: list[list[str]] = [[it.error] if it.error else [] for it in dec.items]
     for g in _groups(job, dec, errors):
-        _score_group(job, g, rows, errors)
+        _score_group(job, g, rows, errors, device)
     for r, e in zip(rows, errors):
         r["error"] = "; ".join(e)
     return rows
@@ -222,7 +221,7 @@ def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[
     yield finished
     with ThreadPoolExecutor(max_workers=max(1, job.settings.workers)) as pool:
         for dec in _one_ahead(todo, job, pool):
-            rows = _score_chunk(job, dec)
+            rows = _score_chunk(job, dec, device)
             on_rows([r for r in rows if r["file"] not in done])
             finished += len(dec.items)
             yield finished
