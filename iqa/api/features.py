@@ -168,10 +168,10 @@ def folder_features(
     cb = (lambda d, t: progress(label, d, t)) if progress else None
     feats, names, failed = extract_folder_named(root, extractor, progress=cb, **opts)
     if entry is not None and not failed:
-        arrays = {"features": feats.numpy(), "names": np.array(names)}
+        feats_np, names_np = feats.numpy(), np.array(names)
 
         def write(f: IO[bytes]) -> None:
-            np.savez(f, **arrays)
+            np.savez(f, features=feats_np, names=names_np)
 
         atomic_write(entry, write)
     return FolderFeatures(feats, names, failed)

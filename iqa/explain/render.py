@@ -23,7 +23,7 @@ def minmax(x: np.ndarray) -> np.ndarray:
 def upsample_map(heat: torch.Tensor | np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(h, w) map -> (H, W) in [0, 1]: min-max, uint8, PIL LANCZOS to ``size`` = (H, W)."""
     u8 = (minmax(np.asarray(heat)) * 255).astype(np.uint8)
-    big = Image.fromarray(u8).resize((size[1], size[0]), resample=Image.LANCZOS)
+    big = Image.fromarray(u8).resize((size[1], size[0]), resample=Image.Resampling.LANCZOS)
     return np.asarray(big, dtype=np.float64) / 255
 
 

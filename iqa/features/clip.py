@@ -161,8 +161,9 @@ class CLIPImage(FeatureExtractor):
             raise InputError("model must be an open_clip CLIP model (with encode_image)")
         # open_clip's model: encode_image and visual.* are not in nn.Module's type, hence Any
         self.model: Any = model
-        self.dim = int(self.model.visual.output_dim)
-        size = self.model.visual.image_size
+        visual: Any = model.visual
+        self.dim = int(visual.output_dim)
+        size = visual.image_size
         self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
         tower = _slug(model_name) if model_name else "custom"  # a built model may name its tower
         self.name = f"clip_{tower}{'_cmmd' if self.preprocess == 'cmmd' else ''}"
