@@ -64,7 +64,7 @@ def run(script: str, *args: str) -> tuple[float, float]:
 
 
 def bench_frechet() -> None:
-    from iqa.metrics.gen._stats import GaussianStats, frechet_distance
+    from iqa.stats import GaussianStats, frechet_distance
 
     g = torch.Generator().manual_seed(0)
     s1 = GaussianStats(2048).update(torch.randn(5000, 2048, generator=g, dtype=torch.float64))

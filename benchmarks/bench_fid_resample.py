@@ -16,7 +16,7 @@ import torch
 
 from iqa.attacks._weighted import weight_gradient, weighted_stats
 from iqa.attacks.fid_resample import Space, evaluate
-from iqa.metrics.gen._frechet_grad import FrechetReference
+from iqa.stats.frechet import FrechetReference
 
 
 def main() -> None:

@@ -79,7 +79,11 @@ def worker(pairs: int) -> None:
 def run_worker(tree: Path, pairs: int) -> dict[str, list[float]]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     res = subprocess.run(
-        [sys.executable, __file__, "--worker", "--pairs", str(pairs)], env=env, check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--worker", "--pairs", str(pairs)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -120,7 +124,7 @@ def main() -> None:
     values: dict[str, dict[str, list[float]]] = {}
     score: dict[str, list[float]] = {"base": [], "new": []}
     for r in range(args.rounds):
-        for v in (("base", "new") if r % 2 == 0 else ("new", "base")):
+        for v in ("base", "new") if r % 2 == 0 else ("new", "base"):
             res = run_worker(trees[v], args.pairs)
             for row, (t, *vals) in res.items():
                 per[v].setdefault(row, []).append(t)

@@ -34,7 +34,7 @@ def main() -> None:
     write_explain_gallery(paper, args.out / "grad_sq")
     write_explain_gallery(signed, args.out / "grad")
     print(f"FD = {paper.fid:.2f}; top-1 overlap {paper.histograms.overlap:.3f}")
-    for a, b in zip(paper.items, signed.items):
+    for a in paper.items:
         print(f"{a.name}: contribution {a.contribution:+.3f}, top-1 {a.top[0][0]} ({a.top[0][1]:.2f})")
     if args.figure:
         plt = _plt()

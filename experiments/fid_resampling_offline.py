@@ -22,10 +22,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from iqa.api.settings import RunSettings
 from iqa.attacks.fid_resample_run import attack_fid_resample
 from iqa.augment.bank import distort
 from iqa.io.folders import list_images
 from iqa.io.images import array_to_tensor, decode_image
+from iqa.pipelines import summarize_resample
 from iqa.reports.attack_report import write_attack_report
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
@@ -67,10 +69,9 @@ def main() -> None:
             mode=mode,
             iterations=args.iterations,
             eval_every=50,
-            cache_dir=args.out / "cache",
-            progress=lambda *a: None,
+            settings=RunSettings(batch_size=32, cache_dir=args.out / "cache"),
         )
-        write_attack_report(run, args.out / mode)
+        write_attack_report(run, args.out / mode, summarize_resample(run))
         r = run.result
         p = r.probabilities
         rows.append(
@@ -89,7 +90,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ch = lambda k: 100 * (r[f"{k}_after"] - r[f"{k}_before"]) / r[f"{k}_before"]  # noqa: E731
+        ch = lambda k, r=r: 100 * (r[f"{k}_after"] - r[f"{k}_before"]) / r[f"{k}_before"]  # noqa: E731
         lines.append(
             f"| {r['mode']} | {r['fd_before']:.2f} | {r['fd_after']:.2f} | {ch('fd'):+.1f} % | "
             f"{r['fd_pixel_stats_before']:.3f} | {r['fd_pixel_stats_after']:.3f} | {ch('fd_pixel_stats'):+.1f} % | {r['ess']:.0f} |"

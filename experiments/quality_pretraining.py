@@ -32,8 +32,8 @@ from PIL import Image
 from scipy.stats import spearmanr
 
 from iqa.augment.bank import distort, list_distortions
-from iqa.metrics._quality_heads import load_encoder
-from iqa.metrics.nr._contrique import ContriqueModel, half_scale, to_uint8_images, two_scale_features
+from iqa.models.contrique import ContriqueModel, half_scale, to_uint8_images, two_scale_features
+from iqa.models.quality_heads import load_encoder
 from iqa.training.pretrain import load_config, pretrain, save_encoder
 from iqa.training.pretrain_data import load_sources
 from iqa.training.ridge import fit_ridge_cv, folds_of

@@ -21,6 +21,7 @@ _API = {
     "compare": "iqa.api",
     "as_loss": "iqa.api",
     "MetricLoss": "iqa.api",
+    "RunSettings": "iqa.api",
     "MetricSpec": "iqa.registry",
     "register_metric": "iqa.registry",
     "WeightSpec": "iqa.weights",

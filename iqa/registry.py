@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
-from iqa.errors import DuplicateMetricError, DuplicateNameError, InputError, UnknownMetricError, close_matches, did_you_mean
+from iqa.errors import (
+    DuplicateMetricError,
+    DuplicateNameError,
+    InputError,
+    UnknownMetricError,
+    close_matches,
+    did_you_mean,
+)
 from iqa.types import ColorHandling, MetricKind
 
 _KINDS = ("fr", "nr", "dist")

@@ -33,12 +33,16 @@ _SKIPPED: list[str] = []
 
 
 BROWSER_SKIP = "chromium not installed"  # allowed unless IQA_REQUIRE_BROWSER=1 (.ci/run sets it once chromium is in)
+# Accelerator-only checks skip on machines without one (CI has none); the reverse case is allowed too.
+CUDA_SKIPS = ("needs CUDA", "machine without CUDA")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         if BROWSER_SKIP in reason and os.environ.get("IQA_REQUIRE_BROWSER") != "1":
+            return
+        if any(s in reason for s in CUDA_SKIPS):
             return
         _SKIPPED.append(report.nodeid)
 

@@ -14,7 +14,9 @@ def test_metrics_page_is_current() -> None:
     spec.loader.exec_module(gen)  # type: ignore[union-attr]
     assert (ROOT / "docs" / "metrics.md").read_text() == gen.render(), "run python docs/generate_metrics_page.py"
     readme = (ROOT / "README.md").read_text()
-    assert readme == gen.render_readme(readme), "the README's metric list is stale: run python docs/generate_metrics_page.py"
+    assert readme == gen.render_readme(readme), (
+        "the README's metric list is stale: run python docs/generate_metrics_page.py"
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -17,6 +17,7 @@ import iqa
 # Highest first. Names in one row are siblings: they must not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("iqa.cli",),
+    ("iqa.pipelines",),  # train -> evaluate -> report chains the CLI calls; they compute nothing themselves
     ("iqa.reports",),
     ("iqa.evaluation", "iqa.training", "iqa.attacks", "iqa.explain"),
     ("iqa.api",),
@@ -26,7 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("iqa.features", "iqa.augment"),
     ("iqa.transforms", "iqa.stats"),
     ("iqa.io",),
-    ("iqa.registry", "iqa.weights", "iqa.checks", "iqa.options"),
+    ("iqa.weights", "iqa.checks", "iqa.options"),
+    ("iqa.registry",),
     ("iqa.errors", "iqa.types", "iqa.atomic"),
 ]
 # What a metric module may import from its own package: the base classes and contracts.

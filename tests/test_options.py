@@ -42,7 +42,14 @@ class _Toy(NRMetric):
         path: str | Path | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        self.window, self.mode, self.scale, self.flag, self.weights, self.path = window, mode, scale, flag, weights, path
+        self.window, self.mode, self.scale, self.flag, self.weights, self.path = (
+            window,
+            mode,
+            scale,
+            flag,
+            weights,
+            path,
+        )
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         return img.flatten(1).mean(1)

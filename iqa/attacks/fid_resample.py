@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from iqa.attacks import _checkpoint
+import iqa.attacks._checkpoint as _checkpoint
 from iqa.attacks._weighted import weight_gradient, weighted_stats
 from iqa.errors import InputError
 from iqa.stats import FrechetReference, frechet_distance

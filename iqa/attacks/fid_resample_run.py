@@ -8,7 +8,6 @@ after; independent extractors (``check``) are evaluated on the same draws.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from iqa.api.features import folder_features
+from iqa.api.settings import RunSettings
 from iqa.attacks.fid_resample import ResampleResult, Space, fd_of, resample_fid, select_top1_histogram
 from iqa.errors import InputError
 from iqa.features import FeatureExtractor, create_extractor
@@ -57,15 +57,17 @@ def attack_fid_resample(
     eval_size: int | None = None,
     repeats: int = 3,
     seed: int = 0,
-    batch_size: int = 32,
-    workers: int = 2,
-    device: str = "cpu",
-    cache_dir: str | os.PathLike | None = None,
     checkpoint: str | os.PathLike | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    settings: RunSettings | None = None,
 ) -> ResampleRun:
-    """Run :func:`iqa.attacks.fid_resample.resample_fid` on folder features (see its docstring)."""
-    opts = {"batch_size": batch_size, "workers": workers, "device": device}
+    """Run :func:`iqa.attacks.fid_resample.resample_fid` on folder features (see its docstring).
+
+    ``settings`` carries the device, batch size, decoding workers, feature cache and progress
+    callback (default: ``RunSettings(batch_size=32)``).
+    """
+    settings = settings or RunSettings(batch_size=32)
+    device, cache_dir, progress = settings.device, settings.cache_dir, settings.progress
+    opts = {"batch_size": settings.batch_size, "workers": settings.workers, "device": device}
     ext = create_extractor(extractor).to(device).eval()
     fp = folder_features(Path(pool), ext, cache_dir=cache_dir, progress=progress, label=f"pool {ext.name}", **opts)
     fr = folder_features(Path(ref), ext, cache_dir=cache_dir, progress=progress, label=f"reference {ext.name}", **opts)

@@ -96,7 +96,7 @@ def fid_resample(
     quiet: bool,
 ) -> None:
     """Reweight POOL's images so that FD to REF drops, and show what else moves."""
-    from iqa.reports.pipelines import fid_resample_report
+    from iqa.pipelines import fid_resample_report
 
     with ProgressBars(quiet) as bars:
         run = settings.replace(cache_dir=default_cache(cache_dir, no_cache), progress=bars)
@@ -205,7 +205,7 @@ def compression(
 ) -> None:
     """Train a tiny network that games METRIC through JPEG, then measure it on held-out images."""
     from iqa.attacks.compression_hack import HackConfig
-    from iqa.reports.pipelines import compression_attack_report
+    from iqa.pipelines import compression_attack_report
 
     cfg = HackConfig(metric=metric, quality=quality, placement=placement, crop=crop, batch=batch, steps=steps, lr=lr,
                      lr_global=lr_global, optimizer=optimizer, fidelity=fidelity, rounding=rounding, seed=seed,

@@ -102,7 +102,7 @@ def correlate(
     and make the exit status 1 (the report is still written).
     """
     import iqa
-    from iqa.reports.pipelines import correlation_report
+    from iqa.pipelines import correlation_report
 
     options = parse_metric_options(opts, list(metrics))
     built = {m: iqa.create(m, **options.get(m, {})) for m in metrics}

@@ -8,30 +8,8 @@ from pathlib import Path
 
 import click
 
-from iqa.cli.options import check_device
-from iqa.cli.progress import ProgressReporter
-
-
-def make_progress(quiet: bool):  # noqa: ANN201 - a callback
-    bars: dict[str, ProgressReporter] = {}
-
-    def progress(label: str, done: int, total: int) -> None:
-        bar = bars.setdefault(label, ProgressReporter(total, label, quiet))
-        bar.update(done)
-        if done >= total:
-            bar.close()
-
-    return progress
-
-
-def default_cache(cache_dir: Path | None, no_cache: bool) -> Path | None:
-    if no_cache:
-        return None
-    if cache_dir is not None:
-        return cache_dir
-    from iqa.weights import cache_dir as weights_cache
-
-    return weights_cache().parent
+from iqa.cli.options import check_device, default_cache
+from iqa.cli.progress import ProgressBars
 
 
 @click.group()
@@ -128,7 +106,7 @@ def explain_fid_cmd(
         device=check_device(device),
         cache_dir=default_cache(cache_dir, no_cache),
         max_pixels=max_pixels,
-        progress=make_progress(quiet),
+        progress=ProgressBars(quiet),
     )
     paths = write_explain_gallery(exp, out, command=shlex.join(["iqa", *sys.argv[1:]]))
     click.echo(f"FID ({exp.extractor}) = {exp.fid:.4f}; {len(exp.items)} images explained")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from iqa.cli.explain_cmd import make_progress
+from iqa.cli.progress import ProgressBars
 
 
 def scoring_metric(model: str, higher_is_better: bool) -> str:
@@ -67,7 +67,7 @@ def fit_head(
     folder = out_dir or cache_dir() / "converted"
     folder.mkdir(parents=True, exist_ok=True)
     cache = folder / f"features_{model}_{dataset}.npz"
-    feats, failed = dataset_features(model, net, data, cache, progress=make_progress(quiet))
+    feats, failed = dataset_features(model, net, data, cache, progress=ProgressBars(quiet))
     for f in failed:
         click.echo(f"skipped: {f}", err=True)
     ridge, report = fit(data, feats, k=folds)

@@ -51,9 +51,7 @@ def _option_rows(cls: type[Any]) -> list[dict]:
     rows = []
     for o in cls.declared_options().values():
         allowed = ", ".join(repr(c) for c in o.choices) if o.choices else (o.range.describe() if o.range else "")
-        rows.append(
-            {"name": o.name, "type": o.type_name, "default": repr(o.default), "allowed": allowed, "doc": o.doc}
-        )
+        rows.append({"name": o.name, "type": o.type_name, "default": repr(o.default), "allowed": allowed, "doc": o.doc})
     return rows
 
 

@@ -40,7 +40,7 @@ def robustness(
     images: Path, out: Path, quality: int, attacks: tuple[str, ...], metric_list: str | None, resume: bool, quiet: bool
 ) -> None:
     """Score each metric on plain JPEG and after each attack; write the robustness table."""
-    from iqa.reports.pipelines import robustness_report
+    from iqa.pipelines import robustness_report
 
     with ProgressBars(quiet) as bars:
         outcome = robustness_report(images, out, quality=quality, attacks=attacks, metrics=split_list(metric_list),

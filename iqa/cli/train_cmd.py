@@ -79,7 +79,7 @@ def tunet(
     quiet: bool,
 ) -> None:
     """Train TANet on the train split, then SRCC/PLCC overall and per theme on the test split."""
-    from iqa.reports.pipelines import tunet_training_report
+    from iqa.pipelines import tunet_training_report
     from iqa.training.tunet import TUNetTrainConfig
 
     if (theme_trunk == "resnet18_places365" and theme_weights is None) or (

@@ -28,7 +28,7 @@ THUMB = 128
 
 @dataclass(frozen=True)
 class ResampleSummary:
-    """The numbers of the report, computed by :func:`iqa.reports.pipelines.summarize_resample`."""
+    """The numbers of the report, computed by :func:`iqa.pipelines.summarize_resample`."""
 
     relative_change: dict[str, float]  # per space: (after - before) / before
     effective_sample_size: float  # of the optimised sampling probabilities

@@ -1,7 +1,7 @@
 """Self-supervised quality pre-training (CONTRIQUE, QPT-style) with checkpoints, resume and logs.
 
 ``iqa train contrique|qpt --config FILE``: :class:`PretrainConfig` from a TOML file. The encoder is
-:class:`iqa.metrics.nr._contrique.ContriqueModel` (ResNet-50 as the paper, or ResNet-18 for a small
+:class:`iqa.models.contrique.ContriqueModel` (ResNet-50 as the paper, or ResNet-18 for a small
 CPU run). CONTRIQUE: the projections of the 2 x 2 patch features of both views enter the
 multi-positive NT-Xent (tau 0.1). QPT-style: the projections of each crop's pooled feature enter the
 quality-aware InfoNCE (tau 0.2, the MoCo-v2 default the spec names as a placeholder).

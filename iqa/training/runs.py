@@ -6,7 +6,7 @@
   (checkpoint, log, encoder), and optionally the encoder installed as the metric's default weights.
 
 Evaluation against the test split and the report are separate library steps
-(:func:`iqa.evaluation.correlate`, :mod:`iqa.reports`); :mod:`iqa.reports.pipelines` chains them.
+(:func:`iqa.evaluation.correlate`, :mod:`iqa.reports`); :mod:`iqa.pipelines` chains them.
 """
 
 from __future__ import annotations

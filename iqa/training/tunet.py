@@ -5,7 +5,7 @@ sigmoid output, train transform Resize((256, 256)) -> random horizontal flip -> 
 test transform Resize((224, 224)), Adam without decay, the theme trunk frozen (its BatchNorm
 statistics still move in training mode, as in the release unless ``theme_bn="eval"``). Our
 choices: the theme branch in per-image mode (batch-independent scores), trunks by name
-(:mod:`iqa.metrics.nr._tanet_trunks`), a checkpoint after every epoch (atomic; ``resume`` continues
+(:mod:`iqa.models.tanet_trunks`), a checkpoint after every epoch (atomic; ``resume`` continues
 to the same weights), seeded shuffling and crops.
 """
 

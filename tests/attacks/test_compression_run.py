@@ -18,8 +18,8 @@ from iqa.cli.main import cli
 from iqa.errors import InputError
 from iqa.evaluation.gains import summarize_compression
 from iqa.evaluation.robustness import robustness_table
+from iqa.pipelines import compression_attack_report, robustness_report
 from iqa.reports.compression_report import write_compression_report
-from iqa.reports.pipelines import compression_attack_report, robustness_report
 from iqa.reports.robustness_report import write_robustness_report
 
 CFG = HackConfig(metric="ssim", quality=40, crop=32, batch=2, steps=3, lr=1e-3, val_every=2, val_crops=2)

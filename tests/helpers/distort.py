@@ -8,7 +8,9 @@ import torch.nn.functional as F
 
 def noisy(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    n = torch.randn(x.shape, generator=g, dtype=torch.float32).to(device=x.device, dtype=x.dtype)  # CPU draw: same noise on every device
+    n = torch.randn(x.shape, generator=g, dtype=torch.float32).to(
+        device=x.device, dtype=x.dtype
+    )  # CPU draw: same noise on every device
     return (x + sigma * n).clamp(0, 1)
 
 

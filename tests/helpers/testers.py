@@ -125,7 +125,9 @@ class PerImageContract:
             out = _call(self.m, self.y.to(dtype), self.x.to(dtype))
             assert out.shape == (self.x.shape[0],)
             assert out.dtype == dtype
-            assert out.device.type == self.device.type, f"scores came back on {out.device}, the input is on {self.device}"
+            assert out.device.type == self.device.type, (
+                f"scores came back on {out.device}, the input is on {self.device}"
+            )
 
     def device_agrees_with_cpu(self) -> None:
         """On an accelerator the metric follows its input and agrees with the CPU result (float64 inputs)."""
@@ -334,7 +336,7 @@ class DistributionContract:
         """Given images on an accelerator, a CPU-built metric follows them and agrees with the CPU."""
         dev = self.device if self.device.type != "cpu" else torch.device("cuda") if torch.cuda.is_available() else None
         if dev is None:
-            pytest.skip("no accelerator: the CPU would be compared with itself")
+            pytest.skip("needs CUDA: on the CPU alone it would compare the CPU with itself")
         cpu = self._value(self.make(torch.device("cpu")), self.x.cpu(), self.y.cpu())
         m = self.make(torch.device("cpu"))
         here = self._value(m, self.x.to(dev), self.y.to(dev))

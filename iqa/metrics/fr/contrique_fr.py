@@ -40,6 +40,25 @@ def variant_for(head: RidgeHead) -> str:
     return RELEASED.get(head.name or "", FOR_OWN_HEADS[head.higher_is_better is not False])
 
 
+def contrique_fr(
+    img: torch.Tensor, ref: torch.Tensor, *, model: ContriqueModel, head: RidgeHead, data_range: float = 1.0
+) -> torch.Tensor:
+    """CONTRIQUE-FR quality per pair: the feature difference of ``model`` through a ridge ``head``.
+
+    Args:
+        img: images to judge, (N, 3, H, W) in ``[0, data_range]``, at least 64x64.
+        ref: reference images, same shape.
+        model: the encoder (weights loaded).
+        head: the ridge head fitted on that encoder's feature differences.
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+
+    Returns:
+        Tensor (N,) in the head's label scale and direction.
+    """
+    img, ref = check_pair(img, ref, data_range=data_range, channels=(3,), min_size=64)
+    return head(fr_features(model, img / data_range, ref / data_range)).to(img.dtype)
+
+
 def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     return MetricSpec(
         name=name,
@@ -88,9 +107,10 @@ class ContriqueFR(FRMetric):
         """The ridge head (``head`` after loading)."""
         return self.head
 
+    function = staticmethod(contrique_fr)
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        img, ref = check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        return self.head(fr_features(self.model, img / self.data_range, ref / self.data_range)).to(img.dtype)
+        return contrique_fr(img, ref, model=self.model, head=self.head, data_range=self.data_range)
 
 
 @register_metric(_spec("contrique_fr_csiq", False, "CONTRIQUE-FR with the CSIQ head: DMOS (0-1), lower is better"))

@@ -34,6 +34,50 @@ from iqa.registry import MetricSpec, register_metric
 from iqa.weights import load_torch_state, resolve_weights
 
 
+def dists(
+    img: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    trunk: DISTSTrunk,
+    alpha: torch.Tensor,
+    beta: torch.Tensor,
+    data_range: float = 1.0,
+    resize: int | None = None,
+) -> torch.Tensor:
+    """DISTS distance per image pair, (N,): 1 - the weighted structure and texture similarity; lower is better.
+
+    Args:
+        img: images to judge, (N, 3, H, W) in ``[0, data_range]``.
+        ref: reference images, same shape.
+        trunk: the L2-pooled VGG16 stages (weights loaded).
+        alpha: structure weights per channel (1475,), normalised with ``beta`` to sum to 1.
+        beta: texture weights per channel (1475,).
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+        resize: short side to resize larger images to (bilinear, as piq); None: no resize.
+    """
+    check_pair(img, ref, data_range=data_range, channels=(3,), min_size=32)
+    dt = alpha.dtype
+    mean = torch.tensor(MEAN, dtype=dt, device=img.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=dt, device=img.device).view(1, 3, 1, 1)
+    x, y = (img / data_range).to(dt), (ref / data_range).to(dt)  # scale before the cast: same pixels for any data_range
+    if resize is not None and min(x.shape[-2:]) > resize:
+        s = resize / min(x.shape[-2:])  # piq's in-metric bilinear resize
+        x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
+        y = F.interpolate(y, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
+    fx, fy = trunk((x - mean) / std, x), trunk((y - mean) / std, y)
+    c, sim = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
+    start = 0
+    for a, b, ch in zip(fx, fy, CHANNELS):
+        ma, mb = a.mean((2, 3)), b.mean((2, 3))
+        va, vb = a.var((2, 3), unbiased=False), b.var((2, 3), unbiased=False)
+        cov = (a * b).mean((2, 3)) - ma * mb
+        structure = (2 * ma * mb + c) / (ma * ma + mb * mb + c)
+        texture = (2 * cov + c) / (va + vb + c)
+        sim = sim + (structure * alpha[start : start + ch]).sum(1) + (texture * beta[start : start + ch]).sum(1)
+        start += ch
+    return (1 - sim).to(compute_dtype(img))
+
+
 @register_metric(
     MetricSpec(
         name="dists",
@@ -62,8 +106,6 @@ class DISTS(FRMetric):
 
     alpha: torch.Tensor
     beta: torch.Tensor
-    mean: torch.Tensor
-    std: torch.Tensor
 
     def __init__(
         self,
@@ -84,33 +126,10 @@ class DISTS(FRMetric):
         total = ab["alpha"].sum() + ab["beta"].sum()
         self.register_buffer("alpha", (ab["alpha"] / total).flatten(), persistent=False)
         self.register_buffer("beta", (ab["beta"] / total).flatten(), persistent=False)
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+
+    function = staticmethod(dists)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        dt = self.mean.dtype
-        x, y = (
-            (img / self.data_range).to(dt),
-            (ref / self.data_range).to(dt),
-        )  # scale before the cast: same pixels for any data_range
-        if self.resize is not None and min(x.shape[-2:]) > self.resize:
-            s = self.resize / min(x.shape[-2:])  # piq's in-metric bilinear resize
-            x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
-            y = F.interpolate(y, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
-        fx, fy = self.trunk((x - self.mean) / self.std, x), self.trunk((y - self.mean) / self.std, y)
-        c, sim = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
-        start = 0
-        for a, b, ch in zip(fx, fy, CHANNELS):
-            ma, mb = a.mean((2, 3)), b.mean((2, 3))
-            va, vb = a.var((2, 3), unbiased=False), b.var((2, 3), unbiased=False)
-            cov = (a * b).mean((2, 3)) - ma * mb
-            structure = (2 * ma * mb + c) / (ma * ma + mb * mb + c)
-            texture = (2 * cov + c) / (va + vb + c)
-            sim = (
-                sim
-                + (structure * self.alpha[start : start + ch]).sum(1)
-                + (texture * self.beta[start : start + ch]).sum(1)
-            )
-            start += ch
-        return (1 - sim).to(compute_dtype(img))
+        return dists(
+            img, ref, trunk=self.trunk, alpha=self.alpha, beta=self.beta, data_range=self.data_range, resize=self.resize
+        )

@@ -48,6 +48,39 @@ def _heads(net: str, path: str | Path | None) -> nn.ModuleList:
     return heads.requires_grad_(False)
 
 
+def lpips(
+    img: torch.Tensor, ref: torch.Tensor, *, trunk: StagedTrunk, heads: nn.ModuleList, data_range: float = 1.0
+) -> torch.Tensor:
+    """LPIPS v0.1 distance per image pair, (N,); lower is more similar.
+
+    Args:
+        img: images to judge, (N, 3, H, W) in ``[0, data_range]``.
+        ref: reference images, same shape.
+        trunk: the ImageNet trunk's stages (weights loaded), e.g. ``StagedTrunk("alex", state)``.
+        heads: the v0.1 linear heads of that trunk, one 1x1 convolution per stage.
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+
+    Returns:
+        Tensor (N,) in the input's compute dtype (the network runs in its weights' dtype).
+    """
+    check_pair(img, ref, data_range=data_range, channels=(3,), min_size=16)
+    net_dtype = heads[0].weight.dtype
+    shift = torch.tensor(SHIFT, dtype=net_dtype, device=img.device).view(1, 3, 1, 1)
+    scale = torch.tensor(SCALE, dtype=net_dtype, device=img.device).view(1, 3, 1, 1)
+
+    def scaled(x: torch.Tensor) -> torch.Tensor:
+        # Divide by data_range before the cast, so [0, 255] and [0, 1] inputs give the same pixels.
+        return ((x / data_range).to(net_dtype) * 2 - 1 - shift) / scale
+
+    f0, f1 = trunk(scaled(img)), trunk(scaled(ref))
+    total = torch.zeros(img.shape[0], dtype=net_dtype, device=img.device)
+    for a, b, head in zip(f0, f1, heads):
+        a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+        b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+        total = total + head((a - b).pow(2)).mean((1, 2, 3))
+    return total.to(compute_dtype(img))
+
+
 @register_metric(
     MetricSpec(
         name="lpips",
@@ -81,9 +114,6 @@ class LPIPS(FRMetric):
         trunk: a ready trunk of ``net`` (its weights loaded); None builds one from ``trunk_weights``.
     """
 
-    shift: torch.Tensor
-    scale: torch.Tensor
-
     def __init__(
         self,
         *,
@@ -100,23 +130,8 @@ class LPIPS(FRMetric):
         if tuple(self.trunk.channels) != CUTS[net][2]:
             raise InputError(f"lpips: the given trunk has stages {self.trunk.channels}, not those of net={net!r}")
         self.linear_heads = _heads(net, heads)
-        self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
+
+    function = staticmethod(lpips)
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        check_pair(img, ref, data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        # The network runs in its weights' dtype (float32); the result comes back in the input's
-        # compute dtype (float64 stays float64, half becomes float32).
-        net_dtype = self.shift.dtype
-        f0 = self.trunk(self._scaled(img, net_dtype))
-        f1 = self.trunk(self._scaled(ref, net_dtype))
-        total = torch.zeros(img.shape[0], dtype=net_dtype, device=img.device)
-        for a, b, head in zip(f0, f1, self.linear_heads):
-            a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
-            b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
-            total = total + head((a - b).pow(2)).mean((1, 2, 3))
-        return total.to(compute_dtype(img))
-
-    def _scaled(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        # Divide by data_range before the cast, so [0, 255] and [0, 1] inputs give the same pixels.
-        return (((x / self.data_range).to(dtype)) * 2 - 1 - self.shift) / self.scale
+        return lpips(img, ref, trunk=self.trunk, heads=self.linear_heads, data_range=self.data_range)

@@ -44,6 +44,22 @@ def variant_for(head: RidgeHead) -> str:
     return RELEASED.get(head.name or "", FOR_OWN_HEADS[head.higher_is_better is not False])
 
 
+def contrique(img: torch.Tensor, *, model: ContriqueModel, head: RidgeHead, data_range: float = 1.0) -> torch.Tensor:
+    """CONTRIQUE quality per image: the two-scale features of ``model`` through a ridge ``head``.
+
+    Args:
+        img: images to judge, (N, 3, H, W) in ``[0, data_range]``, at least 64x64.
+        model: the encoder (weights loaded).
+        head: the ridge head fitted on that encoder's features.
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+
+    Returns:
+        Tensor (N,) in the head's label scale and direction.
+    """
+    img = check_image(img, "img", data_range=data_range, channels=(3,), min_size=64)
+    return head(two_scale_features(model, img / data_range)).to(img.dtype)
+
+
 def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     return MetricSpec(
         name=name,
@@ -89,9 +105,10 @@ class Contrique(NRMetric):
         """The ridge head (``head`` after loading)."""
         return self.head
 
+    function = staticmethod(contrique)
+
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        return self.head(two_scale_features(self.model, img / self.data_range)).to(img.dtype)
+        return contrique(img, model=self.model, head=self.head, data_range=self.data_range)
 
 
 @register_metric(_spec("contrique_clive", True, "CONTRIQUE with the LIVE Challenge head: MOS (0-100)"))

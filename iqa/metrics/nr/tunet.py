@@ -28,6 +28,18 @@ from iqa.models.tanet_weights import load_tanet
 from iqa.registry import MetricSpec, register_metric
 
 
+def tunet(img: torch.Tensor, *, model: TANet, data_range: float = 1.0) -> torch.Tensor:
+    """TANet aesthetic score per image on the 1-10 scale; higher is better.
+
+    Args:
+        img: images to judge, (N, 3, H, W) in ``[0, data_range]``, at least 8x8.
+        model: the TANet (weights loaded; its ``variant`` decides the readout, its ``mode`` the forward).
+        data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
+    """
+    img = check_image(img, "img", data_range=data_range, channels=(3,), min_size=8)
+    return score_of(model(preprocess(img / data_range)), model.variant).to(img.dtype)
+
+
 @register_metric(
     MetricSpec(
         name="tunet",
@@ -76,7 +88,7 @@ class TUNet(NRMetric):
         model.mode = mode
         self.model = model.eval()
 
+    function = staticmethod(tunet)
+
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        img = check_image(img, "img", data_range=self.data_range, channels=(3,), min_size=self.spec.min_size)
-        out = self.model(preprocess(img / self.data_range))
-        return score_of(out, self.variant).to(img.dtype)
+        return tunet(img, model=self.model, data_range=self.data_range)

@@ -11,7 +11,7 @@ from iqa.api.settings import RunSettings
 from iqa.attacks.fid_resample import ResampleResult
 from iqa.attacks.fid_resample_run import ResampleRun
 from iqa.evaluation import correlate
-from iqa.reports.pipelines import correlation_report, summarize_resample
+from iqa.pipelines import correlation_report, summarize_resample
 from tests.helpers.mos_fixtures import make_kadid
 
 

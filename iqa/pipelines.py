@@ -2,7 +2,7 @@
 
 The CLI parses its options and calls one of these; scripts can call them the same way. Every step
 lives in its own layer (training, attacks, evaluation compute; the report modules only render), and
-these functions sit above all of them, which is why they are here and not in a sibling package.
+these functions sit above all of them, in their own layer just under the CLI.
 
 Each returns an outcome object: the run, the numbers its report shows, and the report's paths.
 """
@@ -186,9 +186,6 @@ def fid_resample_report(
     out = Path(out)
     checkpoint = out / "checkpoint.npz"
     existing(checkpoint, resume=resume)  # an earlier run's checkpoint is continued only when asked
-    run = attack_fid_resample(
-        pool, ref, batch_size=settings.batch_size, workers=settings.workers, device=settings.device,
-        cache_dir=settings.cache_dir, checkpoint=checkpoint, progress=settings.progress, **attack,
-    )  # fmt: skip
+    run = attack_fid_resample(pool, ref, checkpoint=checkpoint, settings=settings, **attack)
     summary = summarize_resample(run)
     return ResampleOutcome(run, summary, write_attack_report(run, out, summary, command=command))
