@@ -15,6 +15,11 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Under pytest-xdist every worker is a process: share the cores between them instead of letting each
+# start one torch thread per core (oversubscribed, the suite ran twice as long on 2 cores).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 SHARED = Path(os.environ.get("IQA_SHARED_DIR", ROOT.parent / "shared"))
 
 
