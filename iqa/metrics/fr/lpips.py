@@ -64,7 +64,7 @@ def lpips(
         Tensor (N,) in the input's compute dtype (the network runs in its weights' dtype).
     """
     check_pair(img, ref, data_range=data_range, channels=(3,), min_size=16)
-    net_dtype = heads[0].weight.dtype
+    net_dtype = next(heads.parameters()).dtype
     shift = torch.tensor(SHIFT, dtype=net_dtype, device=img.device).view(1, 3, 1, 1)
     scale = torch.tensor(SCALE, dtype=net_dtype, device=img.device).view(1, 3, 1, 1)
 
