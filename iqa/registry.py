@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from iqa.errors import (
     DuplicateMetricError,
@@ -26,6 +26,33 @@ from iqa.types import ColorHandling, MetricKind
 
 _KINDS = ("fr", "nr", "dist")
 _COLORS = ("y", "rgb", "gray", "any")
+
+#: Networks a metric can be built with when its released weights are not on the machine: the
+#: release's architecture with seeded random weights (the plumbing can be checked, the scores mean
+#: nothing), or, for ``brisque_allrange``, the release's feature ranges read from a reference package.
+StandIn = Literal[
+    "imagenet_alexnet_trunk",
+    "imagenet_vgg16_dists_trunk",
+    "tanet_release",
+    "contrique_encoder",
+    "quality_head_on_noise",
+    "brisque_allrange",
+]
+
+
+@dataclass(frozen=True)
+class OfflineBuild:
+    """How to build a metric on a machine that cannot download its weights (tests, CI, air-gapped runs).
+
+    Attributes:
+        files: ``(option, path)`` pairs: the constructor option that takes a released file, and its
+            path under the shared weights folder (``../shared/weights``).
+        stand_ins: ``(option, stand_in)`` pairs: the constructor option that takes a network of the
+            release's architecture and which :data:`StandIn` to build for it.
+    """
+
+    files: tuple[tuple[str, str], ...] = ()
+    stand_ins: tuple[tuple[str, StandIn], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,8 @@ class MetricSpec:
             feature differences), so no fixed value can be declared.
         noise_monotone_from: the additive-noise level (sigma, [0, 1] images) from which scores worsen
             monotonically (NR statistics can stay flat below an image's own texture).
+        offline: how the registry contract builds the metric without a download (None: ``iqa.create``
+            with its defaults works offline).
     """
 
     name: str
@@ -68,6 +97,7 @@ class MetricSpec:
     identity_value: float | None = None
     identity_is_head_intercept: bool = False
     noise_monotone_from: float = 0.01
+    offline: OfflineBuild | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -95,6 +125,8 @@ class MetricSpec:
         d = asdict(self)
         d["value_range"] = [_json_float(v) for v in self.value_range]
         d["weights"] = list(self.weights)
+        if self.offline is not None:
+            d["offline"] = {k: [list(pair) for pair in v] for k, v in d["offline"].items()}
         return d
 
 

@@ -136,3 +136,14 @@ def test_spec_is_frozen_and_validated() -> None:
             reference_impl="r",
             tolerance="t",
         )
+
+
+@pytest.mark.parametrize("name", [n for n in iqa.list_metrics() if iqa.get_spec(n).offline is not None])
+def test_offline_build_names_real_options(name: str) -> None:
+    """Every option an offline build feeds is a declared constructor option of the metric."""
+    from iqa.options import option_infos
+
+    offline = iqa.get_spec(name).offline
+    assert offline is not None
+    fed = [opt for opt, _ in offline.files] + [opt for opt, _ in offline.stand_ins]
+    assert set(fed) <= set(option_infos(get_metric_class(name))), (name, fed)

@@ -9,7 +9,6 @@ import functools
 import numpy as np
 import torch
 
-import iqa
 from iqa.models.contrique import ContriqueModel, fr_features, two_scale_features
 from iqa.models.quality_heads import RidgeHead
 from iqa.training.ridge import fit_ridge
@@ -48,13 +47,7 @@ def _features(fr: bool) -> tuple[ContriqueModel, torch.Tensor, np.ndarray]:
 
 
 @functools.cache
-def _fitted(fr: bool, higher_is_better: bool) -> tuple[ContriqueModel, RidgeHead]:
+def fitted(fr: bool, higher_is_better: bool) -> tuple[ContriqueModel, RidgeHead]:
     enc, feats, levels = _features(fr)
     fit = fit_ridge(feats.numpy(), levels * (-1 if higher_is_better else 1), alpha=1e-3)
     return enc, RidgeHead(torch.from_numpy(fit.coef), fit.intercept, {"higher_is_better": higher_is_better})
-
-
-def head_for(name: str, **options: object) -> object:
-    spec = iqa.get_spec(name)
-    enc, head = _fitted(spec.kind == "fr", spec.higher_is_better)
-    return iqa.create(name, model=enc, head=head, **options)

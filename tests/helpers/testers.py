@@ -7,7 +7,6 @@ relative tolerances).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import pytest
@@ -32,81 +31,11 @@ def _close(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> bool:
     return bool(same_inf.all()) and torch.allclose(a[finite], b[finite], rtol=RTOL[dtype], atol=ATOL[dtype])
 
 
-def _lpips(**options: object) -> object:
-    """LPIPS with the real v0.1 heads and a seeded random trunk (ImageNet trunks are not offline)."""
-    import torchvision
-
-    from iqa.features.imagenet_trunks import StagedTrunk
-    from tests.conftest import shared_path
-    from tests.helpers.random_weights import randomize
-
-    tv = torchvision.models.alexnet(weights=None)
-    state = randomize(tv, 0)
-    return iqa.create(
-        "lpips", heads=shared_path("weights", "lpips", "alex.pth"), trunk=StagedTrunk("alex", state), **options
-    )
-
-
-def _niqe(**options: object) -> object:
-    from tests.conftest import shared_path
-
-    return iqa.create("niqe", weights=shared_path("weights", "niqe_pris_params.npz"), **options)
-
-
-# Metrics whose weights are not all available offline (or live in ../shared, not a user cache) get a
-# test factory: same code, real or stand-in weights.
-def _dists(**options: object) -> object:
-    import torchvision
-
-    from iqa.models.dists import DISTSTrunk
-    from tests.conftest import shared_path
-    from tests.helpers.random_weights import randomize
-
-    trunk = DISTSTrunk(randomize(torchvision.models.vgg16(weights=None), 0))
-    return iqa.create("dists", weights=shared_path("weights", "dists_alpha_beta.pt"), trunk=trunk, **options)
-
-
-def _brisque(**options: object) -> object:
-    from tests.conftest import shared_path
-    from tests.helpers.brisque_range import allrange_path
-
-    return iqa.create("brisque", model=shared_path("weights", "brisque", "allmodel"), ranges=allrange_path(), **options)
-
-
-def _brisque_opencv(**options: object) -> object:
-    from tests.conftest import shared_path
-
-    folder = shared_path("weights", "brisque")
-    return iqa.create(
-        "brisque_opencv", model=folder / "brisque_model_live.yml", ranges=folder / "brisque_range_live.yml", **options
-    )
-
-
-def _tunet(**options: object) -> object:
-    """TUNet with a seeded random TANet (the released checkpoints are not offline)."""
-    from iqa.models.tanet import TANet
-
-    torch.manual_seed(0)
-    net = TANet(variant=str(options.get("variant", "tad66k")), mode=str(options.get("mode", "per_image")))
-    return iqa.create("tunet", model=net, **options)
-
-
-def _quality_head(name: str, **options: object) -> object:
-    """contrique* / contrique_fr* / qpt* with a seeded random ResNet-18 encoder (no released weights offline) and a
-    ridge head fitted here to the noise level of noisy copies of the shared photos, so the direction the
-    spec declares is the direction the head was taught (the plumbing is what the contract checks)."""
-    from tests.helpers.quality_heads import head_for
-
-    return head_for(name, **options)
-
-
-FACTORIES = {"lpips": _lpips, "niqe": _niqe, "dists": _dists, "brisque": _brisque, "brisque_opencv": _brisque_opencv, "tunet": _tunet,
-             **{n: functools.partial(_quality_head, n) for n in ("contrique", "contrique_clive", "contrique_live", "contrique_csiq",
-                "contrique_dmos", "contrique_fr", "contrique_fr_csiq", "contrique_fr_mos", "qpt", "qpt_dmos")}}  # fmt: skip
-
-
 def make_metric(name: str, **options: object) -> object:
-    return FACTORIES[name](**options) if name in FACTORIES else iqa.create(name, **options)
+    """``iqa.create(name)`` with the weights its spec's ``offline`` build names (real or stand-in)."""
+    from tests.helpers.stand_ins import offline_options
+
+    return iqa.create(name, **offline_options(name, options), **options)
 
 
 class PerImageContract:

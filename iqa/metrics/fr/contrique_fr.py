@@ -29,7 +29,7 @@ from iqa.checks import check_pair
 from iqa.metrics.base import DataRange, FRMetric
 from iqa.models.contrique import HOW_TO_GET, ContriqueModel, fr_features
 from iqa.models.quality_heads import RidgeHead, load_parts
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 RELEASED = {"live_fr": "contrique_fr", "csiq_fr": "contrique_fr_csiq"}
 FOR_OWN_HEADS = {True: "contrique_fr_mos", False: "contrique_fr"}
@@ -59,6 +59,10 @@ def contrique_fr(
     return head(fr_features(model, img / data_range, ref / data_range)).to(img.dtype)
 
 
+# No released checkpoint offline: a seeded random encoder and a ridge head fitted to noise levels.
+_OFFLINE = OfflineBuild(stand_ins=(("model", "contrique_encoder"), ("head", "quality_head_on_noise")))
+
+
 def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     return MetricSpec(
         name=name,
@@ -73,6 +77,7 @@ def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
         "predict to 1e-8 (float64 input); the checkpoint is not offline",
         min_size=64,
         summary=summary,
+        offline=_OFFLINE,
         identity_is_head_intercept=True,  # identical images: zero difference, the head's intercept
     )
 

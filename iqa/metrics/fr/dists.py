@@ -30,7 +30,7 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.models.dists import CHANNELS, MEAN, STD, DISTSTrunk
 from iqa.options import Range
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.weights import load_torch_state, resolve_weights
 
 
@@ -90,6 +90,9 @@ def dists(
         reference_impl="dingkeyan93/DISTS DISTS_pytorch (L2-pooled VGG16, weights.pt alpha/beta)",
         tolerance="1e-5 absolute vs piq.DISTS with the same VGG16 state dict and alpha/beta, images <= 256 px (float32)",
         weights=("dists_alpha_beta", "torchvision_vgg16"),
+        offline=OfflineBuild(
+            files=(("weights", "dists_alpha_beta.pt"),), stand_ins=(("trunk", "imagenet_vgg16_dists_trunk"),)
+        ),
         min_size=32,
         summary="structure and texture similarity of L2-pooled VGG16 features (1 - DISTS similarity)",
     )

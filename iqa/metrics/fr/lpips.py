@@ -28,7 +28,7 @@ from iqa.checks import check_pair
 from iqa.errors import InputError
 from iqa.features.imagenet_trunks import CUTS, StagedTrunk
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.weights import load_torch_state, resolve_weights
 
 SHIFT = (-0.030, -0.088, -0.188)
@@ -101,6 +101,7 @@ def lpips(
             "torchvision_squeezenet1_1",
         ),  # fmt: skip
         min_size=16,
+        offline=OfflineBuild(files=(("heads", "lpips/alex.pth"),), stand_ins=(("trunk", "imagenet_alexnet_trunk"),)),
         summary="learned perceptual distance on ImageNet features (v0.1 heads); net= alex | vgg | squeeze",
     )
 )

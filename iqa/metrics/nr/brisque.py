@@ -31,7 +31,7 @@ from iqa.checks import check_data_range, check_image
 from iqa.errors import WeightsNotFoundError
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import rgb2gray
 from iqa.transforms.nss import gamma_grid, mscn
@@ -146,6 +146,7 @@ def brisque(
         reference_impl="LIVE BRISQUE_release (brisquescore.m + libsvm allmodel/allrange), including its %f/%g text round trip",
         tolerance="1e-2 relative to the MATLAB scores of TID2008 reference images (matlab_result.txt beside allmodel); measured below 1e-3",
         weights=("brisque_live_allmodel",),
+        offline=OfflineBuild(files=(("model", "brisque/allmodel"),), stand_ins=(("ranges", "brisque_allrange"),)),
         min_size=MIN_SIZE,
         summary="natural scene statistics of MSCN coefficients, LIVE-trained SVR (MATLAB release)",
         # Noise of std 0.01 vs 0.03 can leave an already grainy photo's score flat (measured: coffee, -0.7).

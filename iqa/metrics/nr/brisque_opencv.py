@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from iqa.checks import check_data_range, check_image
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.svr import RBFSVR, FeatureRange, read_opencv_range, read_opencv_svm
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.weights import resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
@@ -194,6 +194,9 @@ def brisque_opencv(
         reference_impl="opencv_contrib cv::quality::QualityBRISQUE with brisque_model_live.yml / brisque_range_live.yml",
         tolerance="1e-3 absolute vs cv2.quality.QualityBRISQUE_compute on 8-bit images (OpenCV computes in float32)",
         weights=("brisque_opencv_model", "brisque_opencv_range"),
+        offline=OfflineBuild(
+            files=(("model", "brisque/brisque_model_live.yml"), ("ranges", "brisque/brisque_range_live.yml"))
+        ),
         min_size=MIN_SIZE,
         summary="OpenCV's BRISQUE variant and model (not comparable with brisque)",
     )

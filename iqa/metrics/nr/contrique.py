@@ -33,7 +33,7 @@ from iqa.checks import check_image
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.contrique import HOW_TO_GET, ContriqueModel, two_scale_features
 from iqa.models.quality_heads import RidgeHead, load_parts
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 RELEASED = {"koniq": "contrique", "clive": "contrique_clive", "live": "contrique_live", "csiq": "contrique_csiq"}
 FOR_OWN_HEADS = {True: "contrique", False: "contrique_dmos"}
@@ -60,6 +60,10 @@ def contrique(img: torch.Tensor, *, model: ContriqueModel, head: RidgeHead, data
     return head(two_scale_features(model, img / data_range)).to(img.dtype)
 
 
+# No released checkpoint offline: a seeded random encoder and a ridge head fitted to noise levels.
+_OFFLINE = OfflineBuild(stand_ins=(("model", "contrique_encoder"), ("head", "quality_head_on_noise")))
+
+
 def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     return MetricSpec(
         name=name,
@@ -74,6 +78,7 @@ def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
         "input); features by hand; the released checkpoint is not offline",
         min_size=64,
         summary=summary,
+        offline=_OFFLINE,
     )
 
 

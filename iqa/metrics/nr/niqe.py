@@ -30,7 +30,7 @@ import torch
 from iqa.checks import check_data_range, check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.transforms.imresize import imresize
 from iqa.transforms.matlab import rgb2gray
 from iqa.transforms.nss import gamma_grid, mscn
@@ -143,6 +143,7 @@ def niqe(
         reference_impl="authors' MATLAB computequality.m with modelparameters.mat (rgb2gray on uint8, 96x96 blocks)",
         tolerance="1e-5 (Set14) to 5e-5 relative vs pyiqa's port given its float32 alpha grid and window; up to 1.4e-2 with ours in float64 (as MATLAB); no MATLAB golden offline",
         weights=("niqe_pris_params",),
+        offline=OfflineBuild(files=(("weights", "niqe_pris_params.npz"),)),
         min_size=MIN_SIZE,
         summary="distance of multi-scale NSS block statistics to a pristine Gaussian model",
     )

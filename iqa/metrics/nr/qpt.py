@@ -27,7 +27,7 @@ from iqa.checks import check_image
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.contrique import ContriqueModel, two_scale_features
 from iqa.models.quality_heads import RidgeHead, load_parts
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 HOW_TO = ("QPT has no released weights: pre-train an encoder with `iqa train qpt --config FILE --install` and fit a head "
           "with `iqa fit-head qpt --dataset NAME --root DIR` (see docs/quality_pretraining.md).")  # fmt: skip
@@ -54,6 +54,10 @@ def qpt(img: torch.Tensor, *, model: ContriqueModel, head: RidgeHead, data_range
     return head(two_scale_features(model, img / data_range)).to(img.dtype)
 
 
+# No released checkpoint offline: a seeded random encoder and a ridge head fitted to noise levels.
+_OFFLINE = OfflineBuild(stand_ins=(("model", "contrique_encoder"), ("head", "quality_head_on_noise")))
+
+
 def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
     return MetricSpec(
         name=name,
@@ -67,6 +71,7 @@ def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
         tolerance="loss on hand-computed cases; no reference numbers exist to reproduce",
         min_size=64,
         summary=summary,
+        offline=_OFFLINE,
     )
 
 

@@ -25,7 +25,7 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.tanet import Mode, TANet, Variant, preprocess, score_of
 from iqa.models.tanet_weights import load_tanet
-from iqa.registry import MetricSpec, register_metric
+from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 
 def tunet(img: torch.Tensor, *, model: TANet, data_range: float = 1.0) -> torch.Tensor:
@@ -52,6 +52,7 @@ def tunet(img: torch.Tensor, *, model: TANet, data_range: float = 1.0) -> torch.
         reference_impl="woshidandan/TANet code/TAD66K train_nni.py (module names kept; compat mode = its batch-coupled forward)",
         tolerance="compat forward 1e-6 vs a transcription of the release on random weights; no released weights offline",
         min_size=8,
+        offline=OfflineBuild(stand_ins=(("model", "tanet_release"),)),
         summary="theme-aware aesthetics (TAD66k): Places365 theme, RGB attention and MobileNetV2 branches, 1-10",
     )
 )
