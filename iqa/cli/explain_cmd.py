@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from iqa.cli.options import check_device, default_cache
+from iqa.cli.options import default_cache, run_settings
 from iqa.cli.progress import ProgressBars
 
 
@@ -101,12 +101,14 @@ def explain_fid_cmd(
         ridge=ridge,
         seed=seed,
         top_k=top_k,
-        batch_size=batch_size,
-        workers=workers,
-        device=check_device(device),
-        cache_dir=default_cache(cache_dir, no_cache),
-        max_pixels=max_pixels,
-        progress=ProgressBars(quiet),
+        settings=run_settings(
+            device=device,
+            batch_size=batch_size,
+            workers=workers,
+            cache_dir=default_cache(cache_dir, no_cache),
+            max_pixels=max_pixels,
+            progress=ProgressBars(quiet),
+        ),
     )
     paths = write_explain_gallery(exp, out, command=shlex.join(["iqa", *sys.argv[1:]]))
     click.echo(f"FID ({exp.extractor}) = {exp.fid:.4f}; {len(exp.items)} images explained")

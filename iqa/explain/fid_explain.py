@@ -8,7 +8,6 @@ folder) is explained with :func:`iqa.explain.fid_sensitivity.sensitivity_maps`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from iqa.api.features import folder_features
+from iqa.api.settings import RunSettings
 from iqa.errors import InputError
 from iqa.explain.classes import ClassHistograms, class_probabilities, top1_histograms, top_classes
 from iqa.explain.fid_sensitivity import absolute_ridge, sensitivity_maps
@@ -82,24 +82,36 @@ def explain_fid(
     ridge: float = 0.0,
     seed: int = 0,
     top_k: int = 5,
-    batch_size: int = 32,
-    workers: int = 2,
-    device: str = "cpu",
-    cache_dir: str | os.PathLike | None = None,
-    max_pixels: int | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    settings: RunSettings | None = None,
 ) -> FIDExplanation:
     """Explain the Frechet distance between GEN and REF (extractor features) image by image.
 
     By default ``images`` images of GEN (random, seeded) are explained as members of GEN (their
     own features left out of the statistics, then added back). With ``explain_dir``, the images
     of that folder are explained as additions to GEN (the reference's "N - 1 + 1" set-up).
+
+    Args:
+        gen: folder of generated images.
+        ref: folder of reference images.
+        extractor: feature extractor name (or instance) with a spatial map.
+        images: how many GEN images to explain (random, seeded), or their names.
+        explain_dir: explain this folder's images as additions to GEN instead.
+        weighting: how the sensitivity map weights gradients (``grad_sq``, ...).
+        route: ``closed_form`` (the Frechet gradient in closed form) or ``autograd``.
+        ridge: covariance ridge, relative to the mean variance (0: none).
+        seed: picks the images to explain.
+        top_k: classes listed per explained image.
+        settings: device, batch size, decoding workers, feature cache, max pixels and progress
+            (default: ``RunSettings(batch_size=32)``).
     """
+    settings = settings or RunSettings(batch_size=32)
+    device, max_pixels, progress = settings.device, settings.max_pixels, settings.progress
     ext = create_extractor(extractor) if isinstance(extractor, str) else extractor
     ext = ext.to(device).eval()
     if not ext.has_spatial_map:  # fail before extracting features of two folders
         ext.spatial(torch.zeros(1, 3, 8, 8))  # raises the explanatory "no spatial map" error
-    opts = {"batch_size": batch_size, "workers": workers, "device": device, "max_pixels": max_pixels}
+    opts = {"batch_size": settings.batch_size, "workers": settings.workers, "device": device, "max_pixels": max_pixels}
+    cache_dir = settings.cache_dir
     fr = folder_features(Path(ref), ext, cache_dir=cache_dir, progress=progress, label="reference", **opts)
     fg = folder_features(Path(gen), ext, cache_dir=cache_dir, progress=progress, label="generated", **opts)
     s_ref, s_gen = stats_of(fr.features), stats_of(fg.features)
@@ -127,7 +139,7 @@ def explain_fid(
     fid = float(
         FrechetReference.build(s_ref.mean, s_ref.cov, absolute_ridge(s_ref, ridge)).distance(s_gen.mean, s_gen.cov)
     )
-    settings = {
+    recorded = {
         "extractor": ext.name,
         "weighting": weighting,
         "route": route,
@@ -139,7 +151,7 @@ def explain_fid(
         "explained_from": str(root),
     }
     return FIDExplanation(
-        ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features), settings, failed
+        ext.name, fid, s_ref.n, s_gen.n, result, _histograms(ext, fr.features, fg.features), recorded, failed
     )
 
 
