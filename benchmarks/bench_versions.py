@@ -1,6 +1,7 @@
 """Two versions of iqa side by side: per-metric forward time and ``iqa score`` time (no regressions).
 
     python benchmarks/bench_versions.py --base /tmp/iqa-base [--pairs 16] [--rounds 5]
+        [--rows niqe --calls 15 --threads 1 --no-score]   # one row, tighter: best and median
 
 ``--base`` is a checkout of the older version (``git worktree add /tmp/iqa-base <commit>``); the
 newer one is this checkout. Each round runs one worker process per version, alternating which goes
@@ -51,7 +52,7 @@ ROWS: dict[str, tuple[str, dict, int | None]] = {
 }
 
 
-def worker(pairs: int) -> None:
+def worker(pairs: int, rows: list[str], calls: int, threads: int | None) -> None:
     """Runs inside one version's interpreter: prints {row: [median seconds, values...]} as JSON."""
     sys.path.insert(0, str(HERE))
     import torch
@@ -59,27 +60,34 @@ def worker(pairs: int) -> None:
 
     import iqa
 
+    if threads:
+        torch.set_num_threads(threads)
     y, x = batch(pairs)
     out = {}
     for row, (name, options, n) in ROWS.items():
+        if row not in rows:
+            continue
         m = iqa.create(name, **options)
         a, b = (y[:n], x[:n]) if n else (y, x)
         call = (lambda: m(a, b)) if iqa.get_spec(name).kind == "fr" else (lambda: m(a))
         with torch.no_grad():
             values = call()
             times = []
-            for _ in range(3):
+            for _ in range(calls):
                 t = time.perf_counter()
                 call()
                 times.append(time.perf_counter() - t)
-        out[row] = [statistics.median(times), *values.double().tolist()]
+        out[row] = [statistics.median(times), min(times), *values.double().tolist()]
     print(json.dumps(out))
 
 
-def run_worker(tree: Path, pairs: int) -> dict[str, list[float]]:
+def run_worker(tree: Path, args: argparse.Namespace) -> dict[str, list[float]]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    extra = ["--rows", *args.rows, "--calls", str(args.calls)] + (
+        ["--threads", str(args.threads)] if args.threads else []
+    )
     res = subprocess.run(
-        [sys.executable, __file__, "--worker", "--pairs", str(pairs)],
+        [sys.executable, __file__, "--worker", "--pairs", str(args.pairs), *extra],
         env=env,
         check=True,
         capture_output=True,
@@ -107,10 +115,17 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--score-pairs", type=int, default=300)
+    ap.add_argument("--rows", nargs="+", default=list(ROWS), help="row names (default: all)")
+    ap.add_argument("--calls", type=int, default=3, help="timed calls per row and worker (after a warm-up)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per worker (default: torch's)")
+    ap.add_argument("--no-score", action="store_true", help="skip the whole-process iqa score row")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    unknown = [r for r in args.rows if r not in ROWS]
+    if unknown:
+        sys.exit(f"unknown --rows {unknown}; known: {list(ROWS)}")
     if args.worker:
-        worker(args.pairs)
+        worker(args.pairs, args.rows, args.calls, args.threads)
         return
     if args.base is None or not (args.base / "iqa").is_dir():
         sys.exit("--base must be a checkout of the older version (git worktree add /tmp/iqa-base <commit>)")
@@ -121,23 +136,32 @@ def main() -> None:
     build(data, args.score_pairs)
     trees = {"base": args.base.resolve(), "new": NEW}
     per: dict[str, dict[str, list[float]]] = {"base": {}, "new": {}}
+    best: dict[str, dict[str, list[float]]] = {"base": {}, "new": {}}
     values: dict[str, dict[str, list[float]]] = {}
     score: dict[str, list[float]] = {"base": [], "new": []}
     for r in range(args.rounds):
         for v in ("base", "new") if r % 2 == 0 else ("new", "base"):
-            res = run_worker(trees[v], args.pairs)
-            for row, (t, *vals) in res.items():
+            res = run_worker(trees[v], args)
+            for row, (t, t_best, *vals) in res.items():
                 per[v].setdefault(row, []).append(t)
+                best[v].setdefault(row, []).append(t_best)
                 values.setdefault(row, {})[v] = vals
-            score[v].append(time_score(trees[v], data, data / f"out_{v}.csv"))
+            if not args.no_score:
+                score[v].append(time_score(trees[v], data, data / f"out_{v}.csv"))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-    print(f"{args.pairs} pairs of 512x384 (CPU, {os.cpu_count()} threads), median over {args.rounds} rounds "
-          "of the median of 3 calls; base and new alternate\n")  # fmt: skip
-    print("| row | base s | new s | new / base | values equal |\n|---|---|---|---|---|")
-    for row in ROWS:
+    threads = args.threads or f"torch default on {os.cpu_count()} cores"
+    print(f"{args.pairs} pairs of 512x384 (CPU, threads: {threads}), median over {args.rounds} rounds of the "
+          f"median of {args.calls} calls (best: the fastest call of all rounds); base and new alternate\n")  # fmt: skip
+    print("| row | base s | new s | new / base | best base s | best new s | best ratio | values equal |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in args.rows:
         b, n = statistics.median(per["base"][row]), statistics.median(per["new"][row])
+        bb, bn = min(best["base"][row]), min(best["new"][row])
         same = values[row]["base"] == values[row]["new"]
-        print(f"| {row} | {b:.4f} | {n:.4f} | {n / b:.3f} | {'yes' if same else 'NO'} |")
+        print(f"| {row} | {b:.4f} | {n:.4f} | {n / b:.3f} | {bb:.4f} | {bn:.4f} | {bn / bb:.3f} | "
+              f"{'yes' if same else 'NO'} |")  # fmt: skip
+    if args.no_score:
+        return
     b, n = statistics.median(score["base"]), statistics.median(score["new"])
     same = (data / "out_base.csv").read_text() == (data / "out_new.csv").read_text()
     print(f"| iqa score psnr+ssim, {args.score_pairs} PNG pairs (whole process) | {b:.2f} | {n:.2f} | {n / b:.3f} | "

@@ -6,6 +6,9 @@ decide the last digits of a score. This module is where each of them lives:
 
 - :func:`rgb2gray`: ``rgb2gray`` with MATLAB's exact coefficients or the rounded ones most scripts
   quote, optionally on ``uint8`` data (MATLAB's rounding of the image and of the result);
+- :func:`to_gray`: the grey conversion of a metric's ``gray`` option, by protocol name
+  (:data:`GrayConversion`; the default everywhere is ``"rgb2gray_uint8"``, what the authors' scripts
+  computed on images read from 8-bit files);
 - :func:`matlab_round`: ``round`` (halves away from zero);
 - :func:`median`: ``median`` (mean of the two middle values for an even count);
 - :func:`conv2_same`: ``conv2(X, K, 'same')`` (a true convolution, zero padding, MATLAB's
@@ -35,7 +38,9 @@ from iqa.transforms.filters import symmetric_pad
 from iqa.transforms.imresize import imresize
 
 __all__ = [
+    "GRAY_CONVERSIONS",
     "RGB2GRAY",
+    "GrayConversion",
     "conv2_downsample",
     "conv2_same",
     "downsample_factor",
@@ -47,6 +52,7 @@ __all__ = [
     "median",
     "rgb2gray",
     "symmetric_pad",
+    "to_gray",
 ]
 
 # rgb2gray's weights: "matlab" is what the function computes (the Y row of the inverse of
@@ -108,6 +114,43 @@ def rgb2gray(
 def _weighted(x: torch.Tensor, coefficients: str) -> torch.Tensor:
     w = torch.tensor(RGB2GRAY[coefficients], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x * w).sum(1, keepdim=True)
+
+
+#: RGB -> grey protocols of the grey metrics' ``gray`` option:
+#: - ``rgb2gray_uint8``: MATLAB ``rgb2gray`` on ``uint8`` data, what the authors' scripts computed on
+#:   images read from 8-bit files: the image on 8-bit levels, the exact weights, the result rounded
+#:   to an integer level (half away from zero); gradients pass straight through both roundings.
+#: - ``rgb2gray``: the exact weights on float data, no rounding (``rgb2gray(im2double(...))``).
+#: - ``rgb2gray_rounded``: 0.2989, 0.5870, 0.1140 on float data, no rounding (iqa 0.1's conversion,
+#:   and what several ports use).
+GrayConversion = Literal["rgb2gray_uint8", "rgb2gray", "rgb2gray_rounded"]
+GRAY_CONVERSIONS: tuple[str, ...] = ("rgb2gray_uint8", "rgb2gray", "rgb2gray_rounded")
+
+
+def to_gray(
+    x: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8", out_range: float | None = None
+) -> torch.Tensor:
+    """(N, 1, H, W) grey images of (N, 3, H, W) RGB under the protocol ``gray`` names.
+
+    Grey input (one channel) passes through unchanged under every protocol (only rescaled to
+    ``out_range``): MATLAB scripts call ``rgb2gray`` on RGB input only.
+
+    Args:
+        x: float images in ``[0, data_range]``, (N, 3, H, W) or (N, 1, H, W).
+        data_range: value of white in ``x``.
+        gray: the protocol (:data:`GrayConversion`).
+        out_range: value of white in the output (default ``data_range``; 255 gives grey levels).
+    """
+    if gray not in GRAY_CONVERSIONS:
+        raise ValueError(f"gray must be one of {GRAY_CONVERSIONS}, got {gray!r}")
+    out = data_range if out_range is None else out_range
+    if x.shape[1] == 1:
+        return x * (out / data_range)
+    if gray == "rgb2gray_uint8":
+        return rgb2gray(x, data_range=data_range, coefficients="matlab", quantize=True, out_range=out)
+    if gray == "rgb2gray":
+        return rgb2gray(x, data_range=data_range, coefficients="matlab", out_range=out)
+    return rgb2gray(x, data_range=data_range, coefficients="rounded", out_range=out)
 
 
 def median(v: torch.Tensor) -> torch.Tensor:
