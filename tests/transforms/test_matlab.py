@@ -16,7 +16,9 @@ from iqa.transforms.matlab import (
     matlab_round,
     median,
     rgb2gray,
+    to_gray,
 )
+from tests.oracles.matlab_rgb2gray import WEIGHTS, gray_levels
 
 
 def test_rgb2gray_coefficients() -> None:
@@ -49,6 +51,45 @@ def test_quantize_passes_the_gradient_straight_through() -> None:
     assert torch.equal(y.detach(), rgb2gray(x.detach(), coefficients="rounded", quantize=True, out_range=255))
     y.sum().backward()
     w = torch.tensor(RGB2GRAY["rounded"], dtype=torch.float64).view(1, 3, 1, 1) * 255
+    assert torch.allclose(x.grad, w.expand_as(x))
+
+
+def test_matlab_weights_are_rgb2gray_ms_inverse_ntsc_row() -> None:
+    """The constants equal the first row of inv(rgb2ntsc's matrix), computed independently."""
+    assert np.allclose(RGB2GRAY["matlab"], WEIGHTS, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_to_gray_default_is_matlab_on_uint8_files(dtype) -> None:  # noqa: ANN001
+    """The default protocol equals double(rgb2gray(imread(f))) for 8-bit data, in either dtype."""
+    g = torch.Generator().manual_seed(0)
+    u8 = torch.randint(0, 256, (2, 3, 9, 11), generator=g)
+    # Include exact halves of the weighted sum's rounding neighbourhood: saturated and flat pixels.
+    u8[:, :, 0, :] = 255
+    u8[:, :, 1, :] = 0
+    x = (u8.double() / 255).to(dtype)
+    ours = to_gray(x, out_range=255).double()
+    theirs = [gray_levels(x[i].double().permute(1, 2, 0).numpy()) for i in range(2)]
+    assert np.array_equal(ours[:, 0].numpy(), np.stack(theirs))
+    # data_range only rescales
+    assert torch.equal(to_gray(x.double() * 255, data_range=255, out_range=255), ours)
+
+
+def test_to_gray_named_protocols() -> None:
+    x = torch.rand(1, 3, 5, 5, dtype=torch.float64)
+    assert torch.equal(to_gray(x, gray="rgb2gray"), rgb2gray(x, coefficients="matlab"))
+    assert torch.equal(to_gray(x, gray="rgb2gray_rounded"), rgb2gray(x, coefficients="rounded"))
+    grey = torch.rand(1, 1, 5, 5, dtype=torch.float64)
+    for g in ("rgb2gray_uint8", "rgb2gray", "rgb2gray_rounded"):
+        assert torch.equal(to_gray(grey, gray=g), grey)  # grey input is never converted or rounded
+    with pytest.raises(ValueError, match="rgb2gray_uint8"):
+        to_gray(x, gray="yiq")  # type: ignore[arg-type]
+
+
+def test_to_gray_rounding_keeps_the_gradient() -> None:
+    x = torch.rand(1, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    to_gray(x, out_range=255).sum().backward()
+    w = torch.tensor(RGB2GRAY["matlab"], dtype=torch.float64).view(1, 3, 1, 1) * 255
     assert torch.allclose(x.grad, w.expand_as(x))
 
 
