@@ -14,9 +14,12 @@ implementation: the authors' ``HaarPSI.m`` and its NumPy port ``haarPsi.py``
 - per orientation: similarity (2|a||b| + C) / (a^2 + b^2 + C) averaged over scales 1 and 2,
   weight max(|a_3|, |b_3|); for colour a third map, the mean I/Q similarity of
   ``|conv2(I, ones(2)/4, 'same')|``, weighted by the mean of the two orientation weights;
-- score = (logit(sum(sigmoid(alpha S) W) / sum W) / alpha)^2 with C = 30, alpha = 4.2.
+- score = (logit(sum(sigmoid(alpha S) W) / sum W) / alpha)^2 with C = 30, alpha = 4.2, evaluated
+  from 1 - S and the pooled shortfall from sigmoid(alpha) (:func:`haarpsi_score`): the same value
+  in exact arithmetic, but never above 1 after float rounding (the scripts' form gives 1.0000062
+  for identical float32 images).
 
-Higher is better, in [0, 1]; 1 for identical images. Differentiable (|.| is not at 0).
+Higher is better, in [0, 1]; exactly 1 for identical images. Differentiable (|.| is not at 0).
 Differences to piq ``haarpsi``: piq's YIQ matrix has 4-digit I/Q coefficients (0.5959, ...),
 it pads both dimensions when either is odd, and adds float eps to the final ratio (tested).
 The Haar responses are computed as differences of box sums instead of 2^s x 2^s convolutions.
@@ -30,7 +33,6 @@ import torch.nn.functional as F
 from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.gradients import similarity
 from iqa.transforms.matlab import conv2_downsample
 
 C = 30.0
@@ -89,13 +91,19 @@ def _yiq(x: torch.Tensor, scale: float) -> torch.Tensor:
     return F.conv2d(x, m.view(3, 3, 1, 1))
 
 
+def _dissimilarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1 - (2ab + C) / (a^2 + b^2 + C) written as (a - b)^2 / (a^2 + b^2 + C): >= 0 in any precision."""
+    return (a - b) ** 2 / (a * a + b * b + C)
+
+
 def haarpsi_maps(
     img: torch.Tensor, ref: torch.Tensor, scale: float = 1.0, subsample: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Local similarity and weight maps, each (N, 2 or 3, H', W'), of inputs times ``scale`` (to 0-255).
+    """Local dissimilarity (1 - similarity) and weight maps, each (N, 2 or 3, H', W'), of inputs times ``scale``.
 
-    Subsampling, the colour transform and the scaling are linear, so they run in the cheapest
-    order (subsample first: a quarter of the pixels to convert).
+    ``scale`` takes the inputs to 0-255. Subsampling, the colour transform and the scaling are
+    linear, so they run in the cheapest order (subsample first: a quarter of the pixels to convert).
+    The maps hold 1 - S rather than the scripts' S: exactly 0 where the images agree, never negative.
     """
     if subsample:
         img, ref = conv2_downsample(img, 2), conv2_downsample(ref, 2)
@@ -105,28 +113,42 @@ def haarpsi_maps(
         img, ref = img * scale, ref * scale
     both = torch.cat([img[:, :1], ref[:, :1]])  # one pass over the Y planes of both images
     resp = haar_responses(both)
-    sims: list[torch.Tensor] = []
+    dis: list[torch.Tensor] = []
     weights: list[torch.Tensor] = []
     for o in range(2):
         a, b = resp[SCALES - 1][o].chunk(2)
         weights.append(torch.maximum(a.abs(), b.abs()))
-        s: torch.Tensor | None = None
-        for scale in range(SCALES - 1):
-            a, b = resp[scale][o].abs().chunk(2)
-            s = similarity(a, b, C) if s is None else s + similarity(a, b, C)
-        assert s is not None  # SCALES >= 2
-        sims.append(s / (SCALES - 1))
+        d: torch.Tensor | None = None
+        for s in range(SCALES - 1):
+            a, b = resp[s][o].abs().chunk(2)
+            d = _dissimilarity(a, b) if d is None else d + _dissimilarity(a, b)
+        assert d is not None  # SCALES >= 2
+        dis.append(d / (SCALES - 1))
     if img.shape[1] == 3:
         iq = box_mean_2x2(torch.cat([img[:, 1:], ref[:, 1:]])).abs()
         a, b = iq.chunk(2)
-        sims.append(similarity(a, b, C).mean(1, keepdim=True))
+        dis.append(_dissimilarity(a, b).mean(1, keepdim=True))
         weights.append((weights[0] + weights[1]) / 2)
-    return torch.cat(sims, 1), torch.cat(weights, 1)
+    return torch.cat(dis, 1), torch.cat(weights, 1)
 
 
-def haarpsi_score(sim: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    pooled = (torch.sigmoid(ALPHA * sim) * weights).sum((1, 2, 3)) / weights.sum((1, 2, 3))
-    return (torch.logit(pooled) / ALPHA) ** 2
+def haarpsi_score(dis: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(logit(sum(sigmoid(alpha S) W) / sum W) / alpha)^2 of S = 1 - ``dis``, computed so it stays in [0, 1].
+
+    The scripts' form loses the bound in float32: identical images pool sigmoid(alpha) = 0.985 with
+    rounding that logit's slope 1 / (p (1 - p)) = 68 turns into scores like 1.0000062. Here, with
+    u = sigmoid(-alpha), each pixel's shortfall from the best pooled value is
+    sigmoid(alpha) - sigmoid(alpha S) = u sigmoid(alpha S) expm1(alpha D), D = 1 - S: a product of
+    non-negative factors, exactly 0 where D = 0. Their weighted mean e gives
+    logit(sigmoid(alpha) - e) = alpha + log1p(-e / sigmoid(alpha)) - log1p(e / u): alpha plus a
+    term that is <= 0 in any rounding, so the score is at most 1 (exactly 1 for identical images),
+    with no clamp and a smooth gradient.
+    """
+    u = torch.sigmoid(torch.tensor(-ALPHA, dtype=dis.dtype, device=dis.device))
+    v = torch.sigmoid(torch.tensor(ALPHA, dtype=dis.dtype, device=dis.device))
+    short = u * torch.sigmoid(ALPHA * (1 - dis)) * torch.expm1(ALPHA * dis)
+    e = (short * weights).sum((1, 2, 3)) / weights.sum((1, 2, 3))
+    return (1 + (torch.log1p(-e / v) - torch.log1p(e / u)) / ALPHA) ** 2
 
 
 def haarpsi(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, subsample: bool = True) -> torch.Tensor:
@@ -144,8 +166,8 @@ def haarpsi(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, su
     data_range = check_data_range(data_range)
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
     dt = compute_dtype(img)
-    sim, w = haarpsi_maps(img.to(dt), ref.to(dt), 255.0 / data_range, subsample)
-    return haarpsi_score(sim, w)
+    dis, w = haarpsi_maps(img.to(dt), ref.to(dt), 255.0 / data_range, subsample)
+    return haarpsi_score(dis, w)
 
 
 @register_metric(
