@@ -101,11 +101,14 @@ def rgb2gray(
     """
     out_range = data_range if out_range is None else out_range
     if quantize:
-        v = x * (255.0 / data_range)
+        # MATLAB computes the weighted sum in double; in float32 a sum that lies within ~1e-5 of a
+        # half level (on 8-bit data, 1 pixel in ~1e4 in practice) could round the other way.
+        wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+        v = x.to(wide) * (255.0 / data_range)
         if v.shape[1] == 3:
             u8 = torch.round(v.clamp(0, 255))
             v = _weighted(v + (u8 - v).detach() if v.requires_grad else u8, coefficients)
-        return _round_levels(v) * (out_range / 255.0)
+        return (_round_levels(v) * (out_range / 255.0)).to(x.dtype)
     if x.shape[1] == 3:
         x = _weighted(x, coefficients)
     return x * (out_range / data_range)

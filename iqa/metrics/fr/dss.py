@@ -20,10 +20,10 @@ Higher is better, 1 for identical images, symmetric in its two arguments (every 
 in (-1, 1]: the DC term (cov + C) / (sqrt(v1 v2) + C) is negative where the DC subbands are
 anti-correlated (a negative of the reference, for instance); otherwise scores are in [0, 1].
 
-Colour: ``dss_index.m`` takes grey images only; RGB input is converted with MATLAB ``rgb2gray``
-(``gray="rgb2gray"``, its exact weights on float data, what a MATLAB user passes in; on ``uint8``
-images MATLAB would also round the grey levels: pass rounded grey images to reproduce that) or with
-the YIQ luma row 0.299, 0.587, 0.114 (``gray="yiq"``, piq's choice).
+Colour: ``dss_index.m`` takes grey images only; RGB input is converted as a MATLAB user's
+``rgb2gray(imread(f))`` does (``gray="rgb2gray_uint8"``, the default: exact weights on 8-bit data,
+rounded grey levels), with the same weights on float data (``"rgb2gray"``), the quoted rounded
+weights (``"rgb2gray_rounded"``) or the YIQ luma row 0.299, 0.587, 0.114 (``"yiq"``, piq's choice).
 
 Everything after the grey conversion runs in float64 whatever the input dtype (the result comes back
 in the input's compute dtype): sqrt(v1 v2) has an infinite slope at a zero variance, so float32
@@ -55,20 +55,22 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import fspecial_gaussian, matlab_round, rgb2gray
+from iqa.transforms.matlab import fspecial_gaussian, matlab_round, to_gray
 
 WEIGHT_THRESHOLD = 1e-2
 MIN_SIZE = 32  # 4 x 4 coefficients per subband: round(0.05 * 16) = 1 value pooled
 
-Gray = Literal["rgb2gray", "yiq"]
+Gray = Literal["rgb2gray_uint8", "rgb2gray", "rgb2gray_rounded", "yiq"]
 YIQ_LUMA = (0.299, 0.587, 0.114)
 
 
-def _gray255(x: torch.Tensor, data_range: float, gray: str) -> torch.Tensor:
-    if gray == "yiq" and x.shape[1] == 3:
-        w = torch.tensor(YIQ_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        return (x * w).sum(1, keepdim=True) * (255.0 / data_range)
-    return rgb2gray(x, data_range=data_range, coefficients="matlab", out_range=255.0)
+def _gray255(x: torch.Tensor, data_range: float, gray: Gray) -> torch.Tensor:
+    if gray != "yiq":
+        return to_gray(x, data_range=data_range, gray=gray, out_range=255.0)
+    if x.shape[1] == 1:
+        return x * (255.0 / data_range)
+    w = torch.tensor(YIQ_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True) * (255.0 / data_range)
 
 
 def dct_matrix(n: int, dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
@@ -133,7 +135,7 @@ def dss(
     ref: torch.Tensor,
     *,
     data_range: float = 1.0,
-    gray: Gray = "rgb2gray",
+    gray: Gray = "rgb2gray_uint8",
     dct_size: int = 8,
     sigma_weight: float = 1.55,
     kernel_size: int = 3,
@@ -148,7 +150,7 @@ def dss(
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; the constants assume 0-255 grey levels, so inputs are rescaled.
-        gray: RGB to grey: "rgb2gray" (MATLAB's exact weights) or "yiq" (0.299, 0.587, 0.114, as piq).
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray, rgb2gray_rounded or yiq (piq).
         dct_size: side of the DCT blocks (the script's 8); images are cropped to a multiple of it.
         sigma_weight: spread of the Gaussian weighting of subbands (the script's sigma argument).
         kernel_size: side of the Gaussian window of the local subband statistics (the script's 3).
@@ -204,7 +206,7 @@ def dss(
         color="gray",
         paper="Balanov, Schwartz, Moshe, Peleg, 'Image quality assessment based on DCT subband similarity', ICIP 2015",
         reference_impl="authors' dss_index.m (crop to 8k, 8x8 block DCT, Gaussian subband weights sigma=1.55, 3x3 "
-        "Gaussian local variances, C=[1000 300], mean of the worst 5 %) on MATLAB rgb2gray grey levels",
+        "Gaussian local variances, C=[1000 300], mean of the worst 5 %) on MATLAB rgb2gray(uint8) grey levels",
         tolerance="1e-8 vs a float64 NumPy transcription of dss_index.m (float64 and float32 input; 1e-12 without "
         "flat JPEG blocks, where sqrt(v1 v2) amplifies rounding); piq 1e-7 with gray='yiq' where its rounding of the "
         "pooled count agrees (its float32 accumulator; tested)",
@@ -221,7 +223,7 @@ class DSS(FRMetric):
         self,
         *,
         data_range: DataRange = 1.0,
-        gray: Gray = "rgb2gray",
+        gray: Gray = "rgb2gray_uint8",
         dct_size: Annotated[int, Range(2)] = 8,
         sigma_weight: Annotated[float, Range(0.0, min_open=True)] = 1.55,
         kernel_size: Annotated[int, Range(1)] = 3,

@@ -3,7 +3,8 @@
 Paper: Laparra, Balle, Berardino, Simoncelli, "Perceptual image quality assessment using a
 normalized Laplacian pyramid", IS&T Electronic Imaging 2016. Reference implementation: the
 authors' ``NLP_dist.m`` (www.cns.nyu.edu/~lcv/NLPyr/) with its default parameters (learned on
-McGill), followed exactly on grey images in [0, 1] (RGB through MATLAB ``rgb2gray`` weights):
+McGill), followed exactly on grey images in [0, 1]: RGB through MATLAB ``rgb2gray`` on 8-bit data
+(exact weights, rounded levels, then / 255; ``gray=`` names the other conversions), grey as is:
 
 - six-level Laplacian pyramid with the Burt-Adelson 5-tap kernel [.05 .25 .4 .25 .05]:
   ``imfilter(J, f'f, 'symmetric')`` then every second sample; the expansion pads the coarse
@@ -24,9 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from iqa.checks import check_data_range, check_pair
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import rgb2gray, symmetric_pad
+from iqa.transforms.matlab import GrayConversion, symmetric_pad, to_gray
 
 MIN_SIZE = 32
 LEVELS = 6
@@ -87,13 +88,16 @@ def normalised_bands(img: torch.Tensor) -> list[torch.Tensor]:
     return [b / (SIGMAS[i] + F.conv2d(b.abs(), dn[i : i + 1], padding=2)) for i, b in enumerate(laplacian_pyramid(img))]
 
 
-def nlpd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+def nlpd(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8"
+) -> torch.Tensor:
     """NLPD as the authors' ``NLP_dist.m``; lower is better, 0 for identical images.
 
     Args:
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; inputs are rescaled to [0, 1].
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
 
     Returns:
         Tensor (N,).
@@ -101,8 +105,8 @@ def nlpd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> to
     data_range = check_data_range(data_range)
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
     dt = compute_dtype(img)
-    x = rgb2gray(img.to(dt) / data_range, coefficients="rounded")
-    y = rgb2gray(ref.to(dt) / data_range, coefficients="rounded")
+    x = to_gray(img.to(dt), data_range=data_range, gray=gray, out_range=1.0)
+    y = to_gray(ref.to(dt), data_range=data_range, gray=gray, out_range=1.0)
     n = len(x)
     bands = normalised_bands(torch.cat([y, x]))
     rms = [torch.sqrt(((b[:n] - b[n:]) ** 2).flatten(1).mean(1)) for b in bands]
@@ -119,7 +123,7 @@ def nlpd(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> to
         color="gray",
         paper="Laparra, Balle, Berardino, Simoncelli, 'Perceptual image quality assessment using a normalized Laplacian pyramid', IS&T Electronic Imaging 2016",
         reference_impl="authors' NLP_dist.m (6-level Burt-Adelson pyramid, divisive normalisation learned on McGill)",
-        tolerance="1e-10 vs a float64 NumPy transcription of NLP_dist.m (even and odd sizes)",
+        tolerance="1e-10 vs a float64 NumPy transcription of NLP_dist.m fed rgb2gray(uint8) / 255 (even and odd sizes)",
         min_size=MIN_SIZE,
         summary="RMS distance of divisively normalised Laplacian-pyramid bands",
     )
@@ -129,5 +133,9 @@ class NLPD(FRMetric):
 
     function = staticmethod(nlpd)
 
+    def __init__(self, *, data_range: DataRange = 1.0, gray: GrayConversion = "rgb2gray_uint8") -> None:
+        super().__init__(data_range=data_range)
+        self.gray = gray
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return nlpd(img, ref, data_range=self.data_range)
+        return nlpd(img, ref, data_range=self.data_range, gray=self.gray)

@@ -11,19 +11,20 @@ import iqa
 from iqa.augment import distort
 from iqa.errors import InputError
 from iqa.metrics.fr.dss import dct_subbands, dss
-from iqa.transforms.matlab import RGB2GRAY
 from tests.conftest import shared_path
 from tests.oracles.dss_official import dct_decomp, dss_index
+from tests.oracles.matlab_rgb2gray import gray_levels
 
 
 def _grey(t: torch.Tensor) -> np.ndarray:
-    """MATLAB rgb2gray of a (3, H, W) tensor in [0, 1], on 0..255."""
-    return t.permute(1, 2, 0).numpy() @ np.array(RGB2GRAY["matlab"]) * 255
+    """double(rgb2gray(imread(f))) of a (3, H, W) tensor in [0, 1] from an 8-bit file, on 0..255."""
+    return gray_levels(t.permute(1, 2, 0).numpy())
 
 
 def _sized(photos: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if size[0] > 256 or size[1] > 256:
-        return F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+    if size[0] > 256 or size[1] > 256:  # resized, then on 8-bit levels as if read from a file
+        big = F.interpolate(photos[:2].double(), size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+        return torch.round(big * 255) / 255
     return photos[:, :, : size[0], : size[1]].double()
 
 
@@ -46,9 +47,9 @@ def test_equals_dss_index_m(photos, size) -> None:  # noqa: ANN001
     for i in range(len(x)):
         expected = dss_index(_grey(y[i]), _grey(x[i]))
         # JPEG leaves flat blocks (zero AC variances), where sqrt(v1 v2) has an infinite slope: the rounding of
-        # E[x^2] - mu^2 (the script's form; iqa centres first) then shows. Measured: up to 4.3e-9 after JPEG,
-        # below 1e-12 after noise or blur.
-        assert ours[i].item() == pytest.approx(expected, abs=1e-8)
+        # E[x^2] - mu^2 (the script's form; iqa centres first) then shows. Measured: up to 1.3e-8 after JPEG on
+        # integer grey levels (more exactly flat blocks than unrounded grey), below 1e-12 after noise or blur.
+        assert ours[i].item() == pytest.approx(expected, abs=3e-8)
         assert ours32[i].item() == pytest.approx(expected, abs=1e-6)  # computed in float64, rounded on return
 
 
@@ -82,8 +83,10 @@ def test_piq_differs_by_its_rounding(photos) -> None:  # noqa: ANN001
     y = distort(x, "jpeg", level=3, seed=0)
     ours, theirs = dss(y, x, gray="yiq"), piq.dss(y, x, reduction="none")
     assert (ours - theirs).abs().max() > 1e-4
-    for i in range(len(x)):
-        assert ours[i].item() == pytest.approx(dss_index(_grey(y[i]), _grey(x[i])), abs=1e-3)  # only the grey differs
+    yiq = np.array([0.299, 0.587, 0.114])
+    for i in range(len(x)):  # the script on the same YIQ grey: only piq's round() differs
+        a, b = (t[i].permute(1, 2, 0).numpy() @ yiq * 255 for t in (y, x))
+        assert ours[i].item() == pytest.approx(dss_index(a, b), abs=1e-9)
 
 
 def test_properties(photos) -> None:  # noqa: ANN001

@@ -8,6 +8,7 @@ import torch
 import iqa
 import iqa.metrics.fr.nlpd as nlpd_mod
 from iqa.augment import distort
+from tests.oracles.matlab_rgb2gray import gray_levels
 from tests.oracles.nlpd_official import nlp_dist
 
 
@@ -20,12 +21,20 @@ def test_equals_nlp_dist_m(photos, size) -> None:  # noqa: ANN001
         assert ours[i].item() == pytest.approx(nlp_dist(x[i, 0].numpy(), y[i, 0].numpy()), abs=1e-10)
 
 
-def test_rgb_goes_through_rgb2gray(photos) -> None:  # noqa: ANN001
+def test_rgb_is_matlab_rgb2gray_of_8bit_files(photos) -> None:  # noqa: ANN001
+    """NLP_dist.m on double(rgb2gray(imread(f))) / 255 of the same files equals iqa on the RGB images."""
     x = photos[:2, :, :96, :96].double()
-    y = distort(x, "gaussian_blur", level=2)
+    y = distort(x, "jpeg", level=1, seed=0)  # near lossless: the rounding of the grey levels counts
+    ours = iqa.create("nlpd")(y, x)
+    for i in range(len(x)):
+        a, b = (gray_levels(t[i].permute(1, 2, 0).numpy()) / 255 for t in (x, y))
+        assert ours[i].item() == pytest.approx(nlp_dist(a, b), abs=1e-10)
+    # The float conversions stay available by name (rgb2gray's quoted weights, no rounding).
     w = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
     g, gy = (x * w).sum(1, keepdim=True), (y * w).sum(1, keepdim=True)
-    assert torch.allclose(iqa.create("nlpd")(y, x), iqa.create("nlpd")(gy, g), atol=1e-12)
+    rounded = iqa.create("nlpd", gray="rgb2gray_rounded")(y, x)
+    assert torch.allclose(rounded, iqa.create("nlpd")(gy, g), atol=1e-12)
+    assert (rounded - ours).abs().max() > 1e-3 * ours.abs().max()
 
 
 def test_pyiqa_port_drops_one_filter_tap(photos, monkeypatch) -> None:  # noqa: ANN001
