@@ -28,7 +28,7 @@ from iqa.metrics.fr.lpips import lpips
 from iqa.metrics.fr.mad import mad
 from iqa.metrics.fr.mdsi import mdsi
 from iqa.metrics.fr.ms_gmsd import ms_gmsd
-from iqa.metrics.fr.ms_ssim import ms_ssim
+from iqa.metrics.fr.ms_ssim import ms_ssim, ms_ssim_wtd_sum
 from iqa.metrics.fr.nlpd import nlpd
 from iqa.metrics.fr.psnr import psnr, psnr_y
 from iqa.metrics.fr.srsim import srsim
@@ -66,6 +66,7 @@ __all__ = [
     "mmd2_rbf",
     "ms_gmsd",
     "ms_ssim",
+    "ms_ssim_wtd_sum",
     "niqe",
     "nlpd",
     "psnr",

@@ -9,14 +9,31 @@ float64, so strips change the result only by floating-point summation order.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
+from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import separable_filter_valid
+from iqa.transforms.matlab import to_gray
 
 # Output pixels per strip (over the whole batch): the five statistic maps of a strip then take
 # ~4 MB and stay in cache through the 22 filter passes. 16 x 3 x 512x384: 0.39 s at 200k vs
 # 0.62 s at 2M and 0.71 s at 50k (measured, benchmarks/bench_metrics.py batch).
 _STRIP_PIXELS = 200_000
+
+
+#: One channel of RGB input: BT.601 Y (``rgb2ycbcr``) or a MATLAB ``rgb2gray`` protocol.
+Luma = Literal["y", "rgb2gray_uint8", "rgb2gray", "rgb2gray_rounded"]
+
+
+def to_luma(x: torch.Tensor, *, data_range: float, gray: Luma, quantize_y: bool) -> torch.Tensor:
+    """The one channel SSIM-family metrics compare: ``rgb2ycbcr`` Y or ``rgb2gray`` grey (grey input as is)."""
+    if x.shape[1] != 3:
+        return x
+    if gray == "y":
+        return rgb_to_y(x, data_range=data_range, quantize=quantize_y)
+    return to_gray(x, data_range=data_range, gray=gray)
 
 
 def _strip_stats(

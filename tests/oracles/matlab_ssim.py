@@ -66,8 +66,11 @@ def _ssim_valid(img1, img2, K, L):  # noqa: ANN001, ANN202
     return ssim_map.mean(), cs.mean()
 
 
-def msssim(img1: np.ndarray, img2: np.ndarray, weights=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)) -> float:  # noqa: ANN001
-    """Wang's msssim.m ('product' method) for 2-D float64 images on the 0..255 scale."""
+def msssim(
+    img1: np.ndarray, img2: np.ndarray, weights=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333), method="product"
+) -> float:  # noqa: ANN001, E501
+    """Wang's msssim.m for 2-D float64 images on the 0..255 scale; ``method`` 'product' (its default) or
+    'wtd_sum' (``weight = weight./sum(weight)``, then sum(mcs(1:L-1).*weight(1:L-1)) + mssim(L)*weight(L))."""
     img1, img2 = img1.astype(np.float64), img2.astype(np.float64)
     down = np.ones((2, 2)) / 4
     mssim, mcs = [], []
@@ -78,4 +81,7 @@ def msssim(img1: np.ndarray, img2: np.ndarray, weights=(0.0448, 0.2856, 0.3001, 
         img1 = imfilter_symmetric_same(img1, down)[::2, ::2]
         img2 = imfilter_symmetric_same(img2, down)[::2, ::2]
     lv = len(weights)
+    if method == "wtd_sum":
+        w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        return float(np.sum(np.asarray(mcs[: lv - 1]) * w[: lv - 1]) + mssim[lv - 1] * w[lv - 1])
     return float(np.prod([mcs[i] ** weights[i] for i in range(lv - 1)]) * mssim[lv - 1] ** weights[lv - 1])

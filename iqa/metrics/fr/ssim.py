@@ -12,6 +12,11 @@ Conventions reproduced exactly (and where peers differ):
   (Python ``round``), so a 640-px side gives f = 2 there and f = 3 in MATLAB; scikit-image and
   torchmetrics do not downsample at all.
 - 11x11 Gaussian, sigma 1.5, K = (0.01, 0.03), 'valid' windows, population (biased) variances.
+- colour: the Y channel of ``rgb2ycbcr`` (``gray="y"``, the default, as restoration papers report
+  SSIM); the IQA databases' tables (LIVE, TID2013, CSIQ) ran ``ssim.m`` on ``rgb2gray`` grey
+  levels instead: ``gray="rgb2gray_uint8"`` (MATLAB on 8-bit files), ``"rgb2gray"`` or
+  ``"rgb2gray_rounded"`` (float data); ``downsample=False`` drops the automatic downsampling
+  (``ssim_index.m``, the original release, has none).
 Statistics are computed in float32 for float32 input (float64 for float64 input), on data centred
 per image, and pooled in float64; float32 results differ from float64 by at most 1.9e-6 on the 69
 natural-image pairs we measured. Pass float64 tensors for MATLAB-exact numbers.
@@ -28,10 +33,9 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.color import rgb_to_y
 from iqa.transforms.filters import gaussian_kernel1d
 from iqa.transforms.matlab import downsample_factor, imfilter_downsample
-from iqa.transforms.ssim_kernels import ssim_and_cs
+from iqa.transforms.ssim_kernels import Luma, ssim_and_cs, to_luma
 
 
 def _check_window(kernel_size: int, sigma: float) -> None:
@@ -74,6 +78,7 @@ def ssim(
     data_range: float = 1.0,
     downsample: bool = True,
     quantize_y: bool = False,
+    gray: Luma = "y",
     kernel_size: int = 11,
     sigma: float = 1.5,
     k1: float = 0.01,
@@ -87,6 +92,7 @@ def ssim(
         data_range: value of white; the constants are C1 = (k1 data_range)^2, C2 = (k2 data_range)^2.
         downsample: apply ``ssim.m``'s automatic downsampling rule.
         quantize_y: round Y to 8-bit levels (MATLAB ``rgb2ycbcr`` on uint8 images).
+        gray: RGB to one channel: y (rgb2ycbcr), or rgb2gray_uint8 / rgb2gray / rgb2gray_rounded (LIVE, TID tables).
         kernel_size: side of the Gaussian window (odd; Wang's 11).
         sigma: standard deviation of the Gaussian window (Wang's 1.5).
         k1: luminance constant factor (Wang's 0.01).
@@ -104,9 +110,8 @@ def ssim(
     _check_window(kernel_size, sigma)
     img, ref = check_pair(img, ref, data_range=data_range)
     out_dtype = compute_dtype(img)
-    if img.shape[1] == 3:
-        img = rgb_to_y(img.to(out_dtype), data_range=data_range, quantize=quantize_y)
-        ref = rgb_to_y(ref.to(out_dtype), data_range=data_range, quantize=quantize_y)
+    img = to_luma(img.to(out_dtype), data_range=data_range, gray=gray, quantize_y=quantize_y)
+    ref = to_luma(ref.to(out_dtype), data_range=data_range, gray=gray, quantize_y=quantize_y)
     s = _ssim_channels(
         img, ref, data_range=data_range, downsample=downsample, kernel_size=kernel_size, sigma=sigma, k1=k1, k2=k2
     )
@@ -213,6 +218,7 @@ class SSIM(_SSIMBase):
         data_range: DataRange = 1.0,
         downsample: bool = True,
         quantize_y: bool = False,
+        gray: Luma = "y",
         kernel_size: KernelSize = 11,
         sigma: Positive = 1.5,
         k1: Positive = 0.01,
@@ -222,9 +228,10 @@ class SSIM(_SSIMBase):
             data_range=data_range, downsample=downsample, kernel_size=kernel_size, sigma=sigma, k1=k1, k2=k2
         )
         self.quantize_y = quantize_y
+        self.gray = gray
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return ssim(img, ref, quantize_y=self.quantize_y, **self._kw())
+        return ssim(img, ref, quantize_y=self.quantize_y, gray=self.gray, **self._kw())
 
 
 @register_metric(

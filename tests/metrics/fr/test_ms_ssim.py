@@ -11,6 +11,7 @@ from iqa.metrics.fr.ms_ssim import WANG_WEIGHTS, ms_ssim
 from iqa.transforms.color import rgb_to_y
 from tests.helpers.distort import blurred, noisy
 from tests.helpers.golden import golden_inputs, load_golden
+from tests.oracles.matlab_rgb2gray import gray_levels
 from tests.oracles.matlab_ssim import msssim, rgb2ycbcr_y
 
 
@@ -29,6 +30,37 @@ def test_matches_msssim_m_oracle(h: int, w: int, photo) -> None:  # noqa: ANN001
     expected = msssim(rgb2ycbcr_y(np_(dist)), rgb2ycbcr_y(np_(ref)))
     assert ms_ssim(dist.double(), ref.double()).item() == pytest.approx(expected, abs=1e-10)
     assert ms_ssim(dist, ref).item() == pytest.approx(expected, abs=5e-6)
+
+
+@pytest.mark.parametrize("h,w", [(176, 176), (301, 333)])
+def test_wtd_sum_matches_msssim_m_oracle(h: int, w: int, photo) -> None:  # noqa: ANN001
+    ref = photo[..., :h, :w]
+    dist = blurred(noisy(ref, 0.04), 1)
+    np_ = lambda t: t[0].permute(1, 2, 0).double().numpy()  # noqa: E731
+    expected = msssim(rgb2ycbcr_y(np_(dist)), rgb2ycbcr_y(np_(ref)), method="wtd_sum")
+    m = iqa.create("ms_ssim_wtd_sum")
+    assert m(dist.double(), ref.double()).item() == pytest.approx(expected, abs=1e-10)
+    assert m(dist, ref).item() == pytest.approx(expected, abs=5e-6)
+    assert expected != pytest.approx(msssim(rgb2ycbcr_y(np_(dist)), rgb2ycbcr_y(np_(ref))), abs=1e-5)  # product
+
+
+def test_wtd_sum_goes_negative_where_product_is_clamped() -> None:
+    x = torch.rand(1, 1, 200, 200, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert iqa.create("ms_ssim_wtd_sum")(1 - x, x).item() < 0  # anti-correlated: its range is [-1, 1]
+
+
+@pytest.mark.parametrize("gray", ["rgb2gray_uint8", "rgb2gray_rounded"])
+def test_rgb2gray_protocol_matches_msssim_m_on_grey(gray: str, photo) -> None:  # noqa: ANN001
+    """The LIVE/TID protocol: msssim.m on rgb2gray grey levels instead of rgb2ycbcr Y."""
+    ref = photo[..., :256, :256].double()
+    dist = blurred(noisy(ref, 0.04), 1)
+    dist = torch.round(dist * 255) / 255  # as if saved to an 8-bit file
+    np_ = lambda t: t[0].permute(1, 2, 0).numpy()  # noqa: E731
+    if gray == "rgb2gray_uint8":
+        a, b = gray_levels(np_(dist)), gray_levels(np_(ref))
+    else:
+        a, b = (np_(t) @ np.array([0.2989, 0.5870, 0.1140]) * 255 for t in (dist, ref))
+    assert iqa.create("ms_ssim", gray=gray)(dist, ref).item() == pytest.approx(msssim(a, b), abs=1e-10)
 
 
 def test_matches_piq_on_y_for_sizes_divisible_by_16(photos) -> None:  # noqa: ANN001

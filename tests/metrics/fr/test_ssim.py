@@ -12,6 +12,7 @@ from iqa.transforms.matlab import downsample_factor
 from tests.conftest import shared_path
 from tests.helpers.distort import blurred, noisy
 from tests.helpers.golden import golden_inputs, load_golden
+from tests.oracles.matlab_rgb2gray import gray_levels
 from tests.oracles.matlab_ssim import rgb2ycbcr_y, ssim_index
 
 
@@ -62,6 +63,18 @@ def test_quantize_y_matches_matlab_uint8_path() -> None:
     y = noisy(x, 0.1)
     expected = ssim_index(rgb2ycbcr_y(_np(y), uint8=True), rgb2ycbcr_y(_np(x), uint8=True))[0]
     assert ssim(y.double(), x.double(), quantize_y=True).item() == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize("downsample", [True, False])
+def test_rgb2gray_protocol_matches_ssim_m_on_grey(downsample: bool, photos) -> None:  # noqa: ANN001
+    """The LIVE/TID tables' protocol: ssim.m on double(rgb2gray(imread(f))), with or without downsampling."""
+    x = photos[:2].double()
+    y = torch.round(noisy(x, 0.05) * 255) / 255  # as if saved to an 8-bit file
+    ours = iqa.create("ssim", gray="rgb2gray_uint8", downsample=downsample)(y, x)
+    for i in range(2):
+        a, b = (gray_levels(_np(t[i : i + 1])) for t in (y, x))
+        assert ours[i].item() == pytest.approx(ssim_index(a, b, downsample=downsample)[0], abs=1e-10)
+    assert (ours - iqa.create("ssim", downsample=downsample)(y, x)).abs().max() > 1e-5  # Y is another channel
 
 
 def test_ssim_rgb_matches_skimage_without_downsampling(photos) -> None:  # noqa: ANN001
