@@ -3,7 +3,10 @@
 Paper: Sheikh, Bovik, "Image Information and Visual Quality", IEEE TIP 2006. Reference
 implementation: LIVE's ``vifvec.m`` with ``vifsub_est_M.m``, ``refparams_vecgsm.m``,
 ``ind2wtree.m`` and matlabPyrTools' ``buildSpyr(., 4, 'sp5Filters', 'reflect1')``, followed
-exactly on grey levels 0-255 (RGB through MATLAB ``rgb2gray`` weights):
+exactly on grey levels 0-255. RGB input is converted by the ``gray`` option, by default as the LIVE
+scripts saw images read from 8-bit files: MATLAB ``rgb2gray`` on ``uint8`` data (exact weights,
+result rounded to an integer level; straight-through gradient); ``"rgb2gray_rounded"`` is iqa 0.1's
+unrounded 0.2989/0.5870/0.1140 conversion (see :func:`iqa.transforms.matlab.to_gray`):
 
 - four-level, six-orientation spatial steerable pyramid; the subbands used are the release's
   [4 7 10 13 16 19 22 25] of ``ind2wtree``: orientations 1 and 4 of every level;
@@ -35,7 +38,7 @@ import torch.nn.functional as F
 from iqa.checks import check_data_range, check_pair
 from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import inv_or_pinv, rgb2gray
+from iqa.transforms.matlab import GrayConversion, inv_or_pinv, to_gray
 from iqa.transforms.pyramids import box_dn, sp5_filters, spatial_pyramid
 
 MIN_SIZE = 72
@@ -109,13 +112,16 @@ def vif_terms(
     return num, den
 
 
-def vif(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+def vif(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8"
+) -> torch.Tensor:
     """Wavelet-domain VIF as LIVE's ``vifvec.m``; higher is better, 1 for identical images.
 
     Args:
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+        gray: RGB to grey: "rgb2gray_uint8" (MATLAB on 8-bit data), "rgb2gray" or "rgb2gray_rounded" (float).
 
     Returns:
         Tensor (N,), above 1 for contrast enhancement.
@@ -123,9 +129,7 @@ def vif(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> tor
     data_range = check_data_range(data_range)
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
     # float64 throughout: box sums of squares minus squared means cancel badly in float32.
-    r, d = rgb2gray(
-        torch.cat([ref, img]).to(torch.float64), data_range=data_range, coefficients="rounded", out_range=255
-    ).chunk(2)
+    r, d = to_gray(torch.cat([ref, img]).to(torch.float64), data_range=data_range, gray=gray, out_range=255).chunk(2)
     num, den = vif_terms(r, d, compute_dtype(img))
     return (num / den).to(compute_dtype(img))
 
@@ -151,9 +155,10 @@ class VIF(FRMetric):
 
     function = staticmethod(vif)
 
-    def __init__(self, *, data_range: DataRange = 1.0) -> None:
+    def __init__(self, *, data_range: DataRange = 1.0, gray: GrayConversion = "rgb2gray_uint8") -> None:
         super().__init__(data_range=data_range)
+        self.gray = gray
         sp5_filters()  # fail at construction, with the pip command, if pyrtools is missing
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return vif(img, ref, data_range=self.data_range)
+        return vif(img, ref, data_range=self.data_range, gray=self.gray)

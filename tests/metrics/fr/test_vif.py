@@ -1,4 +1,5 @@
-"""vif (wavelet): pyramid = pyrtools' buildSpyr; score = a float64 transcription of vifvec.m; pyiqa compared."""
+"""vif (wavelet): pyramid = pyrtools' buildSpyr; score = a float64 transcription of vifvec.m fed MATLAB
+rgb2gray output; pyiqa compared."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import torch
 import iqa
 from iqa.augment import distort
 from iqa.transforms.pyramids import spatial_pyramid
+from tests.oracles.matlab_rgb2gray import gray_levels
 from tests.oracles.vifvec_official import vifvec
 
-GRAY = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)
+ROUNDED = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).view(1, 3, 1, 1)  # iqa 0.1's conversion
+
+
+def matlab_grey(x: torch.Tensor) -> np.ndarray:
+    """double(rgb2gray(imread(file))) for one (3, H, W) image in [0, 1]: the script's input."""
+    return gray_levels(x.permute(1, 2, 0).numpy())
 
 
 def test_pyramid_equals_pyrtools_buildspyr() -> None:
@@ -26,14 +33,29 @@ def test_pyramid_equals_pyrtools_buildspyr() -> None:
 
 @pytest.mark.parametrize("size", [(128, 160), (97, 131)])
 @pytest.mark.parametrize("kind", ["jpeg", "gaussian_blur"])
-def test_equals_vifvec_m(photos, size, kind) -> None:  # noqa: ANN001
+def test_equals_vifvec_m_on_matlab_rgb2gray(photos, size, kind) -> None:  # noqa: ANN001
+    # Default protocol: RGB in, the oracle fed MATLAB's uint8 rgb2gray levels. 1e-10: float64 on both
+    # sides, the pyramids differ only in summation order (measured: at most 2e-14 here).
     pytest.importorskip("pyrtools")
     x = photos[:2, :, : size[0], : size[1]].double()
     y = distort(x, kind, level=3, seed=0)
     ours = iqa.create("vif")(y, x)
-    gx, gy = (x * GRAY).sum(1) * 255, (y * GRAY).sum(1) * 255
     for i in range(2):
-        assert ours[i].item() == pytest.approx(vifvec(gx[i].numpy(), gy[i].numpy()), abs=1e-10)
+        assert ours[i].item() == pytest.approx(vifvec(matlab_grey(x[i]), matlab_grey(y[i])), abs=1e-10)
+
+
+def test_rounded_option_keeps_the_unrounded_conversion(photos) -> None:  # noqa: ANN001
+    # gray="rgb2gray_rounded" is iqa 0.1's conversion (0.2989/0.5870/0.1140 on float data, no rounding).
+    pytest.importorskip("pyrtools")
+    x = photos[:2, :, :128, :160].double()
+    y = distort(x, "gaussian_blur", level=3, seed=0)
+    ours = iqa.create("vif", gray="rgb2gray_rounded")(y, x)
+    gx, gy = (x * ROUNDED).sum(1) * 255, (y * ROUNDED).sum(1) * 255
+    for i in range(2):
+        theirs = vifvec(gx[i].numpy(), gy[i].numpy())
+        assert ours[i].item() == pytest.approx(theirs, abs=1e-10)
+        # The protocols differ by far more than the tolerance here (1.7e-3 and 3.4e-3, measured).
+        assert abs(theirs - vifvec(matlab_grey(x[i]), matlab_grey(y[i]))) > 1e-6
 
 
 def test_pyiqa_port_on_the_same_grey_input(photos, monkeypatch) -> None:  # noqa: ANN001
