@@ -2,7 +2,10 @@
 
 Paper: Sheikh, Bovik, "Image Information and Visual Quality", IEEE TIP 2006. Reference
 implementation: LIVE's MATLAB ``vifp_mscale.m`` (the pixel-domain approximation released with the
-paper), followed exactly on grey levels 0-255 (MATLAB ``rgb2gray`` weights for RGB):
+paper), followed exactly on grey levels 0-255. RGB input is converted by the ``gray`` option, by
+default as the script saw images read from 8-bit files: MATLAB ``rgb2gray`` on ``uint8`` data (exact
+weights, result rounded to an integer level; straight-through gradient); ``"rgb2gray_rounded"`` is
+iqa 0.1's unrounded 0.2989/0.5870/0.1140 conversion (see :func:`iqa.transforms.matlab.to_gray`):
 
 - four scales; at scale s (1..4) a Gaussian window of N = 2^(5-s) + 1 taps, sigma N/5; from the
   second scale on, the images are first filtered with that window ('valid') and decimated by 2;
@@ -24,9 +27,9 @@ import math
 import torch
 
 from iqa.checks import check_data_range, check_pair
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import rgb2gray
+from iqa.transforms.matlab import GrayConversion, to_gray
 
 MIN_SIZE = 41
 SIGMA_N_SQ = 2.0
@@ -92,13 +95,16 @@ def vifp_terms(ref: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, tor
     return num, den
 
 
-def vifp(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+def vifp(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8"
+) -> torch.Tensor:
     """Pixel-domain VIF as LIVE's ``vifp_mscale.m``; higher is better, 1 for identical images.
 
     Args:
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+        gray: RGB to grey: "rgb2gray_uint8" (MATLAB on 8-bit data), "rgb2gray" or "rgb2gray_rounded" (float).
 
     Returns:
         Tensor (N,), above 1 for contrast enhancement.
@@ -107,9 +113,7 @@ def vifp(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> to
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
     # float64 always: E[x^2] - mu^2 on 0-255 levels cancels catastrophically in float32, and the
     # script's 1e-10 thresholds only mean something in double precision (MATLAB's).
-    r, d = rgb2gray(
-        torch.cat([ref, img]).to(torch.float64), data_range=data_range, coefficients="rounded", out_range=255
-    ).chunk(2)
+    r, d = to_gray(torch.cat([ref, img]).to(torch.float64), data_range=data_range, gray=gray, out_range=255).chunk(2)
     num, den = vifp_terms(r, d)
     return (num / den).to(compute_dtype(img))
 
@@ -123,7 +127,7 @@ def vifp(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> to
         differentiable=True,
         color="gray",
         paper="Sheikh, Bovik, 'Image Information and Visual Quality', IEEE TIP 2006 (pixel-domain VIF)",
-        reference_impl="LIVE MATLAB vifp_mscale.m (4 scales, sigma_n^2 = 2, 1e-10 thresholds) on rgb2gray levels",
+        reference_impl="LIVE MATLAB vifp_mscale.m (4 scales, sigma_n^2 = 2, 1e-10 thresholds) on uint8 rgb2gray levels",
         tolerance="1e-10 vs a float64 transcription of vifp_mscale.m; 1e-6 relative vs piq.vif_p on grey images",
         min_size=MIN_SIZE,
         summary="pixel-domain visual information fidelity over four scales",
@@ -135,5 +139,9 @@ class VIFp(FRMetric):
 
     function = staticmethod(vifp)
 
+    def __init__(self, *, data_range: DataRange = 1.0, gray: GrayConversion = "rgb2gray_uint8") -> None:
+        super().__init__(data_range=data_range)
+        self.gray = gray
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return vifp(img, ref, data_range=self.data_range)
+        return vifp(img, ref, data_range=self.data_range, gray=self.gray)
