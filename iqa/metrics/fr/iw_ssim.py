@@ -3,7 +3,10 @@
 Paper: Wang, Li, "Information Content Weighting for Perceptual Image Quality Assessment", IEEE TIP
 2011. Reference implementation: the authors' ``iwssim.m`` with ``scale_quality_maps.m``,
 ``info_content_weight_map.m``, ``imenlarge2.m`` and matlabPyrTools' ``buildLpyr``, followed
-exactly on grey levels 0-255 (RGB through MATLAB ``rgb2gray`` weights):
+exactly on grey levels 0-255. RGB input is converted by the ``gray`` option, by default as the
+script saw images read from 8-bit files: MATLAB ``rgb2gray`` on ``uint8`` data (exact weights,
+result rounded to an integer level; straight-through gradient); ``"rgb2gray_rounded"`` is iqa 0.1's
+unrounded 0.2989/0.5870/0.1140 conversion (see :func:`iqa.transforms.matlab.to_gray`):
 
 - five-level Laplacian pyramid, filter ``binom5`` (sqrt(2) [1 4 6 4 1] / 16), 'reflect1' edges,
   decimation at the odd (1-based) samples, expansion by zero insertion;
@@ -30,11 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from iqa.checks import check_data_range, check_pair
-from iqa.metrics.base import FRMetric, compute_dtype
+from iqa.metrics.base import DataRange, FRMetric, compute_dtype
 from iqa.registry import MetricSpec, register_metric
 from iqa.transforms.filters import separable_filter_valid
 from iqa.transforms.imresize import imresize
-from iqa.transforms.matlab import inv_or_pinv, rgb2gray
+from iqa.transforms.matlab import GrayConversion, inv_or_pinv, to_gray
 
 MIN_SIZE = 176
 SCALES = 5
@@ -147,13 +150,16 @@ def info_weights(ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | N
     return infow.masked_fill(infow < TOL, 0)
 
 
-def iw_ssim(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+def iw_ssim(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8"
+) -> torch.Tensor:
     """IW-SSIM as the authors' ``iwssim.m``; higher is better, 1 for identical images.
 
     Args:
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+        gray: RGB to grey: "rgb2gray_uint8" (MATLAB on 8-bit data), "rgb2gray" or "rgb2gray_rounded" (float).
 
     Returns:
         Tensor (N,).
@@ -162,9 +168,7 @@ def iw_ssim(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) ->
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
     dt = compute_dtype(img)
     n = len(img)
-    pyr = laplacian_pyramid(
-        rgb2gray(torch.cat([ref, img]).to(dt), data_range=data_range, coefficients="rounded", out_range=255)
-    )
+    pyr = laplacian_pyramid(to_gray(torch.cat([ref, img]).to(dt), data_range=data_range, gray=gray, out_range=255))
     w = torch.tensor(WEIGHTS, dtype=dt, device=img.device)
     w = w / w.sum()
     score = torch.ones(n, dtype=dt, device=img.device)
@@ -175,7 +179,10 @@ def iw_ssim(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) ->
             # The parent is the next band-pass level; the last band-pass level has none (nband < Nsc - 1).
             parent = pyr[s + 1][:n] if s + 1 < SCALES - 1 else None
             iw = info_weights(r, d, parent)[..., 4:-4, 4:-4]  # bound1 = 5 - 1
-            mean_cs = (cs * iw).sum((1, 2, 3)) / iw.sum((1, 2, 3))
+            # sum(cs w) / sum(w) as 1 minus the weighted deficit: identical images (cs exactly 1) give
+            # exactly 1; the plain ratio's two float32 sums reduce in different orders (iw is a strided
+            # view) and gave 1 + 1 ulp, above the declared range.
+            mean_cs = 1 - ((1 - cs) * iw).sum((1, 2, 3)) / iw.sum((1, 2, 3))
         else:
             mean_cs = (cs * lum).mean((1, 2, 3))
         score = score * mean_cs ** w[s]
@@ -202,5 +209,9 @@ class IWSSIM(FRMetric):
 
     function = staticmethod(iw_ssim)
 
+    def __init__(self, *, data_range: DataRange = 1.0, gray: GrayConversion = "rgb2gray_uint8") -> None:
+        super().__init__(data_range=data_range)
+        self.gray = gray
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return iw_ssim(img, ref, data_range=self.data_range)
+        return iw_ssim(img, ref, data_range=self.data_range, gray=self.gray)
