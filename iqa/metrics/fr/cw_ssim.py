@@ -3,8 +3,20 @@
 Paper: Sampat, Wang, Gupta, Bovik, Markey, "Complex Wavelet Structural Similarity: A New Image
 Similarity Index", IEEE TIP 2009. Reference implementation: the authors' ``cwssim_index.m``
 (MATLAB File Exchange 43017) with matlabPyrTools' ``buildSCFpyr``, followed exactly on grey
-levels 0-255 (RGB through MATLAB ``rgb2gray`` weights), defaults as the authors' example call
-``cwssim_index(img1, img2, 6, 16, 0, 0)``:
+levels 0-255, defaults as the authors' example call ``cwssim_index(img1, img2, 6, 16, 0, 0)``.
+
+Protocols:
+
+- published benchmark tables are computed with 4 levels and 8 orientations
+  (``cwssim_index(img1, img2, 4, 8, 0, 0)``; pyiqa's default too): ``level=4, orientations=8``
+  (minimum side 56). Only the pyramid depth and band count differ, not the direction, range or
+  scale, so this is an option value rather than a registered variant;
+- RGB input is converted by the ``gray`` option, by default as the script saw images read from
+  8-bit files: MATLAB ``rgb2gray`` on ``uint8`` data (exact weights, result rounded to an integer
+  level; straight-through gradient); ``"rgb2gray_rounded"`` is iqa 0.1's unrounded
+  0.2989/0.5870/0.1140 conversion (see :func:`iqa.transforms.matlab.to_gray`).
+
+The computation:
 
 - complex steerable pyramid with ``level`` levels and ``orientations`` bands; only the bands of the
   coarsest level are compared (after removing a guard band of ``guardb / 2^(level-1)`` samples);
@@ -29,7 +41,7 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, FRMetric
 from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import fspecial_gaussian, rgb2gray
+from iqa.transforms.matlab import GrayConversion, fspecial_gaussian, to_gray
 from iqa.transforms.pyramids import scf_bands
 
 WIN = 7
@@ -44,6 +56,7 @@ def cw_ssim(
     orientations: int = 16,
     guardb: int = 0,
     k: float = 0.0,
+    gray: GrayConversion = "rgb2gray_uint8",
 ) -> torch.Tensor:
     """CW-SSIM as the authors' ``cwssim_index.m``; higher is better, 1 for identical images.
 
@@ -51,10 +64,11 @@ def cw_ssim(
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
         data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
-        level: pyramid levels; only the bands of the coarsest one are compared.
-        orientations: oriented bands per level.
+        level: pyramid levels, only the coarsest compared (6: the authors' example call; 4: published tables).
+        orientations: oriented bands per level (16: the authors' example call; 8: published tables).
         guardb: guard band (pixels at full resolution) removed from each side of the compared bands.
         k: stabilising constant added to numerator and denominator.
+        gray: RGB to grey: "rgb2gray_uint8" (MATLAB on 8-bit data), "rgb2gray" or "rgb2gray_rounded" (float).
 
     Returns:
         Tensor (N,) in [0, 1].
@@ -68,7 +82,7 @@ def cw_ssim(
     dt = torch.float64  # FFT masks and complex products in double precision
     n = len(img)
     bands = scf_bands(
-        rgb2gray(torch.cat([ref, img]).to(dt), data_range=data_range, coefficients="rounded", out_range=255),
+        to_gray(torch.cat([ref, img]).to(dt), data_range=data_range, gray=gray, out_range=255),
         level,
         orientations,
     )
@@ -102,7 +116,7 @@ def cw_ssim(
         differentiable=True,
         color="gray",
         paper="Sampat, Wang, Gupta, Bovik, Markey, 'Complex Wavelet Structural Similarity: A New Image Similarity Index', IEEE TIP 2009",
-        reference_impl="authors' cwssim_index.m (File Exchange 43017) with matlabPyrTools buildSCFpyr; defaults level 6, 16 orientations, guardb 0, K 0",
+        reference_impl="authors' cwssim_index.m (File Exchange 43017) with matlabPyrTools buildSCFpyr; defaults level 6, 16 orientations, guardb 0, K 0 (published tables: level=4, orientations=8)",
         tolerance="1e-10 vs a float64 NumPy transcription of cwssim_index.m on pyrtools' buildSCFpyr (even sizes; pyrtools centres odd grids differently from MATLAB)",
         min_size=224,
         summary="SSIM of complex steerable-pyramid coefficients (tolerant to small shifts)",
@@ -121,12 +135,14 @@ class CWSSIM(FRMetric):
         orientations: Annotated[int, Range(1)] = 16,
         guardb: Annotated[int, Range(0)] = 0,
         k: Annotated[float, Range(0.0)] = 0.0,
+        gray: GrayConversion = "rgb2gray_uint8",
     ) -> None:
         super().__init__(data_range=data_range)
         self.level = level
         self.orientations = orientations
         self.guardb = guardb
         self.k = k
+        self.gray = gray
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         return cw_ssim(
@@ -137,4 +153,5 @@ class CWSSIM(FRMetric):
             orientations=self.orientations,
             guardb=self.guardb,
             k=self.k,
+            gray=self.gray,
         )
