@@ -29,14 +29,13 @@ _COLORS = ("y", "rgb", "gray", "any")
 
 #: Networks a metric can be built with when its released weights are not on the machine: the
 #: release's architecture with seeded random weights (the plumbing can be checked, the scores mean
-#: nothing), or, for ``brisque_allrange``, the release's feature ranges read from a reference package.
+#: nothing).
 StandIn = Literal[
     "imagenet_alexnet_trunk",
     "imagenet_vgg16_dists_trunk",
     "tanet_release",
     "contrique_encoder",
     "quality_head_on_noise",
-    "brisque_allrange",
 ]
 
 

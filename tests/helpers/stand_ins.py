@@ -53,19 +53,12 @@ def _quality_head(spec: MetricSpec, options: dict[str, object]) -> object:
     return fitted(spec.kind == "fr", spec.higher_is_better)[1]
 
 
-def _brisque_allrange(spec: MetricSpec, options: dict[str, object]) -> object:
-    from tests.helpers.brisque_range import allrange_path
-
-    return allrange_path()
-
-
 BUILDERS: dict[str, Callable[[MetricSpec, dict[str, object]], object]] = {
     "imagenet_alexnet_trunk": _alexnet_trunk,
     "imagenet_vgg16_dists_trunk": _vgg16_dists_trunk,
     "tanet_release": _tanet,
     "contrique_encoder": _contrique_encoder,
     "quality_head_on_noise": _quality_head,
-    "brisque_allrange": _brisque_allrange,
 }
 assert set(BUILDERS) == set(get_args(StandIn)), "a StandIn kind without a builder (or the reverse)"
 

@@ -3,12 +3,15 @@
 Paper: Mittal, Moorthy, Bovik, "No-Reference Image Quality Assessment in the Spatial Domain",
 IEEE TIP 2012. Reference implementation: the LIVE ``BRISQUE_release`` (``brisquescore.m``,
 ``brisque_feature.m``, ``estimateggdparam.m``, ``estimateaggdparam.m``) with its libsvm model
-``allmodel`` and feature ranges ``allrange``, followed exactly:
+``allmodel`` (weights manager) and feature ranges ``allrange`` (shipped:
+:mod:`iqa.weights.brisque_allrange`), followed exactly:
 
-- RGB goes through ``uint8`` then MATLAB ``rgb2gray`` (rounded); grey input is used as is (0-255);
+- RGB goes through ``uint8`` then MATLAB ``rgb2gray`` (exact weights, rounded; ``gray=`` names the
+  other conversions); grey input is used as is (0-255);
 - two scales (the second after MATLAB ``imresize(., 0.5)``, bicubic, antialiased); at each,
   MSCN = (I - mu) / (sigma + 1) with ``filter2(fspecial('gaussian', 7, 7/6), ., 'same')`` (zero
-  padding) and sigma = sqrt(|E[I^2] - mu^2|);
+  padding) and sigma = sqrt(|E[I^2] - mu^2|), constant windows as MATLAB's
+  (:func:`iqa.transforms.nss.flat_value`);
 - GGD fit of the MSCN map (alpha from the grid 0.2:0.001:10, first minimum of
   |rho - G(1/a)G(3/a)/G(2/a)^2|; variance); AGGD fits of its products with ``circshift`` by
   (0,1), (1,0), (1,1), (-1,1) (alpha, mean (r - l) G(2/a)/G(1/a) sqrt(G(1/a)/G(3/a)), l^2, r^2
@@ -17,7 +20,9 @@ IEEE TIP 2012. Reference implementation: the LIVE ``BRISQUE_release`` (``brisque
   allrange`` to [-1, 1] and printed with ``%g``, then ``svm-predict`` (RBF epsilon-SVR, gamma
   0.05) whose output is printed with ``%g``.
 
-Lower is better (about 0-100). Float64; not differentiable (grid searches, rounding).
+Lower is better (about 0-100). Float64; not differentiable (grid searches, rounding). Checked
+against a MATLAB run of the release on its ``testimage1.bmp`` (all 36 features to their printed
+digits, score 97.4301) and runs on images with saturated areas (see the tests).
 """
 
 from __future__ import annotations
@@ -33,12 +38,12 @@ from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.svr import RBFSVR, FeatureRange, read_libsvm_model, read_libsvm_range
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.transforms.imresize import imresize
-from iqa.transforms.matlab import rgb2gray
+from iqa.transforms.matlab import GrayConversion, to_gray
 from iqa.transforms.nss import gamma_grid, mscn
-from iqa.weights import resolve_weights
+from iqa.weights import brisque_allrange, resolve_weights
 
 SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
-RELEASE = "http://live.ece.utexas.edu/research/quality/BRISQUE_release.zip"
+MODEL_ID = "brisque_live_allmodel"
 MIN_SIZE = 16
 
 
@@ -84,15 +89,29 @@ def _printf(values: torch.Tensor, fmt: str) -> torch.Tensor:
     return torch.tensor([float(format(v, fmt)) for v in values.tolist()], dtype=torch.float64)
 
 
+def release_ranges() -> FeatureRange:
+    """The release's ``allrange`` (shipped, :mod:`iqa.weights.brisque_allrange`), float64."""
+    pairs = torch.tensor(brisque_allrange.PAIRS, dtype=torch.float64)
+    return FeatureRange(brisque_allrange.LOWER, brisque_allrange.UPPER, pairs[:, 0], pairs[:, 1])
+
+
 def load_release(model: str | Path | None, ranges: str | Path | None) -> tuple[RBFSVR, FeatureRange]:
-    model_path = resolve_weights("brisque_live_allmodel", model)
-    range_path = Path(ranges) if ranges is not None else model_path.with_name("allrange")
+    """The SVR (``model`` or the weights manager's ``allmodel``) and its ranges (``ranges`` or the release's)."""
+    try:
+        model_path = resolve_weights(MODEL_ID, model)
+    except WeightsNotFoundError as e:
+        raise WeightsNotFoundError(
+            f"BRISQUE needs the release's SVR 'allmodel'; run `iqa weights fetch {MODEL_ID}` (or pass model=PATH). {e}"
+        ) from e
+    svr = read_libsvm_model(model_path)
+    if ranges is None:
+        return svr, release_ranges()
+    range_path = Path(ranges)
     if not range_path.is_file():
         raise WeightsNotFoundError(
-            f"BRISQUE needs the release's feature ranges: {range_path} not found. Take 'allrange' from {RELEASE} "
-            f"and put it beside {model_path.name} ({model_path.parent}), or pass ranges=PATH"
+            f"BRISQUE feature ranges {range_path} not found; pass an existing libsvm range file, "
+            "or ranges=None for the release's allrange"
         )
-    svr = read_libsvm_model(model_path)
     return svr, read_libsvm_range(range_path, svr.sv.shape[1])
 
 
@@ -102,6 +121,7 @@ def brisque(
     data_range: float = 1.0,
     svr: RBFSVR | None = None,
     feature_range: FeatureRange | None = None,
+    gray: GrayConversion = "rgb2gray_uint8",
 ) -> torch.Tensor:
     """BRISQUE as LIVE's ``brisquescore.m`` with its libsvm model; lower is better.
 
@@ -110,6 +130,7 @@ def brisque(
         data_range: value of white; RGB is rounded to 8-bit levels as the release's uint8 images.
         svr: the regressor (``allmodel``); None, or ``feature_range`` None, loads the release's pair.
         feature_range: the feature scaling (``allrange``) that goes with ``svr``.
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
 
     Returns:
         Tensor (N,), about 0-100.
@@ -118,16 +139,9 @@ def brisque(
     check_image(img, data_range=data_range, min_size=MIN_SIZE)
     if svr is None or feature_range is None:
         svr, feature_range = load_release(None, None)
-    # RGB: MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels); grey input as it is, on 0-255.
-    gray = rgb2gray(
-        img.to(torch.float64),
-        data_range=data_range,
-        coefficients="rounded",
-        quantize=img.shape[1] == 3,
-        out_range=255,
-    )
+    levels = to_gray(img.detach().to(torch.float64), data_range=data_range, gray=gray, out_range=255)
     scores = []
-    for g in gray[:, 0]:
+    for g in levels[:, 0]:
         feats = _printf(brisque_features(g), ".6f")
         scaled = _printf(feature_range.scale(feats), "g")
         scores.append(_printf(svr.predict(scaled[None].to(g.device)), "g"))
@@ -144,9 +158,10 @@ def brisque(
         color="gray",
         paper="Mittal, Moorthy, Bovik, 'No-Reference Image Quality Assessment in the Spatial Domain', IEEE TIP 2012",
         reference_impl="LIVE BRISQUE_release (brisquescore.m + libsvm allmodel/allrange), including its %f/%g text round trip",
-        tolerance="1e-2 relative to the MATLAB scores of TID2008 reference images (matlab_result.txt beside allmodel); measured below 1e-3",
-        weights=("brisque_live_allmodel",),
-        offline=OfflineBuild(files=(("model", "brisque/allmodel"),), stand_ins=(("ranges", "brisque_allrange"),)),
+        tolerance="exact to the printed digits of MATLAB runs of the release (testimage1: 36 features and 97.4301; "
+        "saturated-white images 70.1863, 18.0734); 1e-4 relative on other flat areas (flat-window values unmeasured)",
+        weights=(MODEL_ID,),
+        offline=OfflineBuild(files=(("model", "brisque/allmodel"),)),
         min_size=MIN_SIZE,
         summary="natural scene statistics of MSCN coefficients, LIVE-trained SVR (MATLAB release)",
         # Noise of std 0.01 vs 0.03 can leave an already grainy photo's score flat (measured: coffee, -0.7).
@@ -158,18 +173,25 @@ class BRISQUE(NRMetric):
 
     Args:
         model: the release's libsvm model file ``allmodel``; None takes it from the weights manager.
-        ranges: its feature ranges ``allrange``; None looks beside the model file.
+        ranges: a libsvm feature-range file for ``model``; None uses the release's ``allrange`` (shipped).
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
     """
 
     function = staticmethod(brisque)
 
     def __init__(
-        self, *, data_range: DataRange = 1.0, model: str | Path | None = None, ranges: str | Path | None = None
+        self,
+        *,
+        data_range: DataRange = 1.0,
+        model: str | Path | None = None,
+        ranges: str | Path | None = None,
+        gray: GrayConversion = "rgb2gray_uint8",
     ) -> None:
         super().__init__(data_range=data_range)
         self.model = model
         self.ranges = ranges
+        self.gray = gray
         self.svr, self.range = load_release(model, ranges)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return brisque(img, data_range=self.data_range, svr=self.svr, feature_range=self.range)
+        return brisque(img, data_range=self.data_range, svr=self.svr, feature_range=self.range, gray=self.gray)
