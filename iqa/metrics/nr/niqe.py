@@ -5,10 +5,12 @@ Signal Processing Letters 2013. Reference implementation: the authors' MATLAB re
 (``computequality.m``, ``computefeature.m``, ``estimateaggdparam.m``) with the pristine model
 ``modelparameters.mat`` (here ``niqe_pris_params`` from the weights manager). Followed exactly:
 
-- grey levels 0-255, rounded as MATLAB's ``rgb2gray`` on uint8 does (weights 0.2989, 0.5870,
-  0.1140); the image is cropped to whole 96x96 blocks (top-left kept);
+- grey levels 0-255: RGB through MATLAB ``rgb2gray`` on uint8 (exact weights, result rounded;
+  ``gray=`` names the other conversions), grey input rounded to 8-bit levels as the script's
+  uint8 images; the image is cropped to whole 96x96 blocks (top-left kept);
 - two scales; at each, ``imfilter(.., fspecial('gaussian', 7, 7/6), 'replicate')`` local mean and
-  deviation, MSCN = (I - mu) / (sigma + 1); per block (96/scale) an AGGD fit of the MSCN values
+  deviation, MSCN = (I - mu) / (sigma + 1) (constant windows as MATLAB's,
+  :func:`iqa.transforms.nss.flat_value`); per block (96/scale) an AGGD fit of the MSCN values
   (alpha from the grid 0.2:0.001:10, mean of the two betas) and of the products with the four
   circularly shifted neighbours (0,1), (1,0), (1,1), (1,-1) (alpha, mean, beta_left,
   beta_right, beta = std sqrt(G(1/alpha)/G(3/alpha))): 18 features per scale; between scales MATLAB ``imresize(.., 0.5)`` (bicubic,
@@ -32,7 +34,7 @@ from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 from iqa.transforms.imresize import imresize
-from iqa.transforms.matlab import rgb2gray
+from iqa.transforms.matlab import GrayConversion, to_gray
 from iqa.transforms.nss import gamma_grid, mscn
 from iqa.weights import resolve_weights
 
@@ -81,6 +83,11 @@ def niqe_features(gray: torch.Tensor) -> torch.Tensor:
     return torch.cat(scales, 1)
 
 
+def matlab_levels(v: torch.Tensor) -> torch.Tensor:
+    """uint8(v) on 0-255: clamped, halves rounded away from zero as MATLAB does."""
+    return torch.floor(v.clamp(0, 255) + 0.5)
+
+
 def niqe_distance(feats: torch.Tensor, mu_p: torch.Tensor, cov_p: torch.Tensor) -> torch.Tensor:
     ok = ~torch.isnan(feats).any(1)
     mu_d = torch.nanmean(feats, 0)
@@ -102,7 +109,11 @@ def load_pristine(path: str | Path | None = None) -> tuple[torch.Tensor, torch.T
 
 
 def niqe(
-    img: torch.Tensor, *, data_range: float = 1.0, pristine: tuple[torch.Tensor, torch.Tensor] | None = None
+    img: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    pristine: tuple[torch.Tensor, torch.Tensor] | None = None,
+    gray: GrayConversion = "rgb2gray_uint8",
 ) -> torch.Tensor:
     """NIQE as the authors' ``computequality.m``; lower is better.
 
@@ -111,6 +122,7 @@ def niqe(
             at least 192 x 192.
         data_range: value of white; inputs are rounded to 8-bit levels as the script's uint8 images.
         pristine: the pristine model (mu, cov) of :func:`load_pristine`; None loads the released one.
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
 
     Returns:
         Tensor (N,).
@@ -118,16 +130,11 @@ def niqe(
     data_range = check_data_range(data_range)
     check_image(img, "img", data_range=data_range, min_size=MIN_SIZE)
     mu_p, cov_p = pristine if pristine is not None else load_pristine()
-    # MATLAB rgb2gray on uint8 (rounded weights, 8-bit levels before and after), on 0-255.
-    gray = rgb2gray(
-        img.detach().to(torch.float64),
-        data_range=data_range,
-        coefficients="rounded",
-        quantize=True,
-        out_range=255,
-    )
-    mu_p, cov_p = mu_p.to(gray), cov_p.to(gray)
-    out = [niqe_distance(niqe_features(g[0]), mu_p, cov_p) for g in gray]
+    levels = to_gray(img.detach().to(torch.float64), data_range=data_range, gray=gray, out_range=255)
+    if img.shape[1] == 1 and gray == "rgb2gray_uint8":
+        levels = matlab_levels(levels)  # the script's uint8 grey image
+    mu_p, cov_p = mu_p.to(levels), cov_p.to(levels)
+    out = [niqe_distance(niqe_features(g[0]), mu_p, cov_p) for g in levels]
     return torch.stack(out).to(compute_dtype(img))
 
 
@@ -153,18 +160,26 @@ class NIQE(NRMetric):
 
     Args:
         weights: the pristine model file (``niqe_pris_params.npz``); None takes it from the weights manager.
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
     """
 
     function = staticmethod(niqe)
     mu_p: torch.Tensor
     cov_p: torch.Tensor
 
-    def __init__(self, *, data_range: DataRange = 1.0, weights: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_range: DataRange = 1.0,
+        weights: str | Path | None = None,
+        gray: GrayConversion = "rgb2gray_uint8",
+    ) -> None:
         super().__init__(data_range=data_range)
         self.weights = weights
+        self.gray = gray
         mu, cov = load_pristine(weights)
         self.register_buffer("mu_p", mu, persistent=False)
         self.register_buffer("cov_p", cov, persistent=False)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return niqe(img, data_range=self.data_range, pristine=(self.mu_p, self.cov_p))
+        return niqe(img, data_range=self.data_range, pristine=(self.mu_p, self.cov_p), gray=self.gray)
