@@ -112,6 +112,7 @@ def time_score(tree: Path, data: Path, out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", type=Path, help="checkout of the older version")
+    ap.add_argument("--new", type=Path, default=NEW, help="checkout of the newer version (default: this one)")
     ap.add_argument("--pairs", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--score-pairs", type=int, default=300)
@@ -134,7 +135,7 @@ def main() -> None:
 
     data = Path.home() / ".cache" / "iqa-bench" / "score"
     build(data, args.score_pairs)
-    trees = {"base": args.base.resolve(), "new": NEW}
+    trees = {"base": args.base.resolve(), "new": args.new.resolve()}
     per: dict[str, dict[str, list[float]]] = {"base": {}, "new": {}}
     best: dict[str, dict[str, list[float]]] = {"base": {}, "new": {}}
     values: dict[str, dict[str, list[float]]] = {}
