@@ -91,9 +91,9 @@ def rgb2gray(
         x: float images in ``[0, data_range]``, (N, 3, H, W) RGB or (N, 1, H, W) grey.
         data_range: value of white in ``x``.
         coefficients: "matlab" (rgb2gray's exact weights) or "rounded" (0.2989, 0.5870, 0.1140).
-        quantize: MATLAB on ``uint8`` data: the image is rounded to 8-bit levels first (RGB input:
-            ``torch.round``, as the release ports did) and the grey result rounded half away from
-            zero; the gradient passes straight through both roundings.
+        quantize: MATLAB on ``uint8`` data: the RGB image is rounded to 8-bit levels first (as
+            ``im2uint8``) and the grey result too, both half away from zero (on data from 8-bit
+            files the first rounding changes nothing); the gradient passes straight through both.
         out_range: value of white in the output (default ``data_range``; 255 gives grey levels).
 
     Returns:
@@ -106,7 +106,7 @@ def rgb2gray(
         wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
         v = x.to(wide) * (255.0 / data_range)
         if v.shape[1] == 3:
-            u8 = torch.round(v.clamp(0, 255))
+            u8 = torch.floor(v.clamp(0, 255) + 0.5)  # im2uint8: halves away from zero
             v = _weighted(v + (u8 - v).detach() if v.requires_grad else u8, coefficients)
         return (_round_levels(v) * (out_range / 255.0)).to(x.dtype)
     if x.shape[1] == 3:
