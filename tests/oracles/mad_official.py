@@ -1,6 +1,11 @@
 """Float64 NumPy transcription of the authors' MAD_index_april_2010.m (Larson & Chandler) with
 loop-by-loop ports of its mex files ical_std.c and ical_stat.c (column-major indexing as the C
-code uses it: i runs over columns, j over rows)."""
+code uses it: i runs over columns, j over rows).
+
+Inputs are what the script's ``hi_index`` / ``lo_index`` receive: grey levels 0-255. With
+``uint8=True`` (images read from 8-bit files) the luminance comes from the script's table as
+``LUT(img + 1)`` in uint8 arithmetic; with ``uint8=False`` (double images) from the power itself.
+"""
 
 from __future__ import annotations
 
@@ -74,10 +79,21 @@ def _imfilter_box_sym_conv(a: np.ndarray, n: int = 16) -> np.ndarray:
     return (c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]) / n**2
 
 
-def hi_index(ref_img: np.ndarray, dst_img: np.ndarray, bsize: int = 16) -> float:
+def lut_lookup(lut: np.ndarray, img_u8: np.ndarray) -> np.ndarray:
+    """MATLAB ``LUT(img + 1)`` for a uint8 ``img``: uint8 + double saturates to uint8 (255 + 1 = 255)."""
+    assert img_u8.dtype == np.uint8
+    index_1based = np.minimum(img_u8.astype(np.int64) + 1, 255)  # NumPy's uint8 would wrap to 0 instead
+    return lut[index_1based - 1]
+
+
+def hi_index(ref_img: np.ndarray, dst_img: np.ndarray, bsize: int = 16, uint8: bool = True) -> float:
     k = 0.02874
-    lut = k * np.arange(256.0) ** (2.2 / 3)
-    ref, dst = lut[ref_img.astype(int)], lut[dst_img.astype(int)]
+    if uint8:  # LUT = 0:1:255; LUT = k .* LUT .^ (2.2/3); ref = LUT(ref_img + 1);
+        assert np.array_equal(ref_img, np.round(ref_img)) and np.array_equal(dst_img, np.round(dst_img))
+        lut = k * np.arange(256.0) ** (2.2 / 3)
+        ref, dst = lut_lookup(lut, ref_img.astype(np.uint8)), lut_lookup(lut, dst_img.astype(np.uint8))
+    else:  # ref = k .* ref_img .^ (2.2/3) (the releases from November 2010 on, for non-integer images)
+        ref, dst = k * ref_img.astype(float) ** (2.2 / 3), k * dst_img.astype(float) ** (2.2 / 3)
     m, n = ref.shape
     csf = make_csf(m, n, 32).T
     ref = np.real(np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(ref)) * csf)))
@@ -137,9 +153,10 @@ def lo_index(ref: np.ndarray, dst: np.ndarray, bsize: int = 16) -> float:
     return float(np.linalg.norm(mp2.ravel()) / math.sqrt(mp2.size))
 
 
-def mad_index(ref_img: np.ndarray, dst_img: np.ndarray) -> float:
-    """8-bit grey images (integer-valued float arrays)."""
-    hi, lo = hi_index(ref_img, dst_img), lo_index(ref_img.astype(float), dst_img.astype(float))
+def mad_index(ref_img: np.ndarray, dst_img: np.ndarray, uint8: bool = True) -> float:
+    """Grey images on 0-255; ``uint8``: 8-bit levels of uint8 images (integer-valued arrays)."""
+    hi = hi_index(ref_img, dst_img, uint8=uint8)
+    lo = lo_index(ref_img.astype(float), dst_img.astype(float))
     b1, b2 = math.exp(-2.55 / 3.35), 1 / (math.log(10) * 3.35)
     sig = 1 / (1 + b1 * hi**b2)
     return float(lo ** (1 - sig) * hi**sig)

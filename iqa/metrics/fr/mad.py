@@ -3,9 +3,13 @@
 Paper: Larson, Chandler, "Most apparent distortion: full-reference image quality assessment and
 the role of strategy", Journal of Electronic Imaging 2010. Reference implementation: the authors'
 ``MAD_index_april_2010.m`` with its mex files ``ical_std.c`` and ``ical_stat.c`` (block size 16),
-followed exactly on 8-bit grey images (RGB through MATLAB ``rgb2gray`` on uint8, rounded):
+followed exactly on 8-bit grey images (by default RGB through MATLAB ``rgb2gray`` on uint8: exact
+weights, rounded; grey input rounded to 8-bit levels; ``gray=`` names the float conversions):
 
-- detection ("hi"): luminance L = 0.02874 I^(2.2/3); CSF filtering in the frequency domain
+- detection ("hi"): luminance L = 0.02874 I^(2.2/3) read from the script's table as
+  ``LUT(img + 1)``: on uint8 images the sum saturates (255 + 1 is 255), so white takes level 254's
+  luminance (the float conversions have no table: the power of the grey level itself, as the
+  script's later releases compute for non-integer images); CSF filtering in the frequency domain
   (``make_csf(M, N, 32)``: 2.6 (0.0192 + 0.114 f) exp(-(0.114 f)^1.1), 0.9809 below f = 7.8909,
   radial frequency scaled by the image width for both axes and by an oblique-effect factor
   (0.15 cos 4 theta + 0.85)); in 16x16 blocks every 4 pixels: std of the error (N - 1), mean of the
@@ -13,7 +17,7 @@ followed exactly on 8-bit grey images (RGB through MATLAB ``rgb2gray`` on uint8,
   four neighbours at offsets 0 and 5 that exist); log contrasts C_ref = ln(sigma_mod / mu),
   C_err = ln(sigma_err / mu) (-inf where mu < 0.5); visibility mask C_err - C_ref where
   C_ref > -5 and C_err > C_ref, C_err + 5 where C_ref <= -5 and C_err > -5, else 0; times the
-  local MSE of the 8-bit images (16x16 box, symmetric padding); RMS over the map without a
+  local MSE of the grey levels (16x16 box, symmetric padding); RMS over the map without a
   17-pixel border;
 - appearance ("lo"): log-Gabor bank (5 scales, wavelengths 3, 9, 27, 81, 243; 4 orientations;
   sigmaOnf 0.55, dThetaOnSigma 1.5) by FFT; per subband magnitude, 16x16-block std (N - 1),
@@ -33,9 +37,9 @@ import torch
 import torch.nn.functional as F
 
 from iqa.checks import check_data_range, check_pair
-from iqa.metrics.base import FRMetric
+from iqa.metrics.base import DataRange, FRMetric
 from iqa.registry import MetricSpec, register_metric
-from iqa.transforms.matlab import matlab_round, rgb2gray, symmetric_pad
+from iqa.transforms.matlab import GrayConversion, matlab_round, symmetric_pad, to_gray
 
 MIN_SIZE = 48
 BSIZE = 16
@@ -135,14 +139,23 @@ def make_csf(m: int, n: int, nfreq: float = 32.0) -> torch.Tensor:
     return torch.where(rad < 7.8909, torch.full_like(csf, 0.9809), csf)
 
 
-def hi_index(ref: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
-    """Detection-based index of (N, H, W) 8-bit grey images (float64)."""
+def luminance(x: torch.Tensor, uint8: bool) -> torch.Tensor:
+    """0.02874 x^(2.2/3) of grey levels; ``uint8``: as ``LUT(x + 1)``, whose uint8 sum saturates at 255.
+
+    The table holds levels 0..255 at indices 1..256; ``x + 1`` on a uint8 image never exceeds 255,
+    so level 255 reads index 255, level 254's entry, and white is one level darker than its value.
+    """
+    levels = x.clamp_max(254) if uint8 else x
+    return 0.02874 * levels ** (2.2 / 3)
+
+
+def hi_index(ref: torch.Tensor, dst: torch.Tensor, uint8: bool = True) -> torch.Tensor:
+    """Detection-based index of (N, H, W) grey levels (float64); ``uint8``: integer levels of uint8 images."""
     h, w = ref.shape[-2:]
-    k = 0.02874
     csf = make_csf(h, w).to(ref.device)
 
     def lum(x: torch.Tensor) -> torch.Tensor:
-        spec = torch.fft.fftshift(torch.fft.fft2(k * x ** (2.2 / 3)), dim=(-2, -1)) * csf
+        spec = torch.fft.fftshift(torch.fft.fft2(luminance(x, uint8)), dim=(-2, -1)) * csf
         return torch.fft.ifft2(torch.fft.ifftshift(spec, dim=(-2, -1))).real
 
     r, d = lum(ref), lum(dst)
@@ -212,28 +225,28 @@ def combine(hi: torch.Tensor, lo: torch.Tensor) -> torch.Tensor:
     return lo ** (1 - sig) * hi**sig
 
 
-def mad(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> torch.Tensor:
+def mad(
+    img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0, gray: GrayConversion = "rgb2gray_uint8"
+) -> torch.Tensor:
     """MAD as the authors' ``MAD_index_april_2010.m``; lower is better, 0 for identical images.
 
     Args:
         img: images to judge, (N, 3, H, W) RGB or (N, 1, H, W) grey, float in ``[0, data_range]``.
         ref: reference images, same shape.
-        data_range: value of white; inputs are rounded to 8-bit levels as the script's uint8 images.
+        data_range: value of white; inputs are rescaled to the script's 0-255 grey levels.
+        gray: RGB to grey: rgb2gray_uint8 (MATLAB on 8-bit files), rgb2gray (float) or rgb2gray_rounded.
 
     Returns:
         Tensor (N,).
     """
     data_range = check_data_range(data_range)
     img, ref = check_pair(img, ref, data_range=data_range, min_size=MIN_SIZE)
-    # MATLAB on uint8 images: rgb2gray's rounded weights, 8-bit levels before and after.
-    r, d = rgb2gray(
-        torch.cat([ref, img]).to(torch.float64),
-        data_range=data_range,
-        coefficients="rounded",
-        quantize=True,
-        out_range=255,
-    )[:, 0].chunk(2)
-    out = combine(hi_index(r, d), lo_index(r, d))
+    levels = to_gray(torch.cat([ref, img]).to(torch.float64), data_range=data_range, gray=gray, out_range=255)
+    uint8 = gray == "rgb2gray_uint8"
+    if uint8:  # the script's uint8 images: grey input too is on 8-bit levels (uint8(): half away from zero)
+        levels = torch.floor(levels.clamp(0, 255) + 0.5)
+    r, d = levels[:, 0].chunk(2)
+    out = combine(hi_index(r, d, uint8), lo_index(r, d))
     return out.to(torch.float64 if img.dtype == torch.float64 else torch.float32)
 
 
@@ -247,7 +260,7 @@ def mad(img: torch.Tensor, ref: torch.Tensor, *, data_range: float = 1.0) -> tor
         color="gray",
         paper="Larson, Chandler, 'Most apparent distortion: full-reference image quality assessment and the role of strategy', J. Electronic Imaging 2010",
         reference_impl="authors' MAD_index_april_2010.m with ical_std.c / ical_stat.c, block size 16",
-        tolerance="1e-10 vs a float64 NumPy transcription of MAD_index_april_2010.m with loop-by-loop ports of the two mex files",
+        tolerance="1e-10 vs a float64 NumPy transcription of MAD_index_april_2010.m with loop-by-loop ports of the two mex files, fed MATLAB rgb2gray of the 8-bit images",
         min_size=MIN_SIZE,
         summary="detection (masked local MSE) and appearance (log-Gabor statistics) blended by the distortion level",
     )
@@ -257,5 +270,9 @@ class MAD(FRMetric):
 
     function = staticmethod(mad)
 
+    def __init__(self, *, data_range: DataRange = 1.0, gray: GrayConversion = "rgb2gray_uint8") -> None:
+        super().__init__(data_range=data_range)
+        self.gray = gray
+
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        return mad(img, ref, data_range=self.data_range)
+        return mad(img, ref, data_range=self.data_range, gray=self.gray)
