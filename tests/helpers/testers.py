@@ -87,21 +87,39 @@ class PerImageContract:
         b = _call(self.m, self.y.double(), self.x.double())
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-5)
 
-    def value_range(self) -> None:
+    def _in_range(self, out: torch.Tensor, what: str) -> None:
+        """Inside the declared ``value_range`` with no tolerance (a bound is a promise; NaN fails)."""
         lo, hi = self.spec.value_range
-        out = _call(self.m, self.y, self.x)
-        assert bool(((out >= lo) & (out <= hi)).all()), out
+        assert bool(((out >= lo) & (out <= hi)).all()), f"{what} ({out.dtype}): {out.tolist()} not in [{lo}, {hi}]"
+
+    def value_range(self) -> None:
+        """Scores of distorted images (and, NR, of the photos) lie in ``value_range``, float32 and float64."""
+        for dtype in (torch.float32, torch.float64):
+            self._in_range(_call(self.m, self.y.to(dtype), self.x.to(dtype)), "distorted")
+            if self.spec.kind == "nr":  # the photos themselves: NR metrics have no pair to make identical
+                self._in_range(_call(self.m, self.x.to(dtype), self.x.to(dtype)), "photos")
 
     def identity_is_best(self) -> None:
-        out = _call(self.m, self.x, self.x)
-        if self.spec.identity_is_head_intercept:  # a learned head on feature differences: zero difference
-            assert torch.allclose(out, torch.full_like(out, self.m.regressor.intercept), atol=1e-6)
-            return
-        best = self.spec.identity
-        if math.isinf(best):
-            assert torch.isinf(out).all() and (out > 0).all() == (best > 0)
-        else:
-            assert torch.allclose(out, torch.full_like(out, best), atol=1e-6)
+        """Identical inputs give the spec's identity value, inside ``value_range``, float32 and float64.
+
+        The identity value is met within 1e-6 absolute (float rounding of a ratio or a sum of
+        zeros; an infinite identity exactly); the range has no tolerance: a score of 1.0000062 for a
+        metric declared in [0, 1] fails.
+        """
+        for dtype in (torch.float32, torch.float64):
+            x = self.x.to(dtype)
+            out = _call(self.m, x, x)
+            assert out.dtype == dtype
+            self._in_range(out, "identical inputs")
+            if self.spec.identity_is_head_intercept:  # a learned head on feature differences: zero difference
+                target = float(self.m.regressor.intercept)
+                assert torch.allclose(out, torch.full_like(out, target), atol=1e-6), (dtype, out, target)
+                continue
+            best = self.spec.identity
+            if math.isinf(best):
+                assert bool((out == best).all()), (dtype, out)
+            else:
+                assert torch.allclose(out, torch.full_like(out, best), rtol=0, atol=1e-6), (dtype, out.tolist())
 
     def direction(self) -> None:
         """Scores get worse as noise grows, in the direction the spec declares."""
