@@ -79,21 +79,74 @@ def flat_rows(x: torch.Tensor) -> torch.Tensor:
 
 
 def _check_values(x: torch.Tensor, name: str, data_range: float) -> None:
-    lo_t, hi_t = torch.aminmax(flat_rows(x.detach()))
-    lo, hi = float(lo_t), float(hi_t)
+    lo, hi = value_range(x)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InputError(f"{name} contains NaN or infinite values")
     tol = 1e-6 * data_range
     if lo < -tol or hi > data_range + tol:
-        hint = ""
-        if lo < 0 and lo >= -1 - tol and hi <= 1 + tol:
-            hint = " It looks like a [-1, 1] image: convert with (x + 1) / 2."
-        elif hi > data_range and hi <= 255 + tol and data_range == 1.0:
-            hint = " It looks like a [0, 255] image: pass data_range=255 or divide by 255."
         raise InputError(
             f"{name} has values in [{lo:.4g}, {hi:.4g}] but data_range={data_range:g} requires "
-            f"[0, {data_range:g}].{hint} Clamp interpolated images with x.clamp(0, data_range)."
+            f"[0, {data_range:g}].{range_hint(lo, hi, data_range)} Clamp interpolated images with "
+            "x.clamp(0, data_range)."
         )
+
+
+def value_range(x: torch.Tensor) -> tuple[float, float]:
+    """(min, max) of a tensor's values, as floats."""
+    x = x.detach()
+    lo_t, hi_t = torch.aminmax(flat_rows(x) if x.ndim >= 2 else x.reshape(1, -1))
+    return float(lo_t), float(hi_t)
+
+
+def range_hint(lo: float, hi: float, data_range: float) -> str:
+    """A guess at the convention of out-of-range values, only when they clearly look like one.
+
+    Small overshoot (interpolation, a network's output drifting to [-0.01, 1.01]) gets no guess: it
+    is not 0-255 data. "0-255" needs a maximum over twice white; "[-1, 1]" a minimum below -25 % of
+    white with no value above it.
+    """
+    tol = 1e-6 * data_range
+    if hi > 2 * data_range:
+        if data_range == 1.0 and hi <= 255 + tol:
+            return " It looks like a [0, 255] image: pass data_range=255 or divide by 255."
+        return f" The maximum is over twice data_range={data_range:g}: is data_range the value of white?"
+    if lo < -0.25 * data_range and lo >= -data_range - tol and hi <= data_range + tol:
+        shift = "(x + 1) / 2" if data_range == 1.0 else f"(x + {data_range:g}) / 2"
+        return f" It looks like a [-{data_range:g}, {data_range:g}] image: convert with {shift}."
+    return ""
+
+
+LOSS_TOLERANCE = 0.25
+"""Overshoot a loss accepts, as a fraction of data_range on either side of [0, data_range].
+
+One Adam step (lr 1e-2, SSIM loss) took an identity-initialised conv net's output to
+[-0.01, 1.18]; a quarter of white covers that, and starts where "[-1, 1] data" is guessed.
+"""
+
+
+def loss_input(x: torch.Tensor, name: str, data_range: float, tolerance: float = LOSS_TOLERANCE) -> torch.Tensor:
+    """A loss's input clamped into ``[0, data_range]`` with a straight-through gradient.
+
+    Training drifts a network's output past the range (see :data:`LOSS_TOLERANCE`); metrics refuse
+    that, so a loss clamps values up to ``tolerance * data_range`` outside it.
+    The gradient passes as if unclamped (straight-through), so overshooting pixels still learn.
+    Values further out are a real mistake (wrong data_range, [-1, 1] or 0-255 data) and raise.
+    Anything that is not a float tensor, or holds NaN, is returned as is for the metric to refuse
+    with its own message.
+    """
+    if not isinstance(x, torch.Tensor) or x.dtype not in FLOAT_DTYPES or x.numel() == 0:
+        return x
+    lo, hi = value_range(x)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or (lo >= 0 and hi <= data_range):
+        return x
+    slack = tolerance * data_range
+    if lo < -slack or hi > data_range + slack:
+        raise InputError(
+            f"{name} has values in [{lo:.4g}, {hi:.4g}]; a loss with data_range={data_range:g} clamps values "
+            f"within {tolerance:g} x data_range of [0, {data_range:g}] (training overshoot), and these are further."
+            f"{range_hint(lo, hi, data_range)} Otherwise end the network with a sigmoid or clamp its output."
+        )
+    return x + (x.clamp(0, data_range) - x).detach()
 
 
 def check_pair(

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import iqa.metrics  # noqa: F401  (fills the registry)
+from iqa.checks import LOSS_TOLERANCE, loss_input
 from iqa.errors import InputError
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 from iqa.registry import MetricSpec, get_metric_class, registered_names
@@ -54,17 +55,28 @@ class MetricLoss(nn.Module):
 
     ``loss = -score`` for higher-is-better metrics and ``score`` otherwise, reduced by
     ``reduction`` ("mean", "sum" or "none").
+
+    Inputs may overshoot ``[0, data_range]`` by up to ``overshoot`` x data_range (default 0.25), as
+    a network's output does during training: such values are clamped with a straight-through
+    gradient (:func:`iqa.checks.loss_input`). Values further out raise :class:`InputError`. The
+    metric called directly still refuses any value outside the range.
     """
 
-    def __init__(self, metric: Metric, reduction: str = "mean") -> None:
+    def __init__(self, metric: Metric, reduction: str = "mean", overshoot: float = LOSS_TOLERANCE) -> None:
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise InputError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if not 0 <= overshoot < 1:
+            raise InputError(f"overshoot must be in [0, 1) (a fraction of data_range), got {overshoot!r}")
         self.metric = metric
         self.reduction = reduction
+        self.overshoot = overshoot
         self.sign = -1.0 if metric.spec.higher_is_better else 1.0
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
+        dr = self.metric.data_range
+        img = loss_input(img, "img", dr, self.overshoot)
+        ref = None if ref is None else loss_input(ref, "ref", dr, self.overshoot)
         if isinstance(self.metric, FRMetric):
             if ref is None:
                 raise InputError(f"{self.metric.spec.name} is full-reference: call loss(img, ref)")
@@ -81,8 +93,14 @@ class MetricLoss(nn.Module):
         return s.sum() if self.reduction == "sum" else s
 
 
-def as_loss(metric: str | Metric, reduction: str = "mean", **options: Any) -> MetricLoss:
+def as_loss(
+    metric: str | Metric, reduction: str = "mean", *, overshoot: float = LOSS_TOLERANCE, **options: Any
+) -> MetricLoss:
     """Wrap a differentiable metric (instance or name plus options) as a loss to minimise.
+
+    ``overshoot``: how far outside ``[0, data_range]`` values are clamped (straight-through
+    gradient) rather than refused, as a fraction of data_range (see :class:`MetricLoss`); 0
+    refuses any overshoot.
 
     Raises:
         InputError: the metric is not differentiable.
@@ -92,4 +110,4 @@ def as_loss(metric: str | Metric, reduction: str = "mean", **options: Any) -> Me
         raise InputError(f"as_loss needs a metric name or an iqa metric, got {type(m).__name__}")
     if not m.spec.differentiable:
         raise InputError(f"{m.spec.name} is not differentiable, so it cannot be used as a loss")
-    return MetricLoss(m, reduction)
+    return MetricLoss(m, reduction, overshoot)

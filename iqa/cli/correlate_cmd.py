@@ -115,6 +115,8 @@ def correlate(
     result = outcome.result
     cols = ["metric", "n", "srcc", "krcc", "plcc", "rmse", "errors"]
     click.echo(result.overall.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     failed = False
     for row in result.overall.itertuples():
         if row.errors:

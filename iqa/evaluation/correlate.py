@@ -88,7 +88,30 @@ def correlate(
     built = {n: create(n) for n in metrics} if isinstance(metrics, list) else dict(metrics)
     directions = {n: m.spec.higher_is_better for n, m in built.items()}
     table = score_dataset(data, built, cache, settings)
+    synthetic = synthetic_note(data.root)
     return analyze(
         table, directions, mos_higher_is_better=data.higher_is_better, group_columns=data.group_columns, fit=fit,
-        n_boot=n_boot, seed=seed, dataset=data.name, score_name=data.score_name, split=split or "all",
+        n_boot=n_boot, seed=seed, dataset=data.name, split=split or "all",
+        score_name=SYNTHETIC_SCORE if synthetic else data.score_name, notes=[synthetic] if synthetic else [],
+        synthetic=bool(synthetic),
     )  # fmt: skip
+
+
+SYNTHETIC_SCORE = "synthetic score"
+
+
+def synthetic_note(root: Path) -> str:
+    """What ``root/SYNTHETIC.txt`` (written by ``iqa synth``) says, as one line; "" without one.
+
+    Such a dataset's scores are a proxy (KADID format: 6 - distortion level), not human opinion,
+    so reports must not call them MOS.
+    """
+    marker = Path(root) / "SYNTHETIC.txt"
+    if not marker.is_file():
+        return ""
+    try:
+        text = " ".join(marker.read_text(encoding="utf-8", errors="replace").split())
+    except OSError:
+        text = ""
+    said = f" {marker.name} says: {text[:400]}" if text else ""
+    return f"Synthetic dataset (written by `iqa synth`): its scores are not human opinion scores.{said}"

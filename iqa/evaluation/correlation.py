@@ -11,6 +11,10 @@ and Sheikh, Sabir, Bovik (IEEE TIP 2006) do:
 - ``logistic4``: ``(b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2`` (VQEG);
 - ``linear`` (ordinary least squares) or ``none``.
 
+A fit needs more points than parameters (6 for ``logistic5``, 5 for ``logistic4``): with fewer
+(``iqa correlate --limit 4``) it is skipped, kind ``"skipped"``, and PLCC/RMSE are NaN, while
+SRCC/KRCC, which need no mapping, are still reported.
+
 Direction: metric scores are oriented so that larger means "better" in the dataset's sense before
 anything is computed (a lower-is-better metric on a higher-is-better MOS is negated), so a metric
 that agrees with humans has positive correlations whatever its convention.
@@ -28,6 +32,7 @@ from scipy import optimize, stats
 from iqa.errors import InputError
 
 FITS = ("logistic5", "logistic4", "linear", "none")
+N_PARAMS = {"logistic5": 5, "logistic4": 4, "linear": 2, "none": 0}
 
 
 def logistic5(x: np.ndarray, b1: float, b2: float, b3: float, b4: float, b5: float) -> np.ndarray:
@@ -56,7 +61,17 @@ class Fit:
             return logistic4(x, *self.params)
         if self.kind == "linear":
             return self.params[0] * x + self.params[1]
+        if self.kind == "skipped":  # too few points to fit: no mapped scores
+            return np.full_like(x, np.nan)
         return x
+
+
+def too_few_points(n: int, kind: str) -> str:
+    """Why ``kind`` cannot be fitted to ``n`` points, or "" when it can."""
+    k = N_PARAMS.get(kind, 0)
+    if kind in ("none", "linear") or n > k:
+        return ""
+    return f"{kind} fit skipped: {n} points for its {k} parameters (needs at least {k + 1})"
 
 
 def _starts(x: np.ndarray, y: np.ndarray, kind: str) -> list[list[float]]:
@@ -71,12 +86,17 @@ def _starts(x: np.ndarray, y: np.ndarray, kind: str) -> list[list[float]]:
 
 
 def fit_mapping(x: np.ndarray, y: np.ndarray, kind: str = "logistic5") -> Fit:
-    """Least-squares fit of ``kind`` (see module docstring); falls back to linear if no start converges."""
+    """Least-squares fit of ``kind`` (see module docstring); falls back to linear if no start converges.
+
+    Too few points for the curve's parameters give ``Fit("skipped", (), False)`` (NaN mapped scores).
+    """
     if kind not in FITS:
         raise InputError(f"fit must be one of {FITS}, got {kind!r}")
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if kind == "none":
         return Fit("none", (), True)
+    if too_few_points(len(x), kind):
+        return Fit("skipped", (), False)
     slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
     linear = Fit("linear", (float(slope), float(intercept)), True)
     if kind == "linear":
@@ -159,13 +179,19 @@ def _clean(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def agreement(scores: np.ndarray, mos: np.ndarray, *, fit: str = "logistic5") -> dict[str, float | str | int]:
-    """SRCC, KRCC, PLCC and RMSE (after ``fit``) of oriented scores vs MOS; NaN pairs are dropped."""
+    """SRCC, KRCC, PLCC and RMSE (after ``fit``) of oriented scores vs MOS; NaN pairs are dropped.
+
+    With too few points for ``fit`` the fit is skipped: PLCC and RMSE are NaN and ``fit_note`` says why.
+    """
     x, y, dropped = _clean(scores, mos)
     if len(x) < 3:
         raise InputError(f"need at least 3 scored images with finite values, got {len(x)}")
     mapping = fit_mapping(x, y, fit)
+    skipped = mapping.kind == "skipped"
     pred = mapping(x)
     return {
-        "n": len(x), "dropped": dropped, "srcc": srcc(x, y), "krcc": krcc(x, y), "plcc": plcc(pred, y),
-        "rmse": rmse(pred, y), "plcc_raw": plcc(x, y), "fit": mapping.kind, "fit_converged": mapping.converged,
+        "n": len(x), "dropped": dropped, "srcc": srcc(x, y), "krcc": krcc(x, y),
+        "plcc": math.nan if skipped else plcc(pred, y), "rmse": math.nan if skipped else rmse(pred, y),
+        "plcc_raw": plcc(x, y), "fit": mapping.kind, "fit_converged": mapping.converged,
+        "fit_note": too_few_points(len(x), fit),
     }  # fmt: skip

@@ -36,14 +36,28 @@ def _summary_view(result: CorrelationResult) -> pd.DataFrame:
     view["KRCC"] = o["krcc"].map(num)
     view["RMSE"] = o["rmse"].map(num)
     requested = result.settings.get("fit", "")
-    view["fit"] = [
-        "" if pd.isna(k) else (k if c else f"{k} (the {requested} fit failed or was not monotonic)")
-        for k, c in zip(o["fit"], o["fit_converged"])
-    ]
+    view["fit"] = [_fit_cell(k, c, requested) for k, c in zip(o["fit"], o["fit_converged"])]
     view["errors"] = [f"{n}: {e[:120]}" if n else "0" for n, e in zip(o["errors"], o["first_error"].fillna(""))]
     if "capped_inf" in o and o["capped_inf"].any():
         view["infinite"] = o["capped_inf"]  # e.g. PSNR of unchanged images: ranked above all, capped for PLCC
     return view
+
+
+def _fit_cell(kind: object, converged: object, requested: str) -> str:
+    if pd.isna(kind):
+        return ""
+    if kind == "skipped":
+        return f"skipped (too few points for {requested})"
+    return str(kind) if converged else f"{kind} (the {requested} fit failed or was not monotonic)"
+
+
+def _title(result: CorrelationResult) -> str:
+    metrics = ", ".join(result.metrics)
+    if result.synthetic:  # never "MOS": the scores are a proxy, not opinions
+        return (
+            f"{result.dataset} format, SYNTHETIC ({result.split}): agreement of {metrics} with the {result.score_name}"
+        )
+    return f"{result.dataset} ({result.split}): agreement of {metrics} with {result.score_name}"
 
 
 def _figures_of(result: CorrelationResult) -> list[tuple[str, str, bytes]]:
@@ -79,13 +93,13 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
     figs = _figures_of(result)
     for fname, _, png in figs:
         write(out / "figures" / fname, png)
-    title = f"{result.dataset} ({result.split}): agreement of {', '.join(result.metrics)} with {result.score_name}"
+    title = _title(result)
     s = result.settings
     settings = (f"n = {int(result.overall['n'].max())} images; fit {s['fit']}; {s['n_boot']} bootstrap replicates, "
                 f"seed {s['seed']}; scores oriented so that higher means better ({result.score_name} is "
                 f"{'higher' if s['mos_higher_is_better'] else 'lower'}-is-better)")  # fmt: skip
     summary = _summary_view(result)
-    md = [f"# {title}\n", f"{settings}.\n", md_table(summary)]
+    md = [f"# {title}\n", f"{settings}.\n", *[f"Note: {n.rstrip('.')}.\n" for n in result.notes], md_table(summary)]
     if command:
         md.insert(1, f"Command: `{command}`\n")
     md += [f"![{cap}](figures/{f})\n" for f, cap, _ in figs]
@@ -101,6 +115,7 @@ def write_correlation_report(result: CorrelationResult, out: str | Path, *, comm
     body = [f"<h1>{html.escape(title)}</h1>", f"<p class=note>{html.escape(settings)}</p>"]
     if command:
         body.append(f"<p class=note>Command: <code>{html.escape(command)}</code></p>")
+    body += [f"<p class=note><b>Note:</b> {html.escape(n.rstrip('.'))}.</p>" for n in result.notes]
     body += ["<h2>Summary</h2>", html_table(summary), "<h2>Plots</h2>"]
     body += [f'<figure{" class=wide" if f.startswith("groups_") else ""}><img alt="{html.escape(cap)}" '
              f'src="{data_uri(png)}"><figcaption>{html.escape(cap)}</figcaption></figure>'

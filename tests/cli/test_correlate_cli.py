@@ -14,7 +14,7 @@ from PIL import Image
 
 from iqa.cli.main import cli
 from tests.conftest import BROWSER_SKIP
-from tests.helpers.mos_fixtures import make_kadid
+from tests.helpers.mos_fixtures import make_kadid, photos
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,42 @@ def test_a_corrupt_image_is_reported_and_the_rest_scored(kadid: Path, tmp_path: 
                                  "--bootstrap", "0", "-q"])  # fmt: skip
     assert r.exit_code == 1 and "failed on 1 image(s)" in r.output and "I02_11_03.png" in r.output
     assert (tmp_path / "r" / "report.html").is_file() and "| psnr | 29 |" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_few_records_degrade_with_notes_and_still_write_the_report(kadid: Path, tmp_path: Path) -> None:
+    """Issue 20 item 6: `--limit 4` died with scipy's TypeError (5 fit parameters > 4 points)."""
+    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(kadid), "-m", "psnr", "-m", "ssim",
+                                 "--report", str(tmp_path), "--limit", "4", "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "logistic5 fit skipped: 4 points for its 5 parameters" in r.output
+    assert "no bootstrap confidence intervals" in r.output
+    md = (tmp_path / "report.md").read_text()
+    # The first 4 records are I01 blurred at levels 1-4: SRCC/KRCC still reported, PLCC/RMSE not.
+    assert "| psnr | 4 | 1.0000 | n/a | 1.0000 | n/a | skipped (too few points for logistic5) | 0 |" in md
+    assert "SRCC per level not shown: every level has fewer than 5 scored images" in md  # one image per level
+    assert not list((tmp_path / "figures").glob("groups_*.png")) and "## SRCC per" not in md
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "summary.csv").is_file()
+
+
+def test_a_synthetic_dataset_is_labelled_synthetic(tmp_path: Path) -> None:
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    for i, a in enumerate(photos(3), start=1):
+        Image.fromarray(a).save(refs / f"p{i}.png")
+    r = CliRunner().invoke(cli, ["synth", str(refs), str(tmp_path / "syn"), "-t", "1,11", "-q"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["correlate", "kadid10k", "--root", str(tmp_path / "syn"), "-m", "psnr",
+                                 "--report", str(tmp_path / "r"), "--bootstrap", "0", "-q"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "r" / "report.md").read_text()
+    title = md.splitlines()[0]
+    assert "SYNTHETIC" in title and "synthetic score" in title and "MOS" not in title
+    assert "not human opinion scores" in md and "6 - distortion level" in md  # SYNTHETIC.txt quoted
+    # The synthetic score is 6 - level: constant within a level, so SRCC per level is undefined.
+    assert "SRCC per level not shown" in md and "## SRCC per level" not in md
+    assert "## SRCC per distortion" in md  # defined groupings are kept
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "SYNTHETIC" in page and "MOS" not in page.split("<h2>")[0]  # nowhere in the header
 
 
 def test_datasets_commands(kadid: Path, tmp_path: Path) -> None:

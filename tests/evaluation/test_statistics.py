@@ -73,6 +73,21 @@ def test_fit_falls_back_to_linear_and_flags_it() -> None:
         fit_mapping(x, y, "cubic")
 
 
+@pytest.mark.parametrize(("kind", "k"), [("logistic5", 5), ("logistic4", 4)])
+def test_too_few_points_skip_the_fit_not_the_ranks(kind: str, k: int) -> None:
+    """n <= parameters: scipy's curve_fit raised TypeError; now the fit is skipped and said so."""
+    x, y = np.arange(float(k)), np.array([1.0, 2.5, 2.0, 4.0, 4.5])[:k]
+    fit = fit_mapping(x, y, kind)
+    assert fit.kind == "skipped" and not fit.converged and np.isnan(fit(x)).all()
+    r = agreement(x, y, fit=kind)
+    assert np.isnan(r["plcc"]) and np.isnan(r["rmse"]) and r["fit"] == "skipped"
+    assert r["fit_note"] == f"{kind} fit skipped: {k} points for its {k} parameters (needs at least {k + 1})"
+    assert r["srcc"] == pytest.approx(srcc(x, y)) and r["krcc"] == pytest.approx(stats.kendalltau(x, y).statistic)
+    one_more = np.arange(k + 1.0)
+    assert fit_mapping(one_more, one_more**2, kind).kind != "skipped"  # k + 1 points: fitted
+    assert agreement(x[:3], y[:3], fit="linear")["fit_note"] == ""  # 3 points for a line: fitted
+
+
 def test_agreement_drops_nan_pairs_and_reports_them() -> None:
     x, y = data()
     x[:5] = np.nan
