@@ -3,23 +3,33 @@
 Every file iqa writes (result tables, journals, caches, checkpoints, converted weights, reports)
 goes through :func:`atomic_write`: the content is written to a temporary file in the destination
 folder, flushed to disk, then renamed over the destination (``os.replace`` is atomic on POSIX and
-Windows). Files get the usual permissions (``0666`` minus the umask), not ``mkstemp``'s ``0600``.
+Windows). A new file gets the usual permissions: the temporary file is created with mode ``0666``
+and the kernel applies the umask and any default ACL, as for any new file (``mkstemp`` would give
+``0600``, and changing the process umask to read it would race with other threads). A file that
+is replaced keeps its mode, so an output a user made private stays private.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_temp(dest: Path) -> tuple[int, Path]:
+    """A new, empty file next to ``dest``, created with mode 0666 (the umask applies)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{dest.parent}: could not create a temporary file for {dest.name}")
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
@@ -34,13 +44,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = _new_temp(dest)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        if dest.is_file():
+            os.chmod(tmp, stat.S_IMODE(dest.stat().st_mode))
         os.replace(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)

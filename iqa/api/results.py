@@ -6,6 +6,14 @@ written once, to a temporary file renamed over the target (atomic on POSIX). ``r
 journal (dropping a torn last line) and any existing final file, and skips rows already present.
 Rows are always written in the natural order of their ``file`` key, so a resumed, sharded or
 uninterrupted run produce identical files.
+
+One run writes an output at a time: a :class:`ResultStore` holds ``<out>.lock``
+(:mod:`iqa.io.locks`) from its creation to :meth:`ResultStore.finalize` or
+:meth:`ResultStore.close`, so a second writer fails at once, naming the holder.
+
+A shard (``meta["shard"] == [K, N]`` with N > 1) also writes ``<out>.shard``, a JSON record of
+K/N, its row count and settings, next to its final file; :func:`merge_tables` reads these records
+and refuses a set with a missing or duplicated shard, mixed N or different settings.
 """
 
 from __future__ import annotations
@@ -16,13 +24,17 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TextIO
 
-from iqa.atomic import atomic_write_bytes
+from iqa.atomic import atomic_write_bytes, atomic_write_json
 from iqa.errors import InputError, OutputExistsError
 from iqa.io.folders import natural_key
+from iqa.io.locks import FileLock
 
 FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
 KEY = "file"
@@ -38,6 +50,12 @@ def output_format(path: Path) -> str:
 
 def journal_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial.jsonl")
+
+
+def shard_record_path(out: Path) -> Path:
+    """The shard record written next to a shard's final table: ``<out>.shard``."""
+    out = Path(out)
+    return out.with_name(out.name + ".shard")
 
 
 def _clean(v: Any) -> Any:
@@ -104,7 +122,17 @@ def sort_rows(rows: Iterable[dict]) -> list[dict]:
 
 
 class ResultStore:
-    """Journal + final file for one scoring job (see module docstring)."""
+    """Journal + final file for one scoring job (see module docstring).
+
+    The output's lock is taken first, so a second writer fails before touching anything; it is
+    released by :meth:`finalize`, :meth:`close` (leaving the journal for a resume) or the end of
+    the process. Use it as a context manager to release it on an error.
+
+    Raises:
+        OutputLockedError: another run writes ``out`` (the message names the holder).
+        OutputExistsError: ``out`` or its journal exists and neither ``resume`` nor ``overwrite``.
+        InputError: a journal or final file written with other settings or columns.
+    """
 
     def __init__(self, out: Path, columns: list[str], meta: dict, *, resume: bool = False, overwrite: bool = False):
         self.out = Path(out)
@@ -113,6 +141,16 @@ class ResultStore:
         self.meta = meta
         self.journal = journal_path(self.out)
         self.rows: dict[str, dict] = {}
+        self._fh: TextIO | None = None
+        self._synced = time.monotonic()
+        self._lock = FileLock(self.out).acquire()
+        try:
+            self._open_previous(resume, overwrite)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open_previous(self, resume: bool, overwrite: bool) -> None:
         exists = self.out.exists() or self.journal.exists()
         if exists and not (resume or overwrite):
             raise OutputExistsError(
@@ -122,10 +160,9 @@ class ResultStore:
         if overwrite and not resume:
             self.journal.unlink(missing_ok=True)
             self.out.unlink(missing_ok=True)
+            shard_record_path(self.out).unlink(missing_ok=True)
         if resume:
             self._load_previous()
-        self._fh: TextIO | None = None
-        self._synced = time.monotonic()
 
     def _check_columns(self, columns: list[str], source: Path) -> None:
         if columns and columns != self.columns:
@@ -187,26 +224,168 @@ class ResultStore:
         for r in rows:
             self.rows[str(r[KEY])] = r
 
-    def finalize(self) -> list[dict]:
-        """Write the final file atomically (natural order), remove the journal, return the rows."""
+    def _close_journal(self) -> None:
         if self._fh is not None:
             os.fsync(self._fh.fileno())
             self._fh.close()
             self._fh = None
-        rows = sort_rows(self.rows.values())
-        write_table(self.out, rows, self.columns)
-        self.journal.unlink(missing_ok=True)
+
+    def finalize(self) -> list[dict]:
+        """Write the final file atomically (natural order), remove the journal, release the lock.
+
+        A shard writes its record (``<out>.shard``) just before its table. Returns the rows.
+        """
+        try:
+            self._close_journal()
+            rows = sort_rows(self.rows.values())
+            self._write_shard_record(len(rows))
+            write_table(self.out, rows, self.columns)
+            self.journal.unlink(missing_ok=True)
+        finally:
+            self._lock.release()
         return rows
 
+    def _write_shard_record(self, n_rows: int) -> None:
+        record = shard_record_path(self.out)
+        shard = self.meta.get("shard")
+        if not (isinstance(shard, (list, tuple)) and len(shard) == 2 and shard[1] > 1):
+            record.unlink(missing_ok=True)  # a stale record of an earlier sharded run
+            return
+        settings = {k: v for k, v in self.meta.items() if k != "shard"}
+        body = {"shard": [int(shard[0]), int(shard[1])], "rows": n_rows, "columns": self.columns, "settings": settings}
+        atomic_write_json(record, body)
 
-def merge_tables(inputs: list[Path], out: Path) -> list[dict]:
-    """Join shard outputs into one table in natural order; conflicting duplicates raise."""
-    if not inputs:
+    def close(self) -> None:
+        """Stop without a final file: the journal stays for a resume; the lock is released."""
+        try:
+            self._close_journal()
+        finally:
+            self._lock.release()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()  # after finalize() this only finds nothing left to do
+
+
+@dataclass(frozen=True)
+class ShardRecord:
+    """What a shard's ``<out>.shard`` says: part ``k`` of ``n``, its row count and settings."""
+
+    k: int
+    n: int
+    rows: int
+    settings: dict
+
+    @property
+    def label(self) -> str:
+        return f"{self.k}/{self.n}"
+
+
+def read_shard_record(table: Path) -> ShardRecord | None:
+    """The record of the shard table ``table``, or None when it has none (not written by a shard)."""
+    path = shard_record_path(table)
+    if not path.exists():
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        k, n = (int(v) for v in d["shard"])
+        return ShardRecord(k, n, int(d["rows"]), dict(d.get("settings", {})))
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a readable shard record ({e}); rescore that shard") from None
+
+
+# Settings that may differ between the shards of one run: the batch size only changes how items
+# are grouped into forward passes, not which items or what is computed.
+_FREE_SETTINGS = ("batch_size",)
+
+
+def check_shard_set(records: dict[Path, ShardRecord | None], *, allow_partial: bool = False) -> None:
+    """Refuse a shard set that is not one run's complete set of parts (see :func:`merge_tables`)."""
+    bare = [p.name for p, r in records.items() if r is None]
+    known = {p: r for p, r in records.items() if r is not None}
+    if bare:
+        msg = (
+            f"{', '.join(bare)} {'has' if len(bare) == 1 else 'have'} no shard record (<table>.shard, written by "
+            "`iqa score --shard K/N`), so merge cannot check that no shard is missing"
+        )
+        if not allow_partial:
+            raise InputError(f"{msg}; pass --allow-partial (allow_partial=True) to merge them anyway")
+        warnings.warn(f"{msg}; merging anyway (allow_partial)", stacklevel=3)
+    if not known:
+        return
+    first_path, first = next(iter(known.items()))
+    by_k: dict[int, Path] = {}
+    for p, r in known.items():
+        if r.n != first.n:
+            raise InputError(
+                f"{first_path.name} is shard {first.label} but {p.name} is shard {r.label}: "
+                "the shards of one run share N"
+            )
+        if r.k in by_k:
+            raise InputError(f"shard {r.label} given twice: {by_k[r.k].name} and {p.name}")
+        by_k[r.k] = p
+        if _comparable(r.settings) != _comparable(first.settings):
+            raise InputError(
+                f"{p.name} was scored with other settings than {first_path.name} "
+                f"({_diff(first.settings, r.settings)}); all shards must come from one run"
+            )
+    missing = [f"{k}/{first.n}" for k in range(1, first.n + 1) if k not in by_k]
+    if missing:
+        msg = f"incomplete shard set: shard(s) {', '.join(missing)} missing (given {', '.join(_given(known))})"
+        if not allow_partial:
+            raise InputError(
+                f"{msg}; score the missing part(s) with `iqa score ... --shard K/N`, "
+                "or pass --allow-partial (allow_partial=True) to merge what is there"
+            )
+        warnings.warn(f"{msg}; merging anyway (allow_partial): the table lacks their rows", stacklevel=3)
+
+
+def _given(records: dict[Path, ShardRecord]) -> list[str]:
+    return [f"{r.label} = {p.name}" for p, r in sorted(records.items(), key=lambda pr: pr[1].k)]
+
+
+def _comparable(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in _FREE_SETTINGS}
+
+
+def _diff(a: dict, b: dict) -> str:
+    a, b = _comparable(a), _comparable(b)
+    return ", ".join(sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)))
+
+
+def merge_tables(inputs: list[Path], out: Path, *, allow_partial: bool = False) -> list[dict]:
+    """Join the tables of ``iqa score --shard K/N`` runs into one, in natural file order.
+
+    Each shard's record (``<table>.shard``) must be there, all with the same N and settings, every
+    K from 1 to N exactly once, each table with the row count its record states. Rows present in
+    two tables must agree. The output is locked while it is written.
+
+    Args:
+        inputs: the shard tables (a ``.shard`` record given among them is skipped).
+        out: the merged table (.csv, .json, .parquet).
+        allow_partial: merge a set with missing shards, or tables without a record, with a warning.
+
+    Raises:
+        InputError: a missing shard (named), a duplicated shard, mixed N or settings, a table that
+            does not match its record, different columns, or conflicting rows.
+    """
+    tables = [Path(p) for p in inputs if not _is_record_of(Path(p), inputs)]
+    if not tables:
         raise InputError("merge needs at least one input table")
+    records = {p: read_shard_record(p) for p in tables}
+    check_shard_set(records, allow_partial=allow_partial)
     merged: dict[str, dict] = {}
     columns: list[str] | None = None
-    for p in inputs:
-        rows, cols = read_table(Path(p))
+    for p in tables:
+        rows, cols = read_table(p)
+        rec = records[p]
+        if rec is not None and len(rows) != rec.rows:
+            raise InputError(
+                f"{p} has {len(rows)} rows but its shard record says {rec.rows}: the table was changed "
+                f"after shard {rec.label} finished; rescore that shard"
+            )
         if columns is None:
             columns = cols
         elif cols and cols != columns:
@@ -217,8 +396,15 @@ def merge_tables(inputs: list[Path], out: Path) -> list[dict]:
                 raise InputError(f"{p}: row {k!r} differs from an earlier input; shards overlap with other results")
             merged[k] = r
     rows = sort_rows(merged.values())
-    write_table(out, rows, columns or [])
+    with FileLock(out):
+        write_table(out, rows, columns or [])
+        shard_record_path(out).unlink(missing_ok=True)  # the merged table is no shard
     return rows
+
+
+def _is_record_of(p: Path, inputs: list[Path]) -> bool:
+    """Whether ``p`` is the ``.shard`` record of another input (a shell glob can pick both up)."""
+    return p.suffix == ".shard" and p.with_suffix("") in {Path(q) for q in inputs}
 
 
 def _same_row(a: dict, b: dict) -> bool:
