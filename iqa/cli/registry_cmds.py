@@ -1,81 +1,127 @@
-"""``iqa list`` and ``iqa info``: the registry as a table or JSON."""
+"""``iqa list`` and ``iqa info``: the registry from its static index (no torch import), as text, JSON or CSV.
+
+Output format: a table on a terminal; plain aligned text, never truncated, when stdout is a pipe
+or a file; ``--format json|csv`` for programs.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import math
+import sys
 from typing import Any
 
 import click
 
-from iqa.registry import MetricSpec
+FORMATS = ("table", "plain", "json", "csv")
 
 
-def _range(spec: MetricSpec) -> str:
-    lo, hi = spec.value_range
-    f = lambda v: ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"  # noqa: E731
-    return f"[{f(lo)}, {f(hi)}]"
+def output_format(fmt: str | None, as_json: bool = False) -> str:
+    """``--format`` if given (``--json`` is kept as a shorthand), else a table on a terminal, plain text in a pipe."""
+    if fmt:
+        return fmt
+    if as_json:
+        return "json"
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    """Print ``rows`` (dicts with ``columns``) as a table, plain aligned text, JSON or CSV; nothing is cut."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    elif fmt == "plain":
+        cells = [columns] + [[str(r[c]) for c in columns] for r in rows]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(columns) - 1)]
+        for line in cells:  # the last column is not padded, so lines carry no trailing blanks
+            click.echo("  ".join([v.ljust(w) for v, w in zip(line, widths)] + [line[-1]]).rstrip())
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(*columns)
+        for col in t.columns:
+            col.overflow = "fold"  # a narrow terminal wraps cells instead of cutting names with an ellipsis
+        for r in rows:
+            t.add_row(*(str(r[c]) for c in columns))
+        Console().print(t)
+
+
+def _range(value_range: list[float | str]) -> str:
+    f = lambda v: v if isinstance(v, str) else f"{v:g}"  # noqa: E731 - infinities are already "inf"/"-inf"
+    return f"[{f(value_range[0])}, {f(value_range[1])}]"
+
+
+def _row(spec: dict[str, Any]) -> dict[str, str]:
+    return {
+        "name": spec["name"],
+        "kind": spec["kind"],
+        "better": "higher" if spec["higher_is_better"] else "lower",
+        "range": _range(spec["value_range"]),
+        "grad": "yes" if spec["differentiable"] else "no",
+        "colour": spec["color"],
+        "summary": spec["summary"],
+    }
 
 
 @click.command("list")
 @click.option("--kind", type=click.Choice(["fr", "nr", "dist"]), help="Only this kind of metric.")
 @click.option("--pattern", help="fnmatch pattern on the name, e.g. 'ssim*'.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per metric).")
-def list_cmd(kind: str | None, pattern: str | None, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="table (default on a terminal), plain (default in a pipe), json (full specs) or csv.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def list_cmd(kind: str | None, pattern: str | None, fmt: str | None, as_json: bool) -> None:
     """List registered metrics."""
-    import iqa
+    from iqa.cli import metric_index
 
-    specs = [iqa.get_spec(n) for n in iqa.list_metrics(kind=kind, pattern=pattern)]
-    if as_json:
-        click.echo(json.dumps([s.to_dict() for s in specs], indent=1))
+    index = metric_index.load()
+    specs = [index[n]["spec"] for n in metric_index.names(index, kind=kind, pattern=pattern)]
+    fmt = output_format(fmt, as_json)
+    if fmt == "json":
+        click.echo(json.dumps(specs, indent=1))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table("name", "kind", "better", "range", "grad", "colour", "summary")
-    for s in specs:
-        t.add_row(
-            s.name,
-            s.kind,
-            "higher" if s.higher_is_better else "lower",
-            _range(s),
-            "yes" if s.differentiable else "no",
-            s.color,
-            s.summary,
-        )
-    Console().print(t)
-
-
-def _option_rows(cls: type[Any]) -> list[dict]:
-    """Each declared option: name, type, default, allowed values or range, one-line doc."""
-    rows = []
-    for o in cls.declared_options().values():
-        allowed = ", ".join(repr(c) for c in o.choices) if o.choices else (o.range.describe() if o.range else "")
-        rows.append({"name": o.name, "type": o.type_name, "default": repr(o.default), "allowed": allowed, "doc": o.doc})
-    return rows
+    emit_rows([_row(s) for s in specs], ["name", "kind", "better", "range", "grad", "colour", "summary"], fmt)
 
 
 @click.command()
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info(name: str, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default=None,
+    help="text (default), json (spec and options) or csv (one row per option).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def info(name: str, fmt: str | None, as_json: bool) -> None:
     """Show the full spec and the declared options (types, defaults, allowed values, docs) of metric NAME."""
-    import inspect
+    from iqa.cli import metric_index
 
-    import iqa.api  # noqa: F401 - imported for its side effect: it fills the registry
-    from iqa.registry import get_metric_class
-
-    cls = get_metric_class(name)
-    spec = cls.spec  # set by register_metric
-    options = _option_rows(cls)
-    if as_json:
-        click.echo(json.dumps({**spec.to_dict(), "options": options}, indent=1))
+    e = metric_index.entry(metric_index.load(), name)
+    spec, options = e["spec"], e["options"]
+    fmt = fmt or ("json" if as_json else "text")
+    if fmt == "json":
+        click.echo(json.dumps({**spec, "options": options}, indent=1))
         return
-    for k, v in spec.to_dict().items():
+    if fmt == "csv":
+        emit_rows(options, ["name", "type", "default", "allowed", "doc"], "csv")
+        return
+    for k, v in spec.items():
+        if k == "value_range":
+            v = _range(v)
         click.echo(f"{k:>26}: {v}")
-    doc = (inspect.getdoc(cls) or "").splitlines()
-    if doc:
-        click.echo(f"{'doc':>26}: {doc[0]}")
+    if e["doc"]:
+        click.echo(f"{'doc':>26}: {e['doc']}")
     click.echo("options:")
     for o in options:
         allowed = f"; allowed: {o['allowed']}" if o["allowed"] else ""

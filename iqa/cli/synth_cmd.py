@@ -60,11 +60,31 @@ def synth(ref_dir: Path, out_dir: Path, types: tuple[str, ...], levels: tuple[st
     with ProgressBars(quiet) as bars:
         res = synthesize(ref_dir, out_dir, types=type_list or None, levels=level_list or None, seed=seed,
                          recursive=recursive, progress=lambda done, total: bars("synth", done, total))  # fmt: skip
-    click.echo(f"{res.rows} distorted images listed in {out_dir / 'dmos.csv'} ({res.written} written, {res.kept} kept)")
+    click.echo(_summary(res.rows, res.written, res.kept, len(res.failed), out_dir))
     for rel, err in res.failed.items():
         click.echo(f"failed: {rel}: {err}", err=True)
     if res.failed:
         raise SystemExit(1)
+
+
+def _summary(rows: int, written: int, kept: int, failed: int, out_dir: Path) -> str:
+    """What synthesize did, in words: the distorted images listed, then the files written or kept.
+
+    Each reference is also copied into OUT_DIR/images (KADID's layout), so the files on disk are the
+    listed distorted images plus one copy per reference.
+    """
+    refs = written + kept - rows
+    per_ref = rows // refs if refs else 0
+    files = f"{written} new file{'s' * (written != 1)} written" if written else "no new file written"
+    lines = [
+        f"{out_dir / 'dmos.csv'} lists {rows} distorted images ({refs} reference{'s' * (refs != 1)} x {per_ref} "
+        "distortion type/level pairs; dmos = 6 - level, a synthetic proxy: see SYNTHETIC.txt).",
+        f"Under {out_dir / 'images'}: {rows} distorted images and {refs} reference copies; {files}"
+        + (f", {kept} already there and kept (a re-run resumes, it does not overwrite)." if kept else "."),
+    ]
+    if failed:
+        lines.append(f"{failed} source image{'s' * (failed != 1)} could not be read (listed below) and were skipped.")
+    return "\n".join(lines)
 
 
 def _synth_tad66k(ref_dir: Path, out_dir: Path, per_image: int, seed: int, quiet: bool) -> None:

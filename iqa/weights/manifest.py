@@ -33,6 +33,12 @@ class WeightSpec:
     sha256_prefix: str = ""
     size: int | None = None
     notes: str = ""
+    packaged: str = ""
+
+    @property
+    def packaged_module(self) -> str:
+        """The importable package that ships this file ("" when none does)."""
+        return self.packaged.split("/", 1)[0] if self.packaged else ""
 
     @property
     def expected_hash(self) -> str:
@@ -55,8 +61,11 @@ def _parse(entry: dict) -> WeightSpec:
             raise WeightsError(f"manifest entry {spec.id!r}: hash {h!r} is not lower-case hex")
     if not spec.expected_hash:
         raise WeightsError(f"manifest entry {spec.id!r} has neither sha256 nor sha256_prefix")
-    if spec.filename.startswith("/") or ".." in spec.filename.split("/"):
-        raise WeightsError(f"manifest entry {spec.id!r}: filename must be a relative path inside the weights dir")
+    for key, rel in (("filename", spec.filename), ("packaged", spec.packaged)):
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise WeightsError(f"manifest entry {spec.id!r}: {key} must be a relative path (no '..')")
+    if spec.packaged and "/" not in spec.packaged:
+        raise WeightsError(f"manifest entry {spec.id!r}: packaged must be PACKAGE/path/inside/it")
     return spec
 
 

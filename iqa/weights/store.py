@@ -9,6 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,34 +55,88 @@ def verify_file(path: Path, spec: WeightSpec) -> Path:
     return path
 
 
-def _candidates(spec: WeightSpec) -> list[Path]:
-    out = []
-    env = os.environ.get("IQA_WEIGHTS_DIR")
-    if env:
-        out += [Path(d) / spec.filename for d in env.split(os.pathsep) if d]
-    out.append(cache_dir() / spec.filename)
+def weights_dirs() -> list[Path]:
+    """The folders of ``$IQA_WEIGHTS_DIR`` (``os.pathsep``-separated), in order."""
+    env = os.environ.get("IQA_WEIGHTS_DIR", "")
+    return [Path(d) for d in env.split(os.pathsep) if d]
+
+
+def packaged_path(spec: WeightSpec) -> Path | None:
+    """Where the dependency named by ``spec.packaged`` installed its copy (found without importing it)."""
+    if not spec.packaged:
+        return None
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(spec.packaged_module)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations))) / spec.packaged.split("/", 1)[1]
+
+
+def _candidates(spec: WeightSpec) -> list[tuple[Path, str]]:
+    """(path, where) in resolution order: weights dirs, the user cache, a dependency's copy."""
+    out = [(d / spec.filename, "IQA_WEIGHTS_DIR") for d in weights_dirs()]
+    out.append((cache_dir() / spec.filename, "cache"))
+    pkg = packaged_path(spec)
+    if pkg is not None:
+        out.append((pkg, "packaged"))
     return out
 
 
 def locate(spec: WeightSpec) -> Path | None:
-    """First existing local copy (``$IQA_WEIGHTS_DIR`` then cache), verified; None if absent."""
-    for p in _candidates(spec):
+    """First existing local copy (``$IQA_WEIGHTS_DIR``, cache, packaged), verified; None if absent."""
+    for p, _ in _candidates(spec):
         if p.is_file():
             return verify_file(p, spec)
     return None
 
 
-def _offline() -> bool:
+@dataclass(frozen=True)
+class LocalStatus:
+    """What is on this machine for one manifest entry.
+
+    Attributes:
+        status: ``"ok"``, ``"BAD HASH"`` or ``"missing"``.
+        path: the file that was checked ("" when missing).
+        where: ``IQA_WEIGHTS_DIR``, ``cache`` or ``packaged`` (installed with the dependency ``spec.packaged`` names).
+        digest: its sha256 ("" when missing).
+    """
+
+    status: str
+    path: str = ""
+    where: str = ""
+    digest: str = ""
+
+
+def local_status(spec: WeightSpec) -> LocalStatus:
+    """The first local copy in resolution order and whether its hash matches (as :func:`locate`)."""
+    for p, where in _candidates(spec):
+        if p.is_file():
+            digest = sha256_file(p)
+            return LocalStatus("ok" if spec.hash_matches(digest) else "BAD HASH", str(p), where, digest)
+    return LocalStatus("missing")
+
+
+def offline() -> bool:
+    """True when IQA_OFFLINE forbids downloads (1, true, yes, on)."""
     return os.environ.get("IQA_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
-    dest = cache_dir() / spec.filename
+    dirs = weights_dirs()
     urls = " or ".join(spec.urls) or "(no public URL)"
+    if dirs:  # the user chose where weights live: point there, not at the cache
+        where = f"put it at {dirs[0] / spec.filename} (in IQA_WEIGHTS_DIR)"
+    else:
+        where = (
+            f"either put it at {cache_dir() / spec.filename}, set IQA_WEIGHTS_DIR to a folder holding {spec.filename},"
+        )
     return WeightsNotFoundError(
         f"weights {spec.id!r} ({spec.filename}) not found: {reason}. Download {urls} "
-        f"(sha256 {spec.expected_hash}) and either put it at {dest}, set IQA_WEIGHTS_DIR to its folder, "
-        f"or run `iqa weights import FILE`"
+        f"(sha256 {spec.expected_hash}) and {where} or run `iqa weights import FILE`"
     )
 
 
@@ -101,7 +156,7 @@ def resolve_weights(weight_id: str, path: str | os.PathLike | None = None, *, pr
     found = locate(spec)
     if found is not None:
         return found
-    if _offline():
+    if offline():
         raise _not_found(spec, "IQA_OFFLINE is set, so nothing is downloaded")
     try:
         return fetch(spec.id, progress=progress)
