@@ -47,7 +47,9 @@ def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
 
         t = Table(*columns)
         for col in t.columns:
-            col.overflow = "fold"  # a narrow terminal wraps cells instead of cutting names with an ellipsis
+            col.overflow = "fold"  # a narrow terminal wraps cells instead of cutting them with an ellipsis
+        t.columns[0].no_wrap = True  # names stay whole, the other columns give way
+        t.columns[0].min_width = max([len(columns[0]), *(len(str(r[columns[0]])) for r in rows)])
         for r in rows:
             t.add_row(*(str(r[c]) for c in columns))
         Console().print(t)

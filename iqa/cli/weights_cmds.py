@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +18,8 @@ def weights() -> None:
     """Manage pretrained weights (manifest, cache, downloads, offline export)."""
 
 
-def _store():  # noqa: ANN202 - the module; tests replace its manifest functions
+def _store() -> ModuleType:
+    """:mod:`iqa.weights.store`, looked up at each call (tests replace its manifest functions)."""
     from iqa.weights import store
 
     return store
@@ -34,6 +36,7 @@ def _rows() -> list[dict[str, Any]]:
                 "where": st.where,
                 "path": st.path,
                 "sha256": spec.expected_hash,
+                "found_sha256": st.digest,
                 "license": spec.license,
                 "urls": list(spec.urls),
             }

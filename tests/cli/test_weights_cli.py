@@ -86,6 +86,7 @@ def test_bad_hash_rows_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     code, out = run("weights", "list", "--format", "json")
     row = next(r for r in json.loads(out) if r["id"] == spec.id)
     assert (row["status"], row["path"], row["where"]) == ("BAD HASH", str(bad), "IQA_WEIGHTS_DIR")
+    assert row["found_sha256"] == hashlib.sha256(b"not the NIQE model").hexdigest() != row["sha256"]
     code, out = run("weights", "list")  # piped (CliRunner is no TTY): plain text, the path in full
     line = next(x for x in out.splitlines() if x.startswith(spec.id))
     assert "BAD HASH" in line and line.endswith(str(bad))
