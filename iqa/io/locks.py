@@ -16,8 +16,9 @@ the lock file records, instead of both runs finishing and one silently losing th
   whose process cannot be checked) is reported, and removing the file is the user's call. Two
   runs taking over the same stale lock at the same instant can both get in: the fallback is
   best effort.
-- A filesystem that refuses locks (``ENOLCK``, some network or FUSE mounts) gets a warning and the
-  run goes on unlocked, as it did before locks existed.
+- Where no lock can be taken (a filesystem that refuses locks with ``ENOLCK``, some network or
+  FUSE mounts; a folder where the lock file cannot be created) a warning says so and the run goes
+  on unlocked, as it did before locks existed.
 """
 
 from __future__ import annotations
@@ -158,9 +159,13 @@ class FileLock:
         """Take the lock or raise :class:`OutputLockedError` at once (never waits)."""
         if self.locked:
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = self._acquire_flock(fcntl) if fcntl is not None else self._acquire_exclusive()
-        if fd is None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = self._acquire_flock(fcntl) if fcntl is not None else self._acquire_exclusive()
+        except OutputLockedError:
+            raise
+        except OSError as e:  # a read-only folder, a filesystem without locks (ENOLCK)
+            self._unlockable(e)
             return self
         me = _me()
         data = json.dumps({"pid": me.pid, "host": me.host, "started": me.started, "command": me.command})
@@ -175,7 +180,7 @@ class FileLock:
             )
         return self
 
-    def _acquire_flock(self, flock_module: ModuleType) -> int | None:
+    def _acquire_flock(self, flock_module: ModuleType) -> int:
         for _ in range(50):  # each retry means a holder released (and unlinked) in between
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
@@ -186,8 +191,7 @@ class FileLock:
                     os.close(fd)
                     raise self._locked_error(holder) from None
                 os.close(fd)
-                self._unlockable(e)
-                return None
+                raise
             try:
                 current = os.stat(self.path)
                 fst = os.fstat(fd)
@@ -200,7 +204,7 @@ class FileLock:
             os.close(fd)  # the holder released and unlinked it after we opened it: start again
         raise OutputLockedError(f"{self.target}: could not take the lock {self.path.name} (it keeps changing)")
 
-    def _acquire_exclusive(self) -> int | None:
+    def _acquire_exclusive(self) -> int:
         for _ in range(3):
             try:
                 return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -211,9 +215,6 @@ class FileLock:
                 self.taken_over = holder
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path)
-            except OSError as e:
-                self._unlockable(e)
-                return None
         raise OutputLockedError(f"{self.target}: could not take the lock {self.path.name}")
 
     def _wait_for_holder(self, fd: int) -> Holder | None:
@@ -227,9 +228,9 @@ class FileLock:
 
     def _unlockable(self, e: OSError) -> None:
         warnings.warn(
-            f"{self.target}: this filesystem refuses file locks ({e.strerror}); writing without a lock, "
-            "so make sure no other run writes the same output",
-            stacklevel=4,
+            f"{self.target}: no lock could be taken ({self.path.name}: {e.strerror or e}); writing without "
+            "one, so make sure no other run writes the same output",
+            stacklevel=3,
         )
 
     def _locked_error(self, holder: Holder | None) -> OutputLockedError:

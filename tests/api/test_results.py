@@ -186,7 +186,9 @@ def _mode(p: Path) -> int:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+@pytest.mark.parametrize(
+    ("mask", "expected"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)], ids=["022", "027", "002"]
+)
 def test_outputs_get_the_usual_permissions(tmp_path: Path, mask: int, expected: int) -> None:
     out = tmp_path / "s.csv"
     with _umask(mask):

@@ -75,3 +75,18 @@ def test_existing_and_check_settings(tmp_path: Path) -> None:
     check_settings("p", {"a": (1, 2)}, {"a": [1, 2]})  # same after a JSON round trip: accepted
     with pytest.raises(InputError, match=r"p was written with other settings \(b\)"):
         check_settings("p", {"a": 1}, {"a": 1, "b": 2})
+
+
+def test_writing_never_touches_the_process_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the umask by setting it (os.umask(0) then back) let another thread create files 0666
+    in between; the atomic writer creates its temporary file with 0666 and lets the kernel apply it."""
+
+    def forbidden(mask: int) -> int:
+        raise AssertionError("os.umask called while writing")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    path = save_checkpoint(tmp_path / "c.pt", KEY, {"step": 1})
+    monkeypatch.undo()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
