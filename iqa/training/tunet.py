@@ -3,10 +3,12 @@
 As the release (``woshidandan/TANet`` code/TAD66K, spec section 5.3): targets score / 10, MSE on the
 sigmoid output, train transform Resize((256, 256)) -> random horizontal flip -> random 224 crop,
 test transform Resize((224, 224)), Adam without decay, the theme trunk frozen (its BatchNorm
-statistics still move in training mode, as in the release unless ``theme_bn="eval"``). Our
-choices: the theme branch in per-image mode (batch-independent scores), trunks by name
-(:mod:`iqa.models.tanet_trunks`), a checkpoint after every epoch (atomic; ``resume`` continues
-to the same weights), seeded shuffling and crops.
+statistics still move in training mode, as in the release unless ``theme_bn="eval"``), each
+image flipped and cropped at its own random position (the release's per-sample transforms). Our
+choices: the theme branch in per-image mode by default (batch-independent scores; ``mode="compat"``
+trains the release's batch-coupled forward), recorded with the weights so the metric runs the mode
+they were trained in; trunks by name (:mod:`iqa.models.tanet_trunks`), a checkpoint after every
+epoch (atomic; ``resume`` continues to the same weights), seeded shuffling, flips and crops.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from iqa.datasets.base import MOSDataset
 from iqa.errors import InputError
 from iqa.io.checkpoints import load_checkpoint, save_checkpoint
 from iqa.io.images import read_image
-from iqa.models.tanet import MEAN, STD, TANet
+from iqa.models.tanet import MEAN, STD, Mode, TANet
 from iqa.models.tanet_trunks import aesthetics_trunk, theme_trunk
 
 Progress = Callable[[str, int, int], None]
@@ -37,6 +39,7 @@ class TUNetTrainConfig:
     aes_trunk: str = "mobilenet_v2_nima"
     theme_bn: str = "train"  # "train": the release's drifting statistics; "eval": truly frozen
     seed: int = 0
+    mode: Mode = "per_image"  # theme-branch forward; saved in the weights' record (iqa.models.tanet_weights)
 
 
 def emd_loss(pred: torch.Tensor, target: torch.Tensor, r: float = 2.0) -> torch.Tensor:
@@ -73,13 +76,21 @@ def load_train_images(data: MOSDataset, size: int = 256) -> tuple[torch.Tensor, 
     return torch.stack(images), torch.tensor(targets), failed
 
 
-def _batch(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip and random 224 crop of the 256 x 256 images, ImageNet-normalised."""
+def crop_positions(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """(n, 2) top-left corners of 224 crops, one uniform draw per image as the release's per-sample ``RandomCrop``."""
+    return torch.randint(0, size - 224 + 1, (n, 2), generator=g)
+
+
+def augment_batch(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Each image of ``images[idx]`` (256 x 256 uint8) randomly flipped and cropped to 224 at its own
+    position, ImageNet-normalised: the release's train transform applied image by image.
+    """
     x = images[idx].float() / 255
     flip = torch.rand(len(idx), generator=g) < 0.5
     x[flip] = x[flip].flip(-1)
-    top, left = (int(v) for v in torch.randint(0, images.shape[-1] - 224 + 1, (2,), generator=g))
-    return _normalise(x[..., top : top + 224, left : left + 224])
+    corners = crop_positions(len(idx), images.shape[-1], g)
+    crops = [img[:, t : t + 224, left : left + 224] for img, (t, left) in zip(x, corners.tolist())]
+    return _normalise(torch.stack(crops))
 
 
 def build_model(
@@ -88,7 +99,7 @@ def build_model(
     torch.manual_seed(cfg.seed)
     t, t_dim = theme_trunk(cfg.theme_trunk, theme_weights)
     a, a_dim = aesthetics_trunk(cfg.aes_trunk, aes_weights)
-    return TANet(variant="tad66k", mode="per_image", theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
+    return TANet(variant="tad66k", mode=cfg.mode, theme_trunk=t, theme_dim=t_dim, aes_trunk=a, aes_dim=a_dim)
 
 
 def train_tunet(
@@ -128,7 +139,7 @@ def train_tunet(
             idx = order[s * cfg.batch : (s + 1) * cfg.batch]
             if len(idx) < 2:  # BatchNorm1d in training mode needs two samples
                 continue
-            loss = F.mse_loss(model(_batch(images, idx, g)), targets[idx])
+            loss = F.mse_loss(model(augment_batch(images, idx, g)), targets[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()

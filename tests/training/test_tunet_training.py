@@ -1,5 +1,6 @@
 """TANet training (issue 9) on a tiny synthetic TAD66k-format set: the generator's layout and labels,
-resume to identical weights, and the CLI end to end (train, per-theme correlation report)."""
+resume to identical weights, and the CLI end to end (train, per-theme correlation report); issue 25:
+crops drawn per image as the release, the trained mode recorded with the weights and run by the metric."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from iqa.augment.synth_aesthetics import proxy_score, synthesize_aesthetics
 from iqa.cli.main import cli
 from iqa.datasets.tad66k import load_tad66k
 from iqa.errors import InputError
-from iqa.training.tunet import TUNetTrainConfig, build_model, load_train_images, train_tunet
+from iqa.training.tunet import TUNetTrainConfig, augment_batch, build_model, load_train_images, train_tunet
 
 
 def _sources(root, per_theme: int = 3):  # noqa: ANN001, ANN202
@@ -74,7 +75,7 @@ def test_cli_trains_and_reports_per_theme(tmp_path) -> None:  # noqa: ANN001
     assert "test (" in r.output and "SRCC" in r.output
     assert (out / "tunet.safetensors").exists() and (out / "tunet.json").exists() and (out / "report").is_dir()
     md = (out / "report" / "report.md").read_text()
-    assert "tad66k (test)" in md and "beach" in md and "city" in md  # per-theme breakdown
+    assert "tad66k format, SYNTHETIC (test)" in md and "beach" in md and "city" in md  # per-theme breakdown
 
 
 def test_emd_loss_hand_computed() -> None:
@@ -108,16 +109,66 @@ def test_trunks_by_name() -> None:
 @torch.no_grad()
 def test_trained_weights_load_into_the_metric(tmp_path) -> None:  # noqa: ANN001
     import iqa
-    from iqa.weights.converted import save_converted
+    from iqa.training.runs import save_converted_tunet
 
     cfg = TUNetTrainConfig(theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
     net = build_model(cfg).eval()
-    src = tmp_path / "checkpoint.pt"
-    src.write_bytes(b"x")
-    path = save_converted("tunet", net.state_dict(), source=src, converter="test", options={}, out_dir=tmp_path)
+    (tmp_path / "checkpoint.pt").write_bytes(b"x")  # the record hashes the training checkpoint
+    path = save_converted_tunet(net.state_dict(), tmp_path, cfg, "tad66k")  # what `iqa train tunet` writes
     m = iqa.create("tunet", weights=path, theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
+    assert m.mode == "per_image"  # from the record, not a default
     x = torch.rand(2, 3, 64, 64)
     torch.testing.assert_close(m(x), iqa.create("tunet", model=net)(x))
+    with pytest.raises(InputError, match="trained in 'per_image' mode and cannot run mode='compat'"):
+        iqa.create(
+            "tunet", weights=path, mode="compat", theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0"
+        )
+
+
+def test_the_trained_mode_is_recorded_and_run(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    import iqa
+    from iqa.training.runs import save_converted_tunet
+
+    cfg = TUNetTrainConfig(theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0", mode="compat")
+    net = build_model(cfg)
+    assert net.mode == "compat"
+    (tmp_path / "checkpoint.pt").write_bytes(b"x")  # the record hashes the training checkpoint
+    path = save_converted_tunet(net.state_dict(), tmp_path, cfg, "tad66k")
+    assert json.loads(path.with_suffix(".json").read_text())["options"]["mode"] == "compat"
+    m = iqa.create("tunet", weights=path, theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
+    assert m.mode == "compat"
+    # a file trained before the mode was recorded: training was per_image only then
+    record = json.loads(path.with_suffix(".json").read_text())
+    del record["options"]["mode"]
+    path.with_suffix(".json").write_text(json.dumps(record))
+    m = iqa.create("tunet", weights=path, theme_trunk="efficientnet_lite0", aes_trunk="efficientnet_lite0")
+    assert m.mode == "per_image"
+
+
+def test_crops_are_drawn_per_image() -> None:
+    # each pixel stores its own row in channel 0 and column in channel 1 (0..255 fit uint8), so a crop
+    # tells where it was taken: its top-left row, and its left column (read mirrored if it was flipped)
+    n = 16
+    rows = torch.arange(256, dtype=torch.uint8).view(256, 1).expand(256, 256)
+    img = torch.stack([rows, rows.t(), torch.zeros_like(rows)])
+    images = img.expand(n, 3, 256, 256).clone()
+    mean, std = torch.tensor([0.485, 0.456]).view(1, 2, 1, 1), torch.tensor([0.229, 0.224]).view(1, 2, 1, 1)
+    out = augment_batch(images, torch.arange(n), torch.Generator().manual_seed(0))
+    coords = ((out[:, :2] * std + mean) * 255).round().long()  # back to the stored rows and columns
+    assert out.shape == (n, 3, 224, 224)
+    tops = coords[:, 0, 0, 0]
+    first_cols, last_cols = coords[:, 1, 0, 0], coords[:, 1, 0, -1]
+    flipped = first_cols > last_cols
+    lefts = torch.where(flipped, 255 - first_cols, first_cols)
+    # every crop is a whole 224 window of one image
+    assert torch.equal(coords[:, 0, :, 0] - tops[:, None], torch.arange(224).expand(n, 224))
+    assert ((tops >= 0) & (tops <= 32) & (lefts >= 0) & (lefts <= 32)).all()
+    # the release's RandomCrop draws a position per image: 16 images from 33 x 33 positions share one
+    # corner with probability 33^-30 and their tops all agree with probability 33^-15
+    assert len(set(zip(tops.tolist(), lefts.tolist()))) > 1 and len(set(tops.tolist())) > 1
+    assert 0 < int(flipped.sum()) < n  # flips drawn per image too
 
 
 def test_a_wrong_trunk_weight_file_names_the_file(tmp_path) -> None:  # noqa: ANN001

@@ -9,9 +9,11 @@ transform: resize to 224 x 224 (bilinear, antialiased as PIL does), ImageNet mea
 Weights: the released checkpoints (``SRCC_513_LCC_531_MSE_016.pth`` for TAD66k,
 ``SRCC_758_LCC_765.pth`` for AVA, links in the repository's README) are converted once with
 ``iqa weights convert tanet FILE --variant tad66k`` into verified safetensors; a model trained with
-``iqa train tunet`` is used the same way. ``mode="per_image"`` (default) scores every image on its
-own; ``mode="compat"`` reproduces the release's batch-coupled theme branch, which is what the
-released weights were trained and evaluated with (see :mod:`iqa.models.tanet`).
+``iqa train tunet`` is used the same way. The mode follows the weights (their record names it):
+the releases run ``mode="compat"``, the batch-coupled theme branch they were trained and evaluated
+with (feed batches of 40 in the test list's order to reproduce their numbers); weights trained by
+``iqa train tunet`` run ``mode="per_image"`` (every image scored on its own). Asking for the mode
+the weights were not trained in is refused (see :mod:`iqa.models.tanet`, docs/tunet.md).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def tunet(img: torch.Tensor, *, model: TANet, data_range: float = 1.0) -> torch.
         differentiable=True,
         color="rgb",
         paper="He et al., 'Rethinking Image Aesthetics Assessment: Models, Datasets and Benchmarks' (TANet), IJCAI 2022",
-        reference_impl="woshidandan/TANet code/TAD66K train_nni.py (module names kept; compat mode = its batch-coupled forward)",
+        reference_impl="woshidandan/TANet code/TAD66K train_nni.py (module names kept; compat mode = its batch-coupled forward, the mode its weights run)",
         tolerance="compat forward 1e-6 vs a transcription of the release on random weights; no released weights offline",
         min_size=8,
         offline=OfflineBuild(stand_ins=(("model", "tanet_release"),)),
@@ -61,7 +63,7 @@ class TUNet(NRMetric):
 
     Args:
         variant: tad66k (10 x sigmoid output) or ava (mean of the 10-bin rating distribution).
-        mode: per_image (each image scored on its own) or compat (the release's batch-coupled theme branch).
+        mode: None (the weights' own: compat for the release), per_image or compat; another than the weights' is refused.
         weights: a .safetensors file (e.g. from ``iqa train tunet``); None: the converted release ``tanet_<variant>``.
         theme_trunk: theme-branch trunk of the weights (resnet18_places365 as the release, efficientnet_lite0, timm:NAME).
         aes_trunk: aesthetics-branch trunk of the weights (mobilenet_v2_nima as the release, efficientnet_lite0, timm:NAME).
@@ -73,20 +75,24 @@ class TUNet(NRMetric):
         *,
         data_range: DataRange = 1.0,
         variant: Variant = "tad66k",
-        mode: Mode = "per_image",
+        mode: Mode | None = None,
         weights: str | Path | None = None,
         theme_trunk: str = "resnet18_places365",
         aes_trunk: str = "mobilenet_v2_nima",
         model: TANet | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        self.variant, self.mode, self.weights = variant, mode, weights
+        self.variant, self.weights = variant, weights
         self.theme_trunk, self.aes_trunk = theme_trunk, aes_trunk
         if model is None:
             model = load_tanet(variant, mode, weights, theme_trunk, aes_trunk)
         elif model.variant != variant:
             raise InputError(f"tunet: the given model is the {model.variant} variant; pass variant={model.variant!r}")
-        model.mode = mode
+        elif mode is not None and mode != model.mode:
+            # a given network's mode is how it was built for its weights: never switched behind the caller's back
+            raise InputError(f"tunet: the given model runs mode {model.mode!r}; leave mode unset or build the model "
+                             f"with mode={mode!r} (only for weights trained in that mode)")  # fmt: skip
+        self.mode: Mode = model.mode
         self.model = model.eval()
 
     function = staticmethod(tunet)
