@@ -65,17 +65,21 @@ def dists(
         x = F.interpolate(x, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
         y = F.interpolate(y, scale_factor=s, recompute_scale_factor=False, mode="bilinear")
     fx, fy = trunk((x - mean) / std, x), trunk((y - mean) / std, y)
-    c, sim = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
+    c, dist = 1e-6, torch.zeros(x.shape[0], dtype=dt, device=x.device)
     start = 0
     for a, b, ch in zip(fx, fy, CHANNELS):
         ma, mb = a.mean((2, 3)), b.mean((2, 3))
-        va, vb = a.var((2, 3), unbiased=False), b.var((2, 3), unbiased=False)
-        cov = (a * b).mean((2, 3)) - ma * mb
+        ac, bc = a - ma[..., None, None], b - mb[..., None, None]
+        # One centred formula for the variances and the covariance: identical inputs then give
+        # texture == structure == 1 exactly (torch.var next to E[ab] - ma mb left 1 + 1e-7).
+        va, vb, cov = (ac * ac).mean((2, 3)), (bc * bc).mean((2, 3)), (ac * bc).mean((2, 3))
         structure = (2 * ma * mb + c) / (ma * ma + mb * mb + c)
         texture = (2 * cov + c) / (va + vb + c)
-        sim = sim + (structure * alpha[start : start + ch]).sum(1) + (texture * beta[start : start + ch]).sum(1)
+        # 1 - sum(w * s) written as sum(w * (1 - s)) (the weights sum to 1): never below 0 by rounding.
+        dist = dist + ((1 - structure) * alpha[start : start + ch]).sum(1)
+        dist = dist + ((1 - texture) * beta[start : start + ch]).sum(1)
         start += ch
-    return (1 - sim).to(compute_dtype(img))
+    return dist.to(compute_dtype(img))
 
 
 @register_metric(
