@@ -70,16 +70,21 @@ class JNDMix:
                 f"JNDMix takes float RGB (3, H, W) or (N, 3, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}"
             )
         batch = x[None] if x.ndim == 3 else x
-        n = len(batch)
-        apply = torch.rand(n, generator=self.generator) < self.p
-        if not apply.any():
+        apply, lam = self._draws(len(batch))
+        if lam is None:
             return x
-        lam = self.lo + (self.hi - self.lo) * torch.rand(n, generator=self.generator, dtype=torch.float64)
         out = batch.clone()
         for i in apply.nonzero().flatten().tolist():  # per image: large batches thrash the cache (measured 3x slower)
             noise = jnd_noise(batch[i : i + 1].cpu(), model=self.model, generator=self.generator, dtype=torch.float32)
             out[i] = (batch[i].float() + float(lam[i]) * noise[0].to(batch.device)).clamp(0, 1).to(batch.dtype)
         return out[0] if x.ndim == 3 else out
+
+    def _draws(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per image: applied (Bernoulli p) and lambda ~ U(low, high); no lambda when none is applied."""
+        apply = torch.rand(n, generator=self.generator) < self.p
+        if not apply.any():
+            return apply, None
+        return apply, self.lo + (self.hi - self.lo) * torch.rand(n, generator=self.generator, dtype=torch.float64)
 
     def __repr__(self) -> str:
         return f"JNDMix(p={self.p}, strength=({self.lo}, {self.hi}), model={self.model!r})"

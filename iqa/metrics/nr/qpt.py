@@ -3,9 +3,11 @@ quality-aware contrastive objective, scored by a ridge head.
 
 Paper: Zhao et al., "Quality-aware Pre-trained Models for Blind Image Quality Assessment", CVPR 2023.
 No official code or weights were released, so this is an *approximation*: the degradation space,
-the loss and the schedule are ours (:mod:`iqa.training.qpt`, documented in docs/quality_pretraining.md),
-and the paper's downstream step (fine-tuning a BIQA head end to end) is replaced by CONTRIQUE's linear
-protocol: two-scale pooled features (:func:`iqa.models.contrique.two_scale_features`) and ridge.
+the loss and the schedule are ours (batches :func:`iqa.training.pretrain_data.qpt_batch`, loss
+:func:`iqa.training.contrastive.quality_aware_nce`, loop :mod:`iqa.training.pretrain`; documented
+in docs/quality_pretraining.md), and the paper's downstream step (fine-tuning a BIQA head end to
+end) is replaced by CONTRIQUE's linear protocol: two-scale pooled features
+(:func:`iqa.models.contrique.two_scale_features`) and ridge.
 
 Weights come from your own runs: ``iqa train qpt --config FILE`` writes the encoder (``weights=``
 or ``--install`` into the store as ``qpt_encoder``), ``iqa fit-head qpt --dataset NAME --root DIR``

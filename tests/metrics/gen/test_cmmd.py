@@ -54,6 +54,47 @@ def test_reference_example_value() -> None:
     assert cmmd_from_embeddings(a, b, estimator="unbiased").item() == pytest.approx(7.696, abs=1.1e-3)
 
 
+def direct_unbiased(x: np.ndarray, y: np.ndarray, sigma: float = 10.0, scale: float = 1000.0) -> float:
+    """scale x the unbiased MMD^2 from its definition (Gretton et al., JMLR 2012, eq. 3), pair by pair:
+    mean_{i != j} k(x_i, x_j) + mean_{i != j} k(y_i, y_j) - 2 mean_{i, j} k(x_i, y_j), with CMMD's
+    kernel k(a, b) = exp(-|a - b|^2 / (2 sigma^2)), sigma 10, and its x1000 (google-research
+    cmmd/distance.py: _SIGMA = 10, _SCALE = 1000). |a - b|^2 is summed directly, not expanded."""
+    k = lambda a, b: math.exp(-float(((a - b) ** 2).sum()) / (2 * sigma**2))  # noqa: E731
+    n, m = len(x), len(y)
+    kxx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    kyy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    kxy = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+    return scale * (kxx + kyy - 2 * kxy)
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "spread"),
+    [(7, 9, None), (30, 20, None), (12, 12, 3.0), (2, 3, 3.0)],  # None: unit-norm (CMMD's inputs)
+)
+def test_unbiased_equals_the_definition(n: int, m: int, spread: float | None) -> None:
+    g = torch.Generator().manual_seed(n * 100 + m)
+    if spread is None:
+        x, y = unit(n, 24, n), unit(m, 24, m + 50, 0.3)
+    else:  # |a - b|^2 / 200 ~ 1.4: kernel values spread over (0, 1), not all near 1 as on the sphere
+        x = spread * torch.randn(n, 16, generator=g, dtype=torch.float64)
+        y = spread * torch.randn(m, 16, generator=g, dtype=torch.float64) + 1.0
+    ours = cmmd_from_embeddings(x, y, estimator="unbiased").item()
+    # float64; the library expands |a|^2 + |b|^2 - 2 a.b (unclamped, as the reference): rounding 1e-9 relative
+    assert ours == pytest.approx(direct_unbiased(x.numpy(), y.numpy()), rel=1e-9, abs=1e-9)
+
+
+def test_unbiased_metric_path_equals_the_definition(photos) -> None:  # noqa: ANN001
+    m = iqa.create("cmmd", extractor=TinyExtractor(), estimator="unbiased")
+    m.update(photos, real=True)
+    m.update(photos.flip(-1)[:3], real=False)
+    ext = TinyExtractor()
+    unit_rows = lambda t: (t / t.norm(dim=1, keepdim=True)).double().numpy()  # noqa: E731
+    with torch.no_grad():  # the metric L2-normalises the features before the MMD
+        real, fake = unit_rows(ext(photos)), unit_rows(ext(photos.flip(-1)[:3]))
+    # features in float32, then float64: the same numbers on both sides, rounding only
+    assert m.compute().value == pytest.approx(direct_unbiased(real, fake), rel=1e-6, abs=1e-9)
+
+
 def test_unbiased_differs_by_the_diagonal_terms() -> None:
     x, y = unit(5, 16, 4), unit(6, 16, 5)
     assert cmmd_from_embeddings(x, y, estimator="unbiased").item() < cmmd_from_embeddings(x, y).item()
