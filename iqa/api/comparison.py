@@ -6,18 +6,22 @@ features (N, dim)). Features are computed once per (extractor, side) and shared 
 that uses that extractor in the run; with a cache directory they are stored on disk
 (:mod:`iqa.api.features`). Metrics are driven only through the
 :class:`~iqa.metrics.base.DistributionMetric` contract.
+
+Before any image is read every metric is built and checked (:func:`iqa.api.core.prepare_metrics`):
+its kind, statistics given to a metric that needs features, file dimensions against its extractor,
+and, when a side has images, its feature extractor with its weights. Statistics and feature files
+need no extractor network: extractors are built on first use.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from iqa.api.core import create
 from iqa.api.features import (
     cache_entry,
     extract_folder,
@@ -25,10 +29,12 @@ from iqa.api.features import (
     folder_fingerprint,
     save_npy,
 )
+from iqa.api.jobs import prepare_metrics
 from iqa.api.settings import Progress, RunSettings
 from iqa.atomic import atomic_write_json
-from iqa.errors import InputError
+from iqa.errors import InputError, IQAError
 from iqa.features.base import FeatureExtractor
+from iqa.features.registry import LazyExtractor
 from iqa.io.folders import list_images
 from iqa.metrics.base import DistributionMetric
 from iqa.stats import GaussianStats
@@ -49,6 +55,7 @@ class _Side:
             raise InputError(f"{name}: {self.path} does not exist (expected a folder, .npz or .npy)")
         self.failed: list[str] = []
         self._features: dict[str, torch.Tensor] = {}
+        self._stats: dict[str, GaussianStats] = {}
 
     @property
     def kind(self) -> str:
@@ -72,8 +79,39 @@ class _Side:
             raise InputError(f"{self.name}: expected a path, got {type(self.source).__name__}")
         return self.path
 
+    @property
+    def needs_extractor(self) -> bool:
+        """Whether this side's features come from images (so the extractor's network is needed)."""
+        return self.kind in ("folder", "images")
+
     def stats(self) -> GaussianStats:
-        return GaussianStats.load_npz(self._file())
+        if "stats" not in self._stats:
+            self._stats["stats"] = GaussianStats.load_npz(self._file())
+        return self._stats["stats"]
+
+    def check(self, name: str, m: DistributionMetric) -> None:
+        """Refuse, before any work, a side ``m`` cannot use (statistics for a kernel metric, a wrong dimension)."""
+        kind, dim = self.kind, m.extractor.dim
+        if kind == "unknown":
+            raise InputError(f"{self.name}: {self.source} is not a folder, .npz statistics or .npy features")
+        if kind == "stats":
+            if type(m).update_stats is DistributionMetric.update_stats:  # the contract's refusal
+                raise InputError(f"{self.name}: {m._stats_refusal()}")
+            got = self.stats().dim
+        elif kind == "features":
+            got = self._feature_shape()[-1] if len(self._feature_shape()) == 2 else -1
+        else:
+            return
+        if got != dim:
+            raise InputError(
+                f"{self.name}: {self.source} holds {got}-d {kind}, {name}'s extractor "
+                f"{m.extractor.cache_key()} gives {dim}-d"
+            )
+
+    def _feature_shape(self) -> tuple[int, ...]:
+        if isinstance(self.source, torch.Tensor):
+            return tuple(self.source.shape)
+        return tuple(np.load(self._file(), mmap_mode="r").shape)  # the header only
 
     def features(self, extractor: FeatureExtractor, run: RunSettings) -> torch.Tensor:
         key = extractor.cache_key()
@@ -126,14 +164,41 @@ def _run_settings(settings: RunSettings | None, **given: Any) -> RunSettings:
     return (settings if settings is not None else _DEFAULT).replace(**changes)
 
 
-def _build(metrics: list[str] | tuple[str, ...], options: dict[str, dict[str, Any]], device: torch.device) -> dict:
-    built: dict[str, DistributionMetric] = {}
-    for name in metrics:
-        m = create(name, **options.get(name, {}))
+def _checker(sides: list[_Side]) -> Any:
+    """The pre-flight check of each metric: a distribution metric, sides it can use, its extractor built
+    when a side has images (once per extractor key: the run shares it).
+    """
+    loaded: set[str] = set()
+
+    def check(name: str, m: Any) -> None:
         if not isinstance(m, DistributionMetric):
             raise InputError(f"{name} is a per-image metric; use `iqa score` for it")
-        built[name] = m.to(device)
-    return built
+        for side in sides:
+            side.check(name, m)
+        key = m.extractor.cache_key()
+        if any(s.needs_extractor for s in sides) and key not in loaded:
+            if isinstance(m.extractor, LazyExtractor):
+                m.extractor.load()
+            loaded.add(key)
+
+    return check
+
+
+def _evaluate(m: DistributionMetric, name: str, sides: dict[bool, _Side], extractor: FeatureExtractor,
+              run: RunSettings, dev: torch.device) -> dict[str, float]:  # fmt: skip
+    """One metric on both sides (features shared through ``extractor``), as ``{name: value, ...}``."""
+    for real, side in sides.items():
+        if side.kind != "stats":
+            m.update_features(side.features(extractor, run).to(dev), real=real)
+            continue
+        try:
+            if real:
+                m.set_reference(side.stats())
+            else:
+                m.update_stats(side.stats(), real=False)
+        except InputError as e:  # say which side could not be used
+            raise InputError(f"{side.name}: {e}") from None
+    return m.compute().as_dict(name)
 
 
 def compare(
@@ -150,6 +215,7 @@ def compare(
     recursive: bool | None = None,
     max_pixels: int | None = None,
     progress: Progress | None = None,
+    keep_going: bool = False,
 ) -> dict[str, Any]:
     """Distribution metrics between set ``a`` (treated as real/reference) and set ``b``.
 
@@ -169,10 +235,19 @@ def compare(
         recursive: walk sub-folders of input folders.
         max_pixels: decompression-bomb limit per image.
         progress: called as ``progress(side, done, total)``.
+        keep_going: a metric that cannot be built (missing weights or dependency) or fails while
+            computed is recorded in ``"skipped"`` and the others are computed; without it, every
+            problem found before the run is raised at once and a failure while computing is raised.
 
     Returns:
         ``{metric: value, ..., "n_a": int, "n_b": int, "failed": [...]}``; metrics with more to
         report add suffixed keys (KID: ``kid_std``). ``n_a`` / ``n_b`` are None for ``.npz`` sides.
+        With ``keep_going``, metrics that were not computed are in ``"skipped"`` (``{metric: why}``,
+        present only when one was).
+
+    Raises:
+        InputError: every problem found before any image is read, in one message (see
+            :func:`iqa.api.core.prepare_metrics`).
     """
     run = _run_settings(
         settings,
@@ -185,24 +260,22 @@ def compare(
         progress=progress,
     )
     dev = run.torch_device()
-    built = _build(metrics, options or {}, dev)
     sides = {True: _Side(a, "a"), False: _Side(b, "b")}
+    ready = prepare_metrics(metrics, options, check=_checker(list(sides.values())), keep_going=keep_going)
     shared: dict[str, FeatureExtractor] = {}
     result: dict[str, Any] = {}
-    for name, m in built.items():
+    skipped = dict(ready.skipped)
+    for name, built in ready.built.items():
+        m = cast(DistributionMetric, built).to(dev)  # the pre-flight check refused any other kind
         extractor = shared.setdefault(m.extractor.cache_key(), m.extractor)  # one extractor (and pass) per key
-        for real, side in sides.items():
-            if side.kind != "stats":
-                m.update_features(side.features(extractor, run).to(dev), real=real)
-                continue
-            try:
-                if real:
-                    m.set_reference(side.stats())
-                else:
-                    m.update_stats(side.stats(), real=False)
-            except InputError as e:  # say which side could not be used
-                raise InputError(f"{side.name}: {e}") from None
-        result.update(m.compute().as_dict(name))
+        try:
+            result.update(_evaluate(m, name, sides, extractor, run, dev))
+        except (IQAError, ValueError, RuntimeError, OSError) as e:
+            if not keep_going:
+                raise
+            skipped[name] = f"{name}: {e}"
     result["n_a"], result["n_b"] = sides[True].n, sides[False].n
     result["failed"] = sides[True].failed + sides[False].failed
+    if skipped:
+        result["skipped"] = skipped
     return result

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from iqa.atomic import atomic_write_text
-from iqa.cli.options import check_device, parse_metric_options
+from iqa.cli.options import check_device, keep_going_option, parse_metric_options, report_skipped
 from iqa.cli.progress import ProgressReporter
 
 
@@ -37,6 +38,7 @@ from iqa.cli.progress import ProgressReporter
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached features.")
 @click.option("--recursive", is_flag=True)
 @click.option("--max-pixels", type=int)
+@keep_going_option
 @click.option("-q", "--quiet", is_flag=True)
 def compare(
     a: Path,
@@ -51,9 +53,14 @@ def compare(
     no_cache: bool,
     recursive: bool,
     max_pixels: int | None,
+    keep_going: bool,
     quiet: bool,
 ) -> None:
-    """Compare image sets A (reference) and B: folders, pytorch-fid .npz statistics or .npy features."""
+    """Compare image sets A (reference) and B: folders, pytorch-fid .npz statistics or .npy features.
+
+    Statistics and feature files need no extractor weights. Every metric is checked before any image
+    is read. Exit 1 (after writing the result) if a file could not be read or a metric was skipped.
+    """
     import iqa
     from iqa.api.settings import RunSettings
     from iqa.cli.runtime import tune_allocator
@@ -79,17 +86,28 @@ def compare(
         progress=progress,
     )
     try:
-        result = iqa.compare(a, b, list(metrics), options=parse_metric_options(opts, list(metrics)), settings=settings)
+        result = iqa.compare(
+            a,
+            b,
+            list(metrics),
+            options=parse_metric_options(opts, list(metrics)),
+            settings=settings,
+            keep_going=keep_going,
+        )
     finally:
         for bar in bars.values():
             bar.close()
     text = json.dumps(result, indent=1)
     if output is not None:
         if output.suffix.lower() == ".csv":
-            keys = [k for k in result if k != "failed"]
+            keys = [k for k in result if k not in ("failed", "skipped")]
             atomic_write_text(output, ",".join(keys) + "\n" + ",".join(str(result[k]) for k in keys) + "\n")
         else:
             atomic_write_text(output, text + "\n")
     click.echo(text)
     for f in result["failed"]:
         click.echo(f"skipped: {f}", err=True)
+    skipped = result.get("skipped", {})
+    report_skipped(skipped)
+    if result["failed"] or skipped:
+        sys.exit(1)

@@ -135,6 +135,25 @@ def run_options(batch_size: int) -> Callable[[F], F]:
     return deco
 
 
+def keep_going_option(f: F) -> F:
+    """``--keep-going``: run the metrics that can run, report the others and exit 1 at the end."""
+    return click.option(
+        "--keep-going",
+        is_flag=True,
+        help="Run the metrics that can be built; report each one that cannot (missing weights or "
+        "dependency) and exit 1 at the end, instead of stopping before any work.",
+    )(f)
+
+
+def report_skipped(skipped: dict[str, str], *, again: bool = False) -> None:
+    """One stderr line per metric the run skipped (``again``: the short reminder at the end)."""
+    if again and skipped:
+        click.echo(f"skipped metrics: {', '.join(skipped)} (reasons above); exit status 1", err=True)
+        return
+    for reason in skipped.values():
+        click.echo(f"skipped metric {reason}", err=True)
+
+
 def finish_run(skipped_metrics: dict[str, str], report: Path, failed: list[str]) -> None:
     """Common end of a report-writing command: what was not evaluated, where the report is, per-file
     failures on stderr, and exit status 1 if any file failed.

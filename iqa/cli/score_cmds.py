@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.cli.options import parse_metric_options, parse_shard, run_options
+from iqa.cli.options import keep_going_option, parse_metric_options, parse_shard, report_skipped, run_options
 from iqa.cli.progress import ProgressBars
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from iqa.api.settings import RunSettings
     from iqa.io.images import Alpha
+    from iqa.metrics.base import Metric
 
 
 @click.command()
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="How transparent images are flattened.",
 )
+@keep_going_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def score(
     folder: Path,
@@ -68,11 +72,15 @@ def score(
     ref_pattern: str | None,
     max_pixels: int | None,
     alpha: Alpha,
+    keep_going: bool,
     quiet: bool,
 ) -> None:
-    """Score every image in FOLDER with each metric; exit 1 if any file failed."""
-    import iqa
-    from iqa.api.jobs import ScoreJob, score_job
+    """Score every image in FOLDER with each metric; exit 1 if any file failed or a metric was skipped.
+
+    Every metric is built, its weights found and the output checked before any image is read; all
+    problems are reported at once (see --keep-going).
+    """
+    from iqa.api.jobs import ScoreJob, output_problems, prepare_metrics, score_job
     from iqa.cli.runtime import tune_allocator
     from iqa.errors import InputError
 
@@ -82,7 +90,12 @@ def score(
     if output is None and (resume or shard):
         raise InputError("--resume and --shard need an output file (-o out.csv)")
     per_metric = parse_metric_options(opts, list(metrics))
-    built = {name: iqa.create(name, **per_metric[name]) for name in metrics}
+    fatal = output_problems(output, resume=resume, overwrite=overwrite)
+    ready = prepare_metrics(metrics, per_metric, check=_per_image(ref), fatal=fatal, keep_going=keep_going)
+    report_skipped(ready.skipped)
+    built = ready.built
+    if not built:
+        raise InputError("no metric can run:\n  " + "\n  ".join(ready.skipped.values()))
     with ProgressBars(quiet) as bars:
         run = settings.replace(max_pixels=max_pixels, recursive=recursive, progress=bars)
         job = ScoreJob(root=folder, ref_root=ref, metrics=built, settings=run, ref_pattern=ref_pattern,
@@ -91,8 +104,24 @@ def score(
     if output is None:
         write_table_stdout(rows, job.columns)
     _summary(rows, output, quiet)
-    if any(r["error"] for r in rows):
+    report_skipped(ready.skipped, again=True)
+    if ready.skipped or any(r["error"] for r in rows):
         sys.exit(1)
+
+
+def _per_image(ref: Path | None) -> Callable[[str, Metric], None]:
+    """The pre-flight check of `iqa score`: a per-image metric, with --ref when full-reference."""
+
+    def check(name: str, m: Metric) -> None:
+        from iqa.errors import InputError
+        from iqa.metrics.base import FRMetric, NRMetric
+
+        if not isinstance(m, (FRMetric, NRMetric)):
+            raise InputError(f"{name} is a distribution metric; score two folders with `iqa compare`")
+        if isinstance(m, FRMetric) and ref is None:
+            raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
+
+    return check
 
 
 def write_table_stdout(rows: list[dict], columns: list[str]) -> None:

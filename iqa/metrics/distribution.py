@@ -24,7 +24,8 @@ import torch
 
 from iqa.checks import check_image
 from iqa.errors import InputError
-from iqa.features import FeatureExtractor, create_extractor
+from iqa.features import FeatureExtractor
+from iqa.features.registry import lazy_extractor
 from iqa.metrics.base import DataRange, DistributionMetric, DistributionResult
 from iqa.options import Range
 from iqa.stats import (
@@ -50,6 +51,10 @@ def _set_name(real: bool) -> str:
 class FeatureDistributionMetric(DistributionMetric):
     """A distribution metric on the features of one extractor.
 
+    A named extractor is built on first use (:func:`~iqa.features.registry.lazy_extractor`): its
+    features' key and dimension are known at once, so statistics and features are used without
+    its network or weights, which are resolved only when images are given.
+
     Args:
         extractor: feature extractor, a registered name (``iqa.features.list_extractors()``) or a
             ``FeatureExtractor`` instance.
@@ -65,7 +70,7 @@ class FeatureDistributionMetric(DistributionMetric):
     ) -> None:
         super().__init__(data_range=data_range)
         if isinstance(extractor, str):
-            extractor = create_extractor(extractor, **({"weights": weights} if weights is not None else {}))
+            extractor = lazy_extractor(extractor, weights=weights)
         elif weights is not None:
             raise InputError("pass weights only with an extractor name; an extractor instance has its own")
         self.extractor = extractor.eval()

@@ -103,7 +103,7 @@ def test_cli(sets, tmp_path: Path) -> None:  # noqa: ANN001
             "-q",
         ],
     )
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # b/broken.png could not be read: exit 1, after writing the result
     assert json.loads(out.read_text())["fd_efficientnet_lite0"] > 0
     r = CliRunner().invoke(cli, ["compare", str(a), str(b), "-m", "ssim"])
     assert r.exit_code == 2 and "per-image metric" in r.output
