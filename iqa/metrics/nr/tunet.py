@@ -18,6 +18,7 @@ the weights were not trained in is refused (see :mod:`iqa.models.tanet`, docs/tu
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -39,6 +40,10 @@ def tunet(img: torch.Tensor, *, model: TANet, data_range: float = 1.0) -> torch.
         data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
     """
     img = check_image(img, "img", data_range=data_range, channels=(3,), min_size=8)
+    if model.mode == "compat" and len(img) == 1 and model.variant == "tad66k":
+        # the release never scored an image alone: its theme vector is then ten 1.0s whatever the image
+        warnings.warn("tunet in compat mode (the release's) scored a batch of one: its theme branch is constant "
+                      "then; score batches of 40 as the release's test loader did", stacklevel=2)  # fmt: skip
     return score_of(model(preprocess(img / data_range)), model.variant).to(img.dtype)
 
 

@@ -5,6 +5,7 @@ converted release records and runs its batch-coupled (compat) mode, another mode
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -135,7 +136,20 @@ def test_default_mode_is_batch_independent_and_compat_is_not() -> None:
     m = iqa.create("tunet", model=_net())
     torch.testing.assert_close(m(x[:1]), m(x)[:1], atol=1e-5, rtol=1e-5)
     c = iqa.create("tunet", mode="compat", model=_net(mode="compat"))
-    assert c(x[:1]).item() != pytest.approx(c(x)[0].item(), abs=1e-7)
+    with pytest.warns(UserWarning, match="batch of one"):
+        alone = c(x[:1]).item()
+    assert alone != pytest.approx(c(x)[0].item(), abs=1e-7)
+
+
+@torch.no_grad()
+def test_compat_mode_warns_when_an_image_is_scored_alone() -> None:
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    with pytest.warns(UserWarning, match="batch of one.*batches of 40"):
+        iqa.create("tunet", model=_net(mode="compat"))(x[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for a real batch, nor per image
+        iqa.create("tunet", model=_net(mode="compat"))(x)
+        iqa.create("tunet", model=_net())(x[:1])
 
 
 def test_cli_convert(tmp_path) -> None:  # noqa: ANN001
