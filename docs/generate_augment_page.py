@@ -31,6 +31,50 @@ adds random-sign noise shaped by a JND map (`jnd_map`, models `wu2017`, `namm_ch
 """
 
 
+JNDMIX_EXPERIMENT = """
+## Does JNDMix help NR-IQA training? A small CPU check (issue 25)
+
+The JNDMix paper reports that the augmentation improves NR-IQA training. At our scale we could
+not show an effect either way: over 4 seeds, JNDMix changed the held-out SRCC by +0.003 on
+average (t 95 % CI over seeds -0.056 to +0.062; higher in 1 of 4 seeds), and the mean
+within-type SRCC by -0.019. The model is small and weak (held-out SRCC 0.25-0.37), and effects
+of about ±0.05 cannot be excluded; this says nothing about the paper's setting (pre-trained
+backbones, human MOS).
+
+```bash
+nice -n 10 python experiments/jndmix_nr_training.py --work /tmp/jndmix_exp --json /tmp/jndmix.json
+```
+
+Conditions (all in the script's docstring):
+- Data: `iqa synth` (seed 0) on the 68 CBSD68 references, each box-downscaled by 2 and
+  centre-cropped to 128 x 128: 68 x 25 types x 5 levels = 8500 images. Target: `iqa synth`'s
+  `dmos` = 6 - level, a proxy ordering, not human opinion.
+- Split by content: per seed, 48 references train and 20 are held out (2500 test images).
+- Model: four 3 x 3 stride-2 convolutions (16-32-64-64, ReLU), global average pooling, linear;
+  trained from scratch, Adam lr 1e-3, MSE on the standardised target, batch 64, 8 epochs, random
+  64 x 64 crops and flips; tested on the whole 128 x 128 images.
+- Pairs: one seed gives both runs the same split, initial weights, batch order and crops; the
+  JNDMix run passes its training images through `JNDMix()` (p 0.5, strength U(0, 1), wu2017)
+  before cropping.
+- Score: SRCC over all held-out images; 95 % intervals from 2000 bootstrap resamples of the
+  held-out contents (the same resamples for both runs, so the difference is paired).
+- Cost: 518 CPU seconds, one torch thread, on the shared 2-core VM (2026-11-30).
+
+| seed | SRCC plain [95 % CI] | SRCC JNDMix [95 % CI] | JNDMix - plain [95 % CI] | mean within-type SRCC plain / JNDMix |
+|---|---|---|---|---|
+| 0 | 0.368 [0.292, 0.447] | 0.339 [0.293, 0.396] | -0.029 [-0.078, 0.033] | 0.433 / 0.389 |
+| 1 | 0.259 [0.218, 0.310] | 0.246 [0.202, 0.299] | -0.014 [-0.036, 0.006] | 0.343 / 0.325 |
+| 2 | 0.366 [0.332, 0.403] | 0.365 [0.334, 0.407] | -0.001 [-0.028, 0.029] | 0.386 / 0.389 |
+| 3 | 0.251 [0.218, 0.291] | 0.307 [0.246, 0.366] | +0.055 [-0.016, 0.120] | 0.369 / 0.350 |
+
+Every per-seed interval of the difference contains 0. The seeds differ more from one another
+(plain 0.25-0.37: other splits and initial weights) than the two conditions within a seed.
+What we did not try: other strengths or probabilities, the NAMM maps, longer training, a
+pre-trained backbone, real MOS labels. JNDMix's random draws themselves (application
+probability, weight, sign) are tested in `tests/augment/test_jndmix_draws.py`.
+"""
+
+
 def render() -> str:
     lines = [INTRO, "| # | name | family | parameter | identity | levels 1-5 | what |", "|---|---|---|---|---|---|---|"]
     for d in describe():
@@ -38,7 +82,7 @@ def render() -> str:
         lines.append(
             f"| {d['kadid_id']:02d} | `{d['name']}` | {d['family']} | {d['parameter']} | {d['identity']:g} | {levels} | {d['summary']} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + JNDMIX_EXPERIMENT
 
 
 if __name__ == "__main__":
