@@ -154,9 +154,10 @@ def _summary(rows: list[dict], output: Path | None, quiet: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Merged table (.csv, .json, .parquet).",
 )
-def merge(inputs: tuple[Path, ...], output: Path) -> None:
+@click.option("--allow-partial", is_flag=True, help="Merge even when shards are missing or lack a record (warns).")
+def merge(inputs: tuple[Path, ...], output: Path, allow_partial: bool) -> None:
     """Join the outputs of `iqa score --shard K/N` runs into one table, in file order."""
     from iqa.api.results import merge_tables
 
-    rows = merge_tables(list(inputs), output)
+    rows = merge_tables(list(inputs), output, allow_partial=allow_partial)
     click.echo(f"merged {len(inputs)} tables, {len(rows)} rows -> {output}", err=True)

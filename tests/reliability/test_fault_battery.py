@@ -204,6 +204,9 @@ def test_merge_refuses_an_incomplete_shard_set(clean: tuple[Path, Path], tmp_pat
     with pytest.warns(UserWarning, match="2/3 missing"):
         partial = merge_tables([parts[1], parts[3]], merged, allow_partial=True)
     assert len(partial) == N_GOOD - N_GOOD // 3  # shards 1 and 3 only, and said so
+    merged.unlink()
+    r = _invoke(["merge", str(parts[1]), str(parts[3]), "-o", str(merged), "--allow-partial"])
+    assert r.exit_code == 0 and len(read_table(merged)[0]) == len(partial), r.output  # the CLI's override
     assert _invoke(_score(dist, ref, parts[2], "--shard", "2/3")).exit_code == 0
     r = _invoke(["merge", *map(str, parts.values()), "-o", str(merged)])
     assert r.exit_code == 0, r.output
