@@ -54,15 +54,20 @@ def explain() -> None:
     default=0.0,
     show_default=True,
     type=float,
-    help="Fraction of the mean feature variance added to the covariances; needed when a set has <= dim images.",
+    help="Fraction of the mean feature variance added to the covariances; needed when a set has <= dim images "
+    "(the value is then printed as FD (ridge r), not FID).",
 )
 @click.option("--seed", default=0, show_default=True)
 @click.option("--top-k", default=5, show_default=True, help="Classes listed per image.")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--workers", default=2, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--no-cache", is_flag=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Feature cache (default: the iqa cache folder); a rerun on the same files extracts nothing.",
+)
+@click.option("--no-cache", is_flag=True, help="Extract every feature again and store none.")
 @click.option("--max-pixels", type=int)
 @click.option("-q", "--quiet", is_flag=True)
 def explain_fid_cmd(
@@ -111,7 +116,7 @@ def explain_fid_cmd(
         ),
     )
     paths = write_explain_gallery(exp, out, command=shlex.join(["iqa", *sys.argv[1:]]))
-    click.echo(f"FID ({exp.extractor}) = {exp.fid:.4f}; {len(exp.items)} images explained")
+    click.echo(f"{exp.label} ({exp.extractor}) = {exp.fid:.4f}; {len(exp.items)} images explained")
     if exp.histograms is not None:
         click.echo(f"top-1 class overlap {exp.histograms.overlap:.3f}")
     click.echo(f"gallery: {paths['html']}")

@@ -42,7 +42,8 @@ class Sensitivity:
     fid_without: torch.Tensor
 
 
-def _check_options(weighting: str, route: str) -> None:
+def check_options(weighting: str, route: str) -> None:
+    """Refuse an unknown weighting or route."""
     if weighting not in WEIGHTINGS:
         raise InputError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     if route not in ROUTES:
@@ -132,7 +133,7 @@ def sensitivity_maps(
             diagonals; needed when a set has no more images than feature dimensions (singular
             covariance), where FD has no gradient. 0 (default) is the exact FID.
     """
-    _check_options(weighting, route)
+    check_options(weighting, route)
     for what, s in (("reference", reference), ("generated", generated)):
         if s.dim != extractor.dim:
             raise InputError(f"{what} statistics are {s.dim}-d, {extractor.name} gives {extractor.dim}-d features")

@@ -70,6 +70,7 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
     for sub in ("overlays", "heatmaps", "maps"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     rows, cards = [], []
+    label, loo = html.escape(exp.label), bool(exp.settings.get("leave_one_out", True))
     for it in sorted(exp.items, key=lambda i: -i.contribution):
         img = (it.image.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
         ov = overlay(it.image, it.heatmap)
@@ -94,8 +95,8 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         cards.append(
             f'<div class="card"><h3>{html.escape(it.name)}</h3><div class="pair">'
             f'<img src="{data_uri(_thumb(img))}" alt="image"><img src="{data_uri(_thumb(ov))}" alt="overlay"></div>'
-            f"<p>FID contribution <b>{it.contribution:+.4f}</b> (FID with it {it.fid_with:.4f})</p>"
-            f"<ol>{classes}</ol></div>"
+            f"<p>{label} contribution <b>{it.contribution:+.4f}</b> ({label} with it {it.fid_with:.4f})"
+            f"{_negative_note(it.contribution, loo, label)}</p><ol>{classes}</ol></div>"
         )
     write(out / "explanations.csv", pd.DataFrame(rows).to_csv(index=False))
     hist_png = histogram_figure(exp.histograms) if exp.histograms is not None else None
@@ -103,6 +104,7 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
         write(out / "class_histogram.png", hist_png)
     summary = {
         "fid": exp.fid,
+        "value_label": exp.label,  # "FID", or "FD (ridge r)": with a ridge "fid" is not FID
         "n_ref": exp.n_ref,
         "n_gen": exp.n_gen,
         "extractor": exp.extractor,
@@ -113,6 +115,30 @@ def write_explain_gallery(exp: FIDExplanation, out: str | Path, *, command: str 
     write(out / "summary.json", json.dumps(summary, indent=1))
     write(out / "gallery.html", _page(exp, cards, hist_png, command))
     return {"html": out / "gallery.html", "csv": out / "explanations.csv", "summary": out / "summary.json"}
+
+
+def _negative_note(contribution: float, loo: bool, label: str) -> str:
+    """A sentence beside a negative contribution (contribution = distance with the image minus without)."""
+    if contribution >= 0:
+        return ""
+    if loo:
+        return (
+            f". <i>Negative: the set's {label} is lower with this image than without it; removing it would raise "
+            "the distance (its features pull the generated statistics towards the reference).</i>"
+        )
+    return f". <i>Negative: adding this image to the generated set would lower its {label}.</i>"
+
+
+def _sign_convention(loo: bool, label: str) -> str:
+    if loo:
+        return (
+            f"Contribution = {label} of the generated set with the image minus {label} without it: positive images "
+            f"raise the distance, negative ones lower it (removing them would raise {label}). "
+        )
+    return (
+        f"Contribution = {label} of the generated set with the image added minus {label} without it: positive "
+        "images would raise the distance, negative ones would lower it. "
+    )
 
 
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1400px}.grid{display:flex;flex-wrap:wrap;gap:14px}
@@ -129,13 +155,20 @@ def _page(exp: FIDExplanation, cards: list[str], hist_png: bytes | None, command
         else "added to the generated statistics (the reference's N - 1 + 1 set-up)"
     )
     hist = f'<h2>Top-1 classes</h2><img src="{data_uri(hist_png)}" alt="class histogram">' if hist_png else ""
+    label = html.escape(exp.label)
+    ridge = (
+        f" (Frechet distance with {s['ridge']:g} x the mean reference feature variance added to both covariances, "
+        "so not FID)"
+        if s.get("ridge")
+        else ""
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>FID explanation</title><style>{_CSS}</style></head><body>"
         f"<h1>Where FID looks: {html.escape(exp.extractor)}</h1>"
-        f"<p>Frechet distance {exp.fid:.4f} between {exp.n_ref} reference and {exp.n_gen} generated images. "
+        f"<p>{label} {exp.fid:.4f} between {exp.n_ref} reference and {exp.n_gen} generated images{ridge}. "
         f"Each image is {how}; the map is the {html.escape(s.get('weighting', ''))}-weighted sum of the extractor's "
         f"last spatial map ({html.escape(s.get('route', ''))} gradient; Kynkaanniemi et al., ICLR 2023). "
-        "Images are sorted by how much they raise FID (contribution = FID with the image minus without).</p>"
+        f"Images are sorted by how much they raise {label}. {_sign_convention(bool(s.get('leave_one_out')), label)}</p>"
         f"{hist}<h2>Images</h2><div class='grid'>{''.join(cards)}</div>"
         f"<h2>Settings</h2><pre>{html.escape(json.dumps(s, indent=1))}</pre>"
         + (f"<p>Command: <code>{html.escape(command)}</code></p>" if command else "")

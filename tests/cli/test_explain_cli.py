@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from iqa.cli.main import cli
 from tests.conftest import shared_path
+from tests.explain.test_fid_explain import CountingExtractor, _folder
 
 
 def _folders(tmp_path):
@@ -58,6 +59,27 @@ def test_explain_fid_without_enough_images_says_how_to_fix_it(tmp_path) -> None:
     )
     assert res.exit_code == 2
     assert "singular" in res.output and "--ridge" in res.output
+    assert "14 images for efficientnet_lite0's 1280-d features" in res.output  # Set14, checked first
+    assert "Checked before extracting any feature" in res.output
+
+
+def test_the_default_cache_spares_the_rerun_and_a_ridge_is_labelled(tmp_path, monkeypatch) -> None:
+    """Issue 20 item 10: the rerun with --ridge extracted every feature again."""
+    gen, ref = _folder(tmp_path / "gen", 12, 1, gamma=1.6), _folder(tmp_path / "ref", 14, 2)
+    ext = CountingExtractor()
+    monkeypatch.setattr("iqa.explain.fid_explain.create_extractor", lambda name: ext)
+    monkeypatch.setattr("iqa.weights.cache_dir", lambda: tmp_path / "user-cache" / "weights")  # the CLI default
+    args = ["explain", "fid", str(gen), str(ref), "--extractor", "tiny", "--images", "2", "-q"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "FID (tiny) = " in res.output and ext.seen == 12 + 14
+    assert len(list((tmp_path / "user-cache" / "explain").glob("*.npz"))) == 2  # one per folder
+    ext.seen = 0
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "b"), "--ridge", "1e-3"])
+    assert res.exit_code == 0, res.output
+    assert ext.seen == 0  # both folders' features came from the cache
+    assert "FD (ridge 0.001) (tiny) = " in res.output and "FID" not in res.output
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["value_label"] == "FD (ridge 0.001)"
 
 
 def test_unreadable_image_in_explain_dir_is_reported_and_the_rest_explained(tmp_path) -> None:
