@@ -119,13 +119,13 @@ def _undefined_groups(per_group: pd.DataFrame, col: str) -> str:
 def _notes(overall: pd.DataFrame, n_boot: int, dropped: list[str]) -> list[str]:
     notes = sorted({str(v) for v in overall.get("fit_note", pd.Series(dtype=object)).dropna() if v})
     notes = [f"{v}; PLCC and RMSE, which need the fitted mapping, are not reported" for v in notes]
-    n = overall["n"]
+    n = overall["n"][overall["n"] >= 3]  # metrics that were analysed (the others' rows give their error)
     if n_boot and len(n) and (n < MIN_BOOTSTRAP).any():
         notes.append(
             f"no bootstrap confidence intervals or bootstrap test for metrics with fewer than {MIN_BOOTSTRAP} "
             f"scored images (here {int(n.min())}): too few distinct resamples"
         )
-    if len(n) and int(n.max()) <= 3:
+    if len(n) > 1 and int(n.min()) <= 3:
         notes.append("Williams' test needs more than 3 images: not computed")
     return notes + dropped
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -14,6 +15,7 @@ from iqa.api.settings import RunSettings
 from iqa.datasets import load_kadid10k
 from iqa.errors import InputError
 from iqa.evaluation import correlate, srcc
+from iqa.evaluation.analysis import analyze
 from iqa.io import read_image
 from iqa.reports import write_correlation_report
 from tests.helpers.mos_fixtures import make_kadid
@@ -128,3 +130,20 @@ def test_report_files(kadid: Path, tmp_path: Path) -> None:
     summary = np.genfromtxt(paths["summary"], delimiter=",", names=True, dtype=None, encoding="utf-8")
     assert list(summary["metric"]) == ["psnr", "ssim"]
     assert json.dumps(r.settings)  # plain values, recorded in the report
+
+
+def test_a_handful_of_records_is_analysed_with_notes_on_what_was_skipped() -> None:
+    """Issue 20 item 6 at the library level: 4 records, one metric that scored nothing."""
+    table = pd.DataFrame(
+        {"mos": [1.0, 2.0, 3.0, 4.0], "a": [0.1, 0.3, 0.2, 0.9], "b": [np.nan] * 4, "level": [1, 2, 3, 4]}
+    )
+    r = analyze(table, {"a": True, "b": True}, group_columns=("level",), n_boot=100)
+    a = r.overall.set_index("metric").loc["a"]
+    assert a["srcc"] == pytest.approx(0.8)  # by hand: ranks 1,3,2,4 vs 1..4, 1 - 6 * 2 / (4 * 15)
+    assert np.isnan(a["plcc"]) and np.isnan(a["rmse"]) and a["fit"] == "skipped" and "srcc_lo" not in r.overall
+    assert r.scored == ["a"] and r.per_group == {}  # one image per level: SRCC per level is undefined
+    assert [n.split(":")[0] for n in r.notes] == [
+        "logistic5 fit skipped",
+        "no bootstrap confidence intervals or bootstrap test for metrics with fewer than 10 scored images (here 4)",
+        "SRCC per level not shown",
+    ]
