@@ -69,7 +69,8 @@ def _spec(name: str, higher_is_better: bool, summary: str) -> MetricSpec:
         differentiable=False,
         color="rgb",
         paper="Zhao et al., 'Quality-aware Pre-trained Models for Blind Image Quality Assessment' (QPT), CVPR 2023",
-        reference_impl="none released: our QPT-style approximation (iqa.training.qpt) with CONTRIQUE's ridge protocol",
+        reference_impl="none released: our QPT-style approximation (iqa.training.contrastive.quality_aware_nce, "
+        "pretrain_data.qpt_batch) with CONTRIQUE's ridge protocol",
         tolerance="loss on hand-computed cases; no reference numbers exist to reproduce",
         min_size=64,
         summary=summary,
