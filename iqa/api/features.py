@@ -161,17 +161,23 @@ def folder_features(
     entry = None
     if cache_dir:
         fp = folder_fingerprint(root, list_images(root, recursive=opts.get("recursive", False)))
-        entry = cache_entry(cache_dir, "explain", extractor.cache_key(), fp, ".npz")
+        # max_pixels decides which files fail (not the features of the others): part of the key.
+        key = f"{extractor.cache_key()}|max_pixels={opts.get('max_pixels')}"
+        entry = cache_entry(cache_dir, "explain", key, fp, ".npz")
         if entry.exists():
             with np.load(entry) as z:
-                return FolderFeatures(torch.from_numpy(z["features"]), [str(n) for n in z["names"]], [])
+                failed = [str(f) for f in z["failed"]] if "failed" in z.files else []
+                return FolderFeatures(torch.from_numpy(z["features"]), [str(n) for n in z["names"]], failed)
     cb = (lambda d, t: progress(label, d, t)) if progress else None
     feats, names, failed = extract_folder_named(root, extractor, progress=cb, **opts)
-    if entry is not None and not failed:
-        feats_np, names_np = feats.numpy(), np.array(names)
+    if entry is not None:
+        # The fingerprint hashes every file, unreadable ones included: the same files fail again,
+        # so their failures are cached with the features (a folder with one broken file is not
+        # extracted again on every run).
+        feats_np, names_np, failed_np = feats.numpy(), np.array(names), np.array(failed, dtype=str)
 
         def write(f: IO[bytes]) -> None:
-            np.savez(f, features=feats_np, names=names_np)
+            np.savez(f, features=feats_np, names=names_np, failed=failed_np)
 
         atomic_write(entry, write)
     return FolderFeatures(feats, names, failed)
