@@ -6,7 +6,8 @@ in the paper, generated here by :mod:`iqa.augment.bank`), and B *authentic* regi
 class. Both get a full-scale and a half-scale view (:mod:`iqa.training.views`). Labels are
 (2B, 126 + B): the synthetic class, or the authentic image's identity column. The paper's authentic
 images carry real distortions; regions of pristine photos carry none, and as their own classes they
-only teach content, so ``authentic`` can lower their number (0 in our CPU experiment).
+only teach content, so ``authentic`` can lower their number (docs/quality_pretraining.md: runs 1-2
+used 16, run 3 none).
 
 QPT-style: each of B regions is degraded twice by independent chains (:func:`iqa.augment.chains.sample_chain`,
 one to ``max_ops`` steps in random order), and two overlapping crops are cut from each degraded copy
