@@ -7,6 +7,7 @@ messages that name the argument, show the value and say how to fix it.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 
@@ -170,3 +171,68 @@ def check_pair(
     if img.device != ref.device:
         raise InputError(f"img is on {img.device} but ref is on {ref.device}; move both to one device")
     return img, ref
+
+
+MixedChannels = Literal["refuse", "gray", "rgb"]
+MIXED_CHANNELS: tuple[str, ...] = ("refuse", "gray", "rgb")
+
+
+def mixed_channels(img_gray: bool, ref_gray: bool, img_name: str, ref_name: str, mixed: MixedChannels) -> str | None:
+    """The rule for a full-reference pair where one side is grey and the other colour.
+
+    Scoring such a pair as RGB counts the missing colour as distortion, which is rarely what was
+    meant, so it is never silent. ``mixed`` says what happens:
+
+    - ``"refuse"`` (default): an :class:`~iqa.errors.InputError` naming both files and the fixes;
+      a folder run records it in the pair's ``error`` and goes on.
+    - ``"gray"``: both sides are compared as grey (the colour side through ``to_gray``, MATLAB
+      ``rgb2gray`` on 8-bit levels); a warning names the files.
+    - ``"rgb"``: the grey side is replicated to three channels (the missing colour counts as
+      distortion); a warning names the files.
+
+    Returns:
+        None when the pair is not mixed; else the warning text for ``"gray"`` / ``"rgb"``.
+
+    Raises:
+        InputError: a mixed pair under ``"refuse"``, or an unknown ``mixed``.
+    """
+    if mixed not in MIXED_CHANNELS:
+        raise InputError(f"mixed must be one of {MIXED_CHANNELS}, got {mixed!r}")
+    if img_gray == ref_gray:
+        return None
+    what = (
+        f"img {img_name} is greyscale but ref {ref_name} is colour"
+        if img_gray
+        else f"img {img_name} is colour but ref {ref_name} is greyscale"
+    )
+    if mixed == "refuse":
+        raise InputError(
+            f"{what}: scored as RGB, the missing colour would count as distortion. Convert one so both "
+            "match, or pass mixed='gray' (--mixed gray) to compare both as grey, or mixed='rgb' "
+            "(--mixed rgb) to score the grey one as RGB"
+        )
+    if mixed == "gray":
+        return f"{what}: compared as grey (the colour one converted with rgb2gray), as mixed='gray' asks"
+    return f"{what}: the grey one scored as RGB (missing colour counts as distortion), as mixed='rgb' asks"
+
+
+def apply_mixed(
+    img: torch.Tensor, ref: torch.Tensor, img_gray: bool, mixed: MixedChannels
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(img, ref)`` of an accepted mixed pair (``img_gray``: which side is grey), both 3-channel.
+
+    Under ``"gray"`` the colour side goes through ``to_gray`` (MATLAB ``rgb2gray`` on 8-bit
+    levels, the iqa default); the grey side is kept as it is (1 channel, or the 3 equal channels a
+    grey file decodes to) and every 1-channel side is replicated to 3. Inputs are float images in
+    [0, 1], (N, C, H, W) or (C, H, W).
+    """
+    from iqa.transforms.matlab import to_gray
+
+    def three(x: torch.Tensor, gray_side: bool) -> torch.Tensor:
+        if mixed == "gray" and not gray_side and x.shape[-3] == 3:
+            x = to_gray(x if x.ndim == 4 else x.unsqueeze(0), data_range=1.0)[(...) if x.ndim == 4 else 0]
+        if x.shape[-3] == 1:
+            x = x.expand(*x.shape[:-3], 3, *x.shape[-2:]).contiguous()
+        return x
+
+    return three(img, img_gray), three(ref, not img_gray)

@@ -1,12 +1,16 @@
 """Score a folder of images (optionally against a reference folder) in batches.
 
 The item list is fixed by the folder listing (natural order) and the shard; it is cut into
-chunks of ``batch_size`` items. Chunk boundaries never depend on what is already done, so a
+chunks of at most ``batch_size`` items whose pixels (width x height of the distorted images, read
+from the file headers) sum to at most ``max_batch_pixels``; an image larger than that budget is a
+chunk of its own. Chunk boundaries never depend on what is already done, so a
 resumed run recomputes an interrupted chunk with exactly the same batch composition and gets
-bit-identical numbers. Within a chunk, images are grouped by size (mixed sizes are normal) and
+bit-identical numbers. Memory follows the budget: one chunk is scored while the next is decoded,
+and cached references are bounded by the same budget. Within a chunk, images are grouped by size (mixed sizes are normal) and
 each group runs as one batch per metric. Decoding happens in a thread pool one chunk ahead of the
 metrics. A file that cannot be read, or that a metric rejects, gets an ``error`` and NaN scores;
-the rest of the batch is still scored.
+the rest of the batch is still scored. A pair with one side stored grey and the other colour
+follows :func:`iqa.checks.mixed_channels` (refused by default: its ``error`` names both files).
 
 How the job runs (device, batch size, decoding threads, pixel limit, sub-folders, progress) is one
 :class:`~iqa.api.settings.RunSettings`; :func:`score_job` is the whole run, from the folder to the
@@ -23,6 +27,7 @@ import contextlib
 import math
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,8 +40,9 @@ import torch
 from iqa.api.core import create
 from iqa.api.results import ResultStore, journal_path, output_format
 from iqa.api.settings import RunSettings
+from iqa.checks import MIXED_CHANNELS, MixedChannels, apply_mixed, mixed_channels
 from iqa.errors import InputError, IQAError, UnknownMetricError, UnknownOptionError, WeightsError
-from iqa.io.folders import Pair, plan_pairs
+from iqa.io.folders import Header, Pair, plan_pairs, read_header
 from iqa.io.images import Alpha, array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 
@@ -56,6 +62,8 @@ class ScoreJob:
         ref_pattern: regex mapping a file's stem to its reference's stem.
         shard: score only part K of N.
         alpha: how transparent images are flattened ("drop", "white", "black").
+        mixed: a grey image paired with a colour one (or the reverse): "refuse" (the pair's
+            ``error``), "gray" or "rgb" (see :func:`iqa.checks.mixed_channels`).
     """
 
     root: Path
@@ -65,13 +73,16 @@ class ScoreJob:
     ref_pattern: str | None = None
     shard: tuple[int, int] = (1, 1)
     alpha: Alpha = "drop"
-    _ref_cache: OrderedDict[str, Future[Decoded]] = field(default_factory=OrderedDict, repr=False)
+    mixed: MixedChannels = "refuse"
+    _ref_cache: OrderedDict[str, tuple[Future[Decoded], int]] = field(default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.ref_root = Path(self.ref_root) if self.ref_root is not None else None
         if not isinstance(self.settings, RunSettings):
             raise InputError(f"settings must be a RunSettings, got {type(self.settings).__name__}")
+        if self.mixed not in MIXED_CHANNELS:
+            raise InputError(f"mixed must be one of {MIXED_CHANNELS}, got {self.mixed!r}")
         for name, m in self.metrics.items():
             if isinstance(m, FRMetric) and self.ref_root is None:
                 raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
@@ -83,13 +94,15 @@ class ScoreJob:
         return ["file", "ref", *self.metrics, "error"]
 
     def meta(self) -> dict[str, Any]:
-        """Settings that must match for a resume to be valid (the batch size fixes the chunks)."""
+        """Settings that must match for a resume to be valid (batch size and pixel budget fix the chunks)."""
         return {
             "metrics": {n: {k: _jsonable(v) for k, v in m.options().items()} for n, m in self.metrics.items()},
             "batch_size": self.settings.batch_size,
+            "max_batch_pixels": self.settings.max_batch_pixels,
             "shard": list(self.shard),
             "ref_pattern": self.ref_pattern,
             "alpha": self.alpha,
+            "mixed": self.mixed,
         }
 
 
@@ -106,6 +119,54 @@ def plan_items(job: ScoreJob) -> list[Pair]:
     )
 
 
+def plan_chunks(
+    items: list[Pair], pixels: list[int], batch_size: int, max_batch_pixels: int | None
+) -> list[list[Pair]]:
+    """Consecutive items cut into chunks of at most ``batch_size`` items and ``max_batch_pixels`` pixels.
+
+    ``pixels[i]`` is item i's pixel count. A chunk closes when the next item would exceed either
+    limit; an item above the pixel budget alone is a chunk of its own (it still runs).
+    ``max_batch_pixels=None`` bounds by count only.
+    """
+    chunks: list[list[Pair]] = []
+    current: list[Pair] = []
+    total = 0
+    for it, p in zip(items, pixels, strict=True):
+        over = max_batch_pixels is not None and total + p > max_batch_pixels
+        if current and (len(current) == batch_size or over):
+            chunks.append(current)
+            current, total = [], 0
+        current.append(it)
+        total += p
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@dataclass
+class _Headers:
+    """File headers of a job's items (pixel counts, grey or colour), read once before decoding."""
+
+    img: dict[str, Header] = field(default_factory=dict)
+    ref: dict[str, Header] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, job: ScoreJob, items: list[Pair]) -> _Headers:
+        heads = cls()
+        need_img = job.settings.max_batch_pixels is not None or job.ref_root is not None
+        for it in items:
+            if it.error or not need_img:
+                continue
+            heads.img[it.file] = read_header(job.root / it.file)
+            if it.ref is not None and job.ref_root is not None and it.ref not in heads.ref:
+                heads.ref[it.ref] = read_header(job.ref_root / it.ref)
+        return heads
+
+    def pixels(self, it: Pair) -> int:
+        h = self.img.get(it.file)
+        return h.pixels if h is not None else 0
+
+
 def _decode(path: Path, job: ScoreJob) -> Decoded:
     """Decode and convert to float32 (3, H, W) in the worker thread, so both run in parallel."""
     try:
@@ -117,23 +178,38 @@ def _decode(path: Path, job: ScoreJob) -> Decoded:
 class _Decoded:
     """Futures of one chunk's decoded images; references are shared through a small cache."""
 
-    def __init__(self, items: list[Pair], job: ScoreJob, pool: ThreadPoolExecutor):
+    def __init__(self, items: list[Pair], job: ScoreJob, pool: ThreadPoolExecutor, heads: _Headers):
         self.items = items
+        self.heads = heads
         self.img: list[Future[Decoded]] = [pool.submit(_decode, job.root / it.file, job) for it in items]
         self.ref: list[Future[Decoded] | None] = []
+        cache = job._ref_cache
         for it in items:
             if it.ref is None or job.ref_root is None:
                 self.ref.append(None)
                 continue
-            fut = job._ref_cache.get(it.ref)
-            if fut is None:
-                fut = pool.submit(_decode, job.ref_root / it.ref, job)
-                job._ref_cache[it.ref] = fut
-                if len(job._ref_cache) > 4 * job.settings.batch_size:
-                    job._ref_cache.popitem(last=False)
+            hit = cache.get(it.ref)
+            if hit is None:
+                head = heads.ref.get(it.ref)
+                hit = (pool.submit(_decode, job.ref_root / it.ref, job), head.pixels if head else 0)
+                cache[it.ref] = hit
+                _trim(cache, job.settings)
             else:
-                job._ref_cache.move_to_end(it.ref)
-            self.ref.append(fut)
+                cache.move_to_end(it.ref)
+            self.ref.append(hit[0])
+
+
+def _trim(cache: OrderedDict[str, tuple[Future[Decoded], int]], settings: RunSettings) -> None:
+    """Forget the oldest references beyond 4 batches' count or one pixel budget (keeping the newest).
+
+    A forgotten reference that a chunk still uses stays alive with that chunk; a later pair decodes
+    it again. Without the pixel bound, 24-MP references alone filled gigabytes.
+    """
+    budget = settings.max_batch_pixels
+    while len(cache) > 1 and (
+        len(cache) > 4 * settings.batch_size or (budget is not None and sum(p for _, p in cache.values()) > budget)
+    ):
+        cache.popitem(last=False)
 
 
 def _to_batch(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
@@ -195,6 +271,11 @@ def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Grou
                     f"size {a.shape[2]}x{a.shape[1]} differs from reference {it.ref} ({b.shape[2]}x{b.shape[1]})"
                 )
                 continue
+            try:
+                a, b = _match_channels(job, dec.heads, it, a, b)
+            except InputError as e:
+                errors[i].append(str(e))
+                continue
         ref = b if isinstance(b, torch.Tensor) else None
         key = (tuple(a.shape), None if ref is None else tuple(ref.shape))
         g = groups.setdefault(key, _Group([], [], [] if ref is not None else None))
@@ -203,6 +284,41 @@ def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Grou
         if g.refs is not None and ref is not None:
             g.refs.append(ref)
     return list(groups.values())
+
+
+def _match_channels(
+    job: ScoreJob, heads: _Headers, it: Pair, a: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pair under the mixed-channel rule (files decode to 3 channels; headers say which was grey).
+
+    Accepted pairs were warned about by :func:`_warn_mixed` before decoding started.
+    """
+    ha, hb = heads.img.get(it.file), heads.ref.get(it.ref or "")
+    if ha is None or hb is None or ha.gray == hb.gray:
+        return a, b
+    mixed_channels(ha.gray, hb.gray, it.file, it.ref or "", job.mixed)  # raises under "refuse"
+    return apply_mixed(a, b, ha.gray, job.mixed)
+
+
+def _warn_mixed(job: ScoreJob, items: list[Pair], heads: _Headers, limit: int = 10) -> None:
+    """One warning per accepted mixed pair (the first ``limit``, then a count), before any decoding.
+
+    Emitted here, with no decoding thread running, because ``warnings.catch_warnings`` in a decoding
+    thread swaps the process-wide filters and can swallow a warning the main thread emits meanwhile.
+    """
+    if job.mixed == "refuse":
+        return
+    notes = []
+    for it in items:
+        ha, hb = heads.img.get(it.file), heads.ref.get(it.ref or "")
+        if ha is not None and hb is not None and ha.gray != hb.gray:
+            notes.append(mixed_channels(ha.gray, hb.gray, it.file, it.ref or "", job.mixed))
+    for note in notes[:limit]:
+        warnings.warn(note or "", UserWarning, stacklevel=3)
+    if len(notes) > limit:
+        warnings.warn(
+            f"... and {len(notes) - limit} more pairs of a grey and a colour image", UserWarning, stacklevel=3
+        )
 
 
 def _score_chunk(job: ScoreJob, dec: _Decoded, device: torch.device) -> list[Row]:
@@ -222,26 +338,31 @@ def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[
     device = job.settings.torch_device()
     for m in job.metrics.values():
         m.to(device).eval()
-    size = job.settings.batch_size
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    heads = _Headers.read(job, items)
+    pixels = [heads.pixels(it) for it in items]
+    chunks = plan_chunks(items, pixels, job.settings.batch_size, job.settings.max_batch_pixels)
     todo = [c for c in chunks if any(it.file not in done for it in c)]
+    _warn_mixed(job, [it for c in todo for it in c if it.file not in done], heads)
     finished = sum(len(c) for c in chunks) - sum(len(c) for c in todo)
     yield finished
     with ThreadPoolExecutor(max_workers=max(1, job.settings.workers)) as pool:
-        for dec in _one_ahead(todo, job, pool):
+        for dec in _one_ahead(todo, job, pool, heads):
             rows = _score_chunk(job, dec, device)
             on_rows([r for r in rows if r["file"] not in done])
             finished += len(dec.items)
+            del dec  # the next chunk's decoding starts when this loop asks for it: hold two chunks, not three
             yield finished
 
 
-def _one_ahead(chunks: list[list[Pair]], job: ScoreJob, pool: ThreadPoolExecutor) -> Iterator[_Decoded]:
+def _one_ahead(
+    chunks: list[list[Pair]], job: ScoreJob, pool: ThreadPoolExecutor, heads: _Headers
+) -> Iterator[_Decoded]:
     """Each chunk's decoding, with the next chunk's already submitted when it is handed out."""
     if not chunks:
         return
-    current = _Decoded(chunks[0], job, pool)
+    current = _Decoded(chunks[0], job, pool, heads)
     for chunk in chunks[1:]:
-        upcoming = _Decoded(chunk, job, pool)
+        upcoming = _Decoded(chunk, job, pool, heads)
         yield current
         current = upcoming
     yield current

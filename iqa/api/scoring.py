@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from PIL import Image
 from iqa.api.core import create
 from iqa.api.jobs import ScoreJob, score_job
 from iqa.api.settings import RunSettings
+from iqa.checks import MixedChannels, apply_mixed, mixed_channels
 from iqa.errors import InputError, ShapeError
+from iqa.io.folders import GRAY_MODES, read_header
 from iqa.io.images import array_to_tensor, decode_image, pil_to_array
 from iqa.metrics.base import FRMetric, Metric, NRMetric
 
@@ -32,6 +35,31 @@ def _one_to_tensor(x: Any, name: str, max_pixels: int | None) -> torch.Tensor:
     if isinstance(x, (str, os.PathLike)):
         return array_to_tensor(decode_image(x, max_pixels=max_pixels)).unsqueeze(0)
     raise InputError(f"{name}: expected a tensor, PIL image, file path or folder, got {type(x).__name__}")
+
+
+def _is_gray(x: Any) -> bool:
+    """Whether an input is grey as given: a 1-channel tensor, a grey PIL image, a file stored grey."""
+    if isinstance(x, torch.Tensor):
+        return x.ndim >= 3 and x.shape[-3] == 1
+    if isinstance(x, Image.Image):
+        return x.mode in GRAY_MODES
+    return isinstance(x, (str, os.PathLike)) and read_header(x).gray
+
+
+def _label(x: Any, kind: str, i: int, n: int) -> str:
+    if isinstance(x, (str, os.PathLike)):
+        return str(x)
+    return f"{kind}[{i}]" if n > 1 else kind
+
+
+def _match_pairs(img: list, ref: list, imgs: list, refs: list, mixed: MixedChannels) -> None:
+    """Apply the mixed grey/colour rule (:func:`iqa.checks.mixed_channels`) to each pair, in place."""
+    for i, (x, y) in enumerate(zip(img, ref)):
+        gx, gy = _is_gray(x), _is_gray(y)
+        note = mixed_channels(gx, gy, _label(x, "img", i, len(img)), _label(y, "ref", i, len(ref)), mixed)
+        if note is not None:
+            warnings.warn(note, UserWarning, stacklevel=3)
+            imgs[i], refs[i] = apply_mixed(imgs[i], refs[i], gx, mixed)
 
 
 def _as_list(x: Any) -> list:
@@ -54,6 +82,7 @@ def score(
     max_pixels: int | None = None,
     device: str | torch.device | None = None,
     settings: RunSettings | None = None,
+    mixed: MixedChannels = "refuse",
     **options: Any,
 ) -> Any:
     """Score images with one metric, whatever form they come in.
@@ -71,6 +100,10 @@ def score(
         device: where to compute ("cpu", "cuda", "cuda:1", a ``torch.device``): the metric and the
             inputs are moved there and tensor results stay there. None: tensors are scored where
             they are, folders on ``settings.device`` (cpu by default).
+        mixed: a grey image paired with a colour one (or the reverse): "refuse" raises an
+            InputError naming both (a folder records it in the pair's ``error``), "gray" compares
+            both as grey, "rgb" scores the grey one as RGB; both with a warning. See
+            :func:`iqa.checks.mixed_channels`.
         settings: all of the above as one :class:`~iqa.api.settings.RunSettings`; the keyword
             arguments given explicitly override its fields.
         **options: metric options, when ``metric`` is a name.
@@ -93,11 +126,13 @@ def score(
     if not fr and ref is not None:
         raise InputError(f"{m.spec.name} is no-reference: do not pass ref")
     if _is_folder(img):
-        return _score_folder(m, img, ref, run, ref_pattern)
+        return _score_folder(m, img, ref, run, ref_pattern, mixed)
     imgs = [_one_to_tensor(x, "img", run.max_pixels) for x in _as_list(img)]
     refs = [_one_to_tensor(x, "ref", run.max_pixels) for x in _as_list(ref)] if fr else []
     if fr and len(refs) != len(imgs):
         raise ShapeError(f"got {len(imgs)} images but {len(refs)} references")
+    if fr:
+        _match_pairs(_as_list(img), _as_list(ref), imgs, refs, mixed)
     if target is not None:
         m.to(target)
         imgs, refs = [t.to(target) for t in imgs], [t.to(target) for t in refs]
@@ -107,7 +142,9 @@ def score(
     return torch.cat([m(a, b) for a, b in zip(imgs, refs)] if fr else [m(a) for a in imgs])
 
 
-def _score_folder(m: Metric, img: Any, ref: Any, settings: RunSettings, ref_pattern: str | None) -> Any:
+def _score_folder(
+    m: Metric, img: Any, ref: Any, settings: RunSettings, ref_pattern: str | None, mixed: MixedChannels
+) -> Any:
     import pandas as pd
 
     if ref is not None and not _is_folder(ref):
@@ -118,5 +155,6 @@ def _score_folder(m: Metric, img: Any, ref: Any, settings: RunSettings, ref_patt
         metrics={m.spec.name: m},
         settings=settings,
         ref_pattern=ref_pattern,
+        mixed=mixed,
     )
     return pd.DataFrame(score_job(job), columns=job.columns)

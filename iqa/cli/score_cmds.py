@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from iqa.api.settings import RunSettings
+    from iqa.checks import MixedChannels
     from iqa.io.images import Alpha
     from iqa.metrics.base import Metric
 
@@ -50,6 +51,20 @@ if TYPE_CHECKING:
 )
 @click.option("--max-pixels", type=int, help="Decompression-bomb limit in pixels (default 89,478,485).")
 @click.option(
+    "--max-batch-pixels",
+    type=int,
+    help="Most pixels (width x height summed over a batch) per batch; a larger image runs alone "
+    "(default 16,777,216 = 2**24; 0: no pixel bound, --batch-size only).",
+)
+@click.option(
+    "--mixed",
+    type=click.Choice(["refuse", "gray", "rgb"]),
+    default="refuse",
+    show_default=True,
+    help="A grey image paired with a colour one: refuse (error in its row), compare both as grey, "
+    "or score the grey one as RGB (both warn).",
+)
+@click.option(
     "--alpha",
     type=click.Choice(["drop", "white", "black"]),
     default="drop",
@@ -71,6 +86,8 @@ def score(
     recursive: bool,
     ref_pattern: str | None,
     max_pixels: int | None,
+    max_batch_pixels: int | None,
+    mixed: MixedChannels,
     alpha: Alpha,
     keep_going: bool,
     quiet: bool,
@@ -98,8 +115,10 @@ def score(
         raise InputError("no metric can run:\n  " + "\n  ".join(ready.skipped.values()))
     with ProgressBars(quiet) as bars:
         run = settings.replace(max_pixels=max_pixels, recursive=recursive, progress=bars)
+        if max_batch_pixels is not None:
+            run = run.replace(max_batch_pixels=max_batch_pixels or None)
         job = ScoreJob(root=folder, ref_root=ref, metrics=built, settings=run, ref_pattern=ref_pattern,
-                       shard=parse_shard(shard), alpha=alpha)  # fmt: skip
+                       shard=parse_shard(shard), alpha=alpha, mixed=mixed)  # fmt: skip
         rows = score_job(job, output, resume=resume, overwrite=overwrite)
     if output is None:
         write_table_stdout(rows, job.columns)

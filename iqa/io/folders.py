@@ -132,3 +132,33 @@ def plan_pairs(
     else:
         pairs = [Pair(f, None) for f in files]
     return [p for i, p in enumerate(pairs) if i % n == k - 1]
+
+
+# PIL modes of files stored with one grey channel (with or without alpha); they decode to three equal channels.
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a file's header says, read without decoding its pixels (0 pixels: unreadable)."""
+
+    pixels: int
+    gray: bool
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """Pixel count and whether ``path`` is stored grey (:data:`GRAY_MODES`), from its header only.
+
+    A file that cannot be opened gets ``Header(0, False)``: decoding reports why, later.
+    """
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a decompression-bomb warning is the decoder's business
+            with Image.open(path) as im:
+                return Header(im.size[0] * im.size[1], im.mode in GRAY_MODES)
+    except Exception:  # noqa: BLE001 - any unreadable file: the decoder names the problem
+        return Header(0, False)
