@@ -230,7 +230,7 @@ def apply_mixed(
 
     def three(x: torch.Tensor, gray_side: bool) -> torch.Tensor:
         if mixed == "gray" and not gray_side and x.shape[-3] == 3:
-            x = to_gray(x if x.ndim == 4 else x.unsqueeze(0), data_range=1.0)[(...) if x.ndim == 4 else 0]
+            x = to_gray(x, data_range=1.0) if x.ndim == 4 else to_gray(x.unsqueeze(0), data_range=1.0)[0]
         if x.shape[-3] == 1:
             x = x.expand(*x.shape[:-3], 3, *x.shape[-2:]).contiguous()
         return x
