@@ -213,14 +213,18 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
     return arr
 
 
+# Decoded arrays are read-only and only read by array_to_tensor, so torch's "not writable" warning
+# says nothing here. A narrow filter set once: ``warnings.catch_warnings`` in the decoding threads
+# swapped the process-wide filters and lost other threads' warnings meanwhile.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+
+
 def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8/uint16 array -> float32 (3, H, W) tensor in [0, 1], converted in one pass."""
     import torch  # imported here so that decoding alone (iqa.io.prefetch) does not load PyTorch
 
     scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-    with warnings.catch_warnings():  # decoded arrays are read-only; they are only read here
-        warnings.simplefilter("ignore", UserWarning)
-        src = torch.from_numpy(arr).permute(2, 0, 1)
+    src = torch.from_numpy(arr).permute(2, 0, 1)
     out = torch.empty(src.shape, dtype=torch.float32)
     out.copy_(src)  # dtype and HWC -> CHW together
     return out.mul_(1.0 / scale)
