@@ -52,7 +52,7 @@ ROWS: dict[str, tuple[str, dict, int | None]] = {
 }
 
 
-def worker(pairs: int, rows: list[str], calls: int, threads: int | None) -> None:
+def worker(pairs: int, rows: list[str], calls: int, threads: int | None, cpu_time: bool = False) -> None:
     """Runs inside one version's interpreter: prints {row: [median seconds, values...]} as JSON."""
     sys.path.insert(0, str(HERE))
     import torch
@@ -62,6 +62,7 @@ def worker(pairs: int, rows: list[str], calls: int, threads: int | None) -> None
 
     if threads:
         torch.set_num_threads(threads)
+    clock = time.process_time if cpu_time else time.perf_counter  # CPU time: less sensitive to other load
     y, x = batch(pairs)
     out = {}
     for row, (name, options, n) in ROWS.items():
@@ -74,9 +75,9 @@ def worker(pairs: int, rows: list[str], calls: int, threads: int | None) -> None
             values = call()
             times = []
             for _ in range(calls):
-                t = time.perf_counter()
+                t = clock()
                 call()
-                times.append(time.perf_counter() - t)
+                times.append(clock() - t)
         out[row] = [statistics.median(times), min(times), *values.double().tolist()]
     print(json.dumps(out))
 
@@ -120,13 +121,14 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=3, help="timed calls per row and worker (after a warm-up)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per worker (default: torch's)")
     ap.add_argument("--no-score", action="store_true", help="skip the whole-process iqa score row")
+    ap.add_argument("--cpu-time", action="store_true", help="time rows by process CPU time (use with --threads 1)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     unknown = [r for r in args.rows if r not in ROWS]
     if unknown:
         sys.exit(f"unknown --rows {unknown}; known: {list(ROWS)}")
     if args.worker:
-        worker(args.pairs, args.rows, args.calls, args.threads)
+        worker(args.pairs, args.rows, args.calls, args.threads, args.cpu_time)
         return
     if args.base is None or not (args.base / "iqa").is_dir():
         sys.exit("--base must be a checkout of the older version (git worktree add /tmp/iqa-base <commit>)")
@@ -151,6 +153,7 @@ def main() -> None:
                 score[v].append(time_score(trees[v], data, data / f"out_{v}.csv"))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     threads = args.threads or f"torch default on {os.cpu_count()} cores"
+    threads = f"{threads}; clock: {'process CPU time' if args.cpu_time else 'wall'}"
     print(f"{args.pairs} pairs of 512x384 (CPU, threads: {threads}), median over {args.rounds} rounds of the "
           f"median of {args.calls} calls (best: the fastest call of all rounds); base and new alternate\n")  # fmt: skip
     print("| row | base s | new s | new / base | best base s | best new s | best ratio | values equal |")
