@@ -1,5 +1,5 @@
 """Compression hack building blocks: the ~30k-parameter preprocessor, training with checkpoints and
-resume, evaluation with the real codec. (The attack's effect is an experiment, not a unit test.)"""
+resume, evaluation with the real codec. (The attack's effect: test_compression_hack_effect.py.)"""
 
 from __future__ import annotations
 
