@@ -214,25 +214,3 @@ def mixed_channels(img_gray: bool, ref_gray: bool, img_name: str, ref_name: str,
     if mixed == "gray":
         return f"{what}: compared as grey (the colour one converted with rgb2gray), as mixed='gray' asks"
     return f"{what}: the grey one scored as RGB (missing colour counts as distortion), as mixed='rgb' asks"
-
-
-def apply_mixed(
-    img: torch.Tensor, ref: torch.Tensor, img_gray: bool, mixed: MixedChannels
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(img, ref)`` of an accepted mixed pair (``img_gray``: which side is grey), both 3-channel.
-
-    Under ``"gray"`` the colour side goes through ``to_gray`` (MATLAB ``rgb2gray`` on 8-bit
-    levels, the iqa default); the grey side is kept as it is (1 channel, or the 3 equal channels a
-    grey file decodes to) and every 1-channel side is replicated to 3. Inputs are float images in
-    [0, 1], (N, C, H, W) or (C, H, W).
-    """
-    from iqa.transforms.matlab import to_gray
-
-    def three(x: torch.Tensor, gray_side: bool) -> torch.Tensor:
-        if mixed == "gray" and not gray_side and x.shape[-3] == 3:
-            x = to_gray(x, data_range=1.0) if x.ndim == 4 else to_gray(x.unsqueeze(0), data_range=1.0)[0]
-        if x.shape[-3] == 1:
-            x = x.expand(*x.shape[:-3], 3, *x.shape[-2:]).contiguous()
-        return x
-
-    return three(img, img_gray), three(ref, not img_gray)

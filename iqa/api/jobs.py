@@ -40,11 +40,12 @@ import torch
 from iqa.api.core import create
 from iqa.api.results import ResultStore, journal_path, output_format
 from iqa.api.settings import RunSettings
-from iqa.checks import MIXED_CHANNELS, MixedChannels, apply_mixed, mixed_channels
+from iqa.checks import MIXED_CHANNELS, MixedChannels, mixed_channels
 from iqa.errors import InputError, IQAError, UnknownMetricError, UnknownOptionError, WeightsError
 from iqa.io.folders import Header, Pair, plan_pairs, read_header
 from iqa.io.images import Alpha, array_to_tensor, decode_image
 from iqa.metrics.base import FRMetric, Metric, NRMetric
+from iqa.transforms.color import apply_mixed
 
 Row = dict[str, Any]
 Decoded = torch.Tensor | str  # a (3, H, W) float image, or why it could not be read

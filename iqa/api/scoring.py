@@ -13,11 +13,12 @@ from PIL import Image
 from iqa.api.core import create
 from iqa.api.jobs import ScoreJob, score_job
 from iqa.api.settings import RunSettings
-from iqa.checks import MixedChannels, apply_mixed, mixed_channels
+from iqa.checks import MixedChannels, mixed_channels
 from iqa.errors import InputError, ShapeError
 from iqa.io.folders import GRAY_MODES, read_header
 from iqa.io.images import array_to_tensor, decode_image, pil_to_array
 from iqa.metrics.base import FRMetric, Metric, NRMetric
+from iqa.transforms.color import apply_mixed
 
 ImageLike = torch.Tensor | Image.Image | str | os.PathLike
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from iqa.checks import MixedChannels
+from iqa.transforms.matlab import to_gray
+
 # MATLAB rgb2ycbcr: Y = 16 + (65.481 R + 128.553 G + 24.966 B) for R, G, B in [0, 1].
 _Y_LIMITED = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
 _Y_LIMITED_OFFSET = 16.0 / 255.0
@@ -46,3 +49,24 @@ def rgb_to_y(x: torch.Tensor, *, data_range: float = 1.0, quantize: bool = False
 def rgb_to_y_full(x: torch.Tensor) -> torch.Tensor:
     """Full-range BT.601 luma (JFIF), shape (N, 1, H, W), same scale as ``x``."""
     return _weighted_sum(x, _Y_FULL)
+
+
+def apply_mixed(
+    img: torch.Tensor, ref: torch.Tensor, img_gray: bool, mixed: MixedChannels
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(img, ref)`` of an accepted mixed pair (``img_gray``: which side is grey), both 3-channel.
+
+    Under ``"gray"`` the colour side goes through ``to_gray`` (MATLAB ``rgb2gray`` on 8-bit
+    levels, the iqa default); the grey side is kept as it is (1 channel, or the 3 equal channels a
+    grey file decodes to) and every 1-channel side is replicated to 3. Inputs are float images in
+    [0, 1], (N, C, H, W) or (C, H, W).
+    """
+
+    def three(x: torch.Tensor, gray_side: bool) -> torch.Tensor:
+        if mixed == "gray" and not gray_side and x.shape[-3] == 3:
+            x = to_gray(x, data_range=1.0) if x.ndim == 4 else to_gray(x.unsqueeze(0), data_range=1.0)[0]
+        if x.shape[-3] == 1:
+            x = x.expand(*x.shape[:-3], 3, *x.shape[-2:]).contiguous()
+        return x
+
+    return three(img, img_gray), three(ref, not img_gray)
