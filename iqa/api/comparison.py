@@ -29,7 +29,7 @@ from iqa.api.features import (
     folder_fingerprint,
     save_npy,
 )
-from iqa.api.jobs import prepare_metrics
+from iqa.api.preflight import prepare_metrics
 from iqa.api.settings import Progress, RunSettings
 from iqa.atomic import atomic_write_json
 from iqa.errors import InputError, IQAError
