@@ -35,7 +35,7 @@ def _rows() -> list[dict[str, Any]]:
                 "status": st.status,
                 "where": st.where,
                 "path": st.path,
-                "sha256": spec.expected_hash,
+                "sha256": spec.describe_hash(),
                 "found_sha256": st.digest,
                 "license": spec.license,
                 "urls": list(spec.urls),

@@ -34,6 +34,12 @@ class WeightSpec:
     size: int | None = None
     notes: str = ""
     packaged: str = ""
+    hash_unpublished: bool = False
+
+    @property
+    def hash_recorded(self) -> bool:
+        """True when upstream publishes no hash: the sha256 is recorded on first download or import."""
+        return self.hash_unpublished
 
     @property
     def packaged_module(self) -> str:
@@ -42,11 +48,21 @@ class WeightSpec:
 
     @property
     def expected_hash(self) -> str:
-        """Full sha256 if known, else the upstream prefix."""
+        """Full sha256 if known, else the upstream prefix ("" when upstream publishes none)."""
         return self.sha256 or self.sha256_prefix
 
+    def describe_hash(self) -> str:
+        """The hash for messages: the recorded one, or how an unpublished one is handled."""
+        return self.expected_hash or "not published upstream; recorded on first download or import"
+
     def hash_matches(self, digest: str) -> bool:
-        """True when ``digest`` (full sha256) equals the recorded hash or starts with the prefix."""
+        """True when ``digest`` (full sha256) equals the recorded hash or starts with the prefix.
+
+        An entry without a published hash matches nothing here: its files are checked against the
+        digest recorded beside them (:func:`iqa.weights.store.verify_file`).
+        """
+        if not self.expected_hash:
+            return False
         return digest == self.sha256 if self.sha256 else digest.startswith(self.sha256_prefix)
 
 
@@ -59,8 +75,13 @@ def _parse(entry: dict) -> WeightSpec:
     for h in (spec.sha256, spec.sha256_prefix):
         if h and not _HEX.fullmatch(h):
             raise WeightsError(f"manifest entry {spec.id!r}: hash {h!r} is not lower-case hex")
-    if not spec.expected_hash:
-        raise WeightsError(f"manifest entry {spec.id!r} has neither sha256 nor sha256_prefix")
+    if not spec.expected_hash and not spec.hash_unpublished:
+        raise WeightsError(
+            f"manifest entry {spec.id!r} has neither sha256 nor sha256_prefix "
+            "(set hash_unpublished = true only where upstream publishes no hash)"
+        )
+    if spec.expected_hash and spec.hash_unpublished:
+        raise WeightsError(f"manifest entry {spec.id!r} has a hash and hash_unpublished = true")
     for key, rel in (("filename", spec.filename), ("packaged", spec.packaged)):
         if rel.startswith("/") or ".." in rel.split("/"):
             raise WeightsError(f"manifest entry {spec.id!r}: {key} must be a relative path (no '..')")

@@ -43,14 +43,52 @@ def sha256_file(path: Path) -> str:
     return _VERIFIED[key]
 
 
+def recorded_hash_path(path: Path) -> Path:
+    """The sidecar ``<file>.sha256`` holding the full digest recorded when ``path`` was installed."""
+    return path.with_name(path.name + ".sha256")
+
+
+def recorded_hash(path: Path) -> str:
+    """The digest recorded beside ``path`` ("" when none was)."""
+    side = recorded_hash_path(path)
+    return side.read_text(encoding="ascii").strip() if side.is_file() else ""
+
+
+def record_hash(path: Path, digest: str) -> None:
+    """Record ``digest`` beside ``path`` (best effort: a read-only folder keeps no record)."""
+    try:
+        atomic_write(recorded_hash_path(path), lambda f: f.write(digest.encode("ascii") + b"\n"))
+    except OSError:
+        pass
+
+
+def hash_ok(path: Path, spec: WeightSpec, digest: str) -> bool:
+    """Whether ``digest`` (of ``path``) is right for ``spec``.
+
+    The manifest's hash or prefix decides where there is one. For entries whose upstream publishes
+    no hash (``hash_unpublished``), the digest recorded when the file was downloaded or imported
+    decides (trust on first use); a file put in place by hand is recorded the first time it is used.
+    A recorded digest is also checked for prefix-only entries, so a later change is caught.
+    """
+    recorded = recorded_hash(path)
+    if recorded and recorded != digest:
+        return False
+    if spec.expected_hash:
+        return spec.hash_matches(digest)
+    if not recorded:
+        record_hash(path, digest)
+    return True
+
+
 def verify_file(path: Path, spec: WeightSpec) -> Path:
-    """Raise :class:`WeightsHashError` unless ``path`` has the recorded hash."""
+    """Raise :class:`WeightsHashError` unless ``path`` has the manifest's (or the recorded) hash."""
     digest = sha256_file(path)
-    if not spec.hash_matches(digest):
+    if not hash_ok(path, spec, digest):
+        expected = recorded_hash(path) if spec.hash_recorded else spec.expected_hash
         raise WeightsHashError(
-            f"{path}: sha256 {digest} does not match {spec.id!r} (expected {spec.expected_hash}); "
-            "the file is corrupt, truncated or a different version. Delete it and fetch again with "
-            f"`iqa weights fetch {spec.id}`"
+            f"{path}: sha256 {digest} does not match {spec.id!r} (expected {expected}); "
+            "the file is corrupt, truncated, changed since it was installed or a different version. "
+            f"Delete it and fetch again with `iqa weights fetch {spec.id}`"
         )
     return path
 
@@ -116,7 +154,7 @@ def local_status(spec: WeightSpec) -> LocalStatus:
     for p, where in _candidates(spec):
         if p.is_file():
             digest = sha256_file(p)
-            return LocalStatus("ok" if spec.hash_matches(digest) else "BAD HASH", str(p), where, digest)
+            return LocalStatus("ok" if hash_ok(p, spec, digest) else "BAD HASH", str(p), where, digest)
     return LocalStatus("missing")
 
 
@@ -136,7 +174,7 @@ def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
         )
     return WeightsNotFoundError(
         f"weights {spec.id!r} ({spec.filename}) not found: {reason}. Download {urls} "
-        f"(sha256 {spec.expected_hash}) and {where} or run `iqa weights import FILE`"
+        f"(sha256 {spec.describe_hash()}) and {where} or run `iqa weights import FILE`"
     )
 
 
@@ -199,17 +237,20 @@ def _download_to(url: str, spec: WeightSpec, dest: Path, progress: bool) -> None
         if total is not None and received != total:
             raise DownloadError(f"{url}: truncated transfer, got {received} of {total} bytes")
         digest = h.hexdigest()
-        if not spec.hash_matches(digest):
+        if spec.expected_hash and not spec.hash_matches(digest):
             raise WeightsHashError(
                 f"{url}: downloaded file has sha256 {digest}, expected {spec.expected_hash}; not installed"
             )
+        got.append(digest)
 
+    got: list[str] = []
     try:
         atomic_write(dest, write)
     except (DownloadError, WeightsHashError):
         raise
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise DownloadError(f"{url}: {e}") from e
+    record_hash(dest, got[0])
 
 
 def fetch(weight_id: str, *, progress: bool | None = None, force: bool = False) -> Path:
@@ -218,6 +259,8 @@ def fetch(weight_id: str, *, progress: bool | None = None, force: bool = False) 
     dest = cache_dir() / spec.filename
     if dest.is_file() and not force:
         return verify_file(dest, spec)
+    if force:
+        recorded_hash_path(dest).unlink(missing_ok=True)  # a forced download records its own digest
     if not spec.urls:
         raise DownloadError(f"{spec.id!r} has no download URL")
     if progress is None:
@@ -235,6 +278,9 @@ def fetch(weight_id: str, *, progress: bool | None = None, force: bool = False) 
 def import_file(file: str | os.PathLike, weight_id: str | None = None) -> tuple[str, Path]:
     """Copy a downloaded file into the cache under the id whose hash it matches.
 
+    An entry whose upstream publishes no hash (``hash_unpublished``) is imported only when named
+    (``weight_id``): its digest is recorded then, and later uses check the file against it.
+
     Returns:
         (weights id, installed path).
 
@@ -246,13 +292,16 @@ def import_file(file: str | os.PathLike, weight_id: str | None = None) -> tuple[
         raise WeightsNotFoundError(f"{src}: no such file to import")
     digest = sha256_file(src)
     specs = [get_weight_spec(weight_id)] if weight_id else list(load_manifest().values())
-    match = next((s for s in specs if s.hash_matches(digest)), None)
+    match = next((s for s in specs if s.hash_matches(digest) or (weight_id and s.hash_recorded)), None)
     if match is None:
         target = f"{weight_id!r}" if weight_id else "any manifest entry"
-        raise WeightsHashError(f"{src}: sha256 {digest} does not match {target}; see `iqa weights list`")
+        hint = " (entries without a published hash are imported by name: `iqa weights import FILE --id ID`)"
+        raise WeightsHashError(f"{src}: sha256 {digest} does not match {target}; see `iqa weights list`{hint}")
     dest = cache_dir() / match.filename
     with open(src, "rb") as f:
         atomic_write(dest, lambda out: shutil.copyfileobj(f, out))
+    recorded_hash_path(dest).unlink(missing_ok=True)
+    record_hash(dest, digest)
     return match.id, dest
 
 

@@ -63,15 +63,12 @@ def manifest(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setattr(store, "get_weight_spec", lambda i: specs[i])
     monkeypatch.setattr(store, "load_manifest", lambda: specs)
 
-    def add(id_: str, urls: list[str], sha: str = SHA, prefix: bool = False) -> WeightSpec:
+    def add(id_: str, urls: list[str], sha: str = SHA, prefix: bool = False, unpublished: bool = False) -> WeightSpec:
+        hashes = (
+            {"hash_unpublished": True} if unpublished else {"sha256_prefix": sha[:8]} if prefix else {"sha256": sha}
+        )
         spec = WeightSpec(
-            id=id_,
-            filename=f"sub/{id_}.bin",
-            urls=tuple(urls),
-            license="MIT",
-            paper="p",
-            format="raw",
-            **({"sha256_prefix": sha[:8]} if prefix else {"sha256": sha}),
+            id=id_, filename=f"sub/{id_}.bin", urls=tuple(urls), license="MIT", paper="p", format="raw", **hashes
         )
         specs[id_] = spec
         return spec
@@ -157,6 +154,51 @@ def test_hash_prefix_entries(server, manifest, monkeypatch) -> None:  # noqa: AN
     spec = manifest("pre", [f"{server}/w.bin"], prefix=True)
     assert spec.expected_hash == SHA[:8]
     assert resolve_weights("pre", progress=False).read_bytes() == PAYLOAD
+
+
+def test_unpublished_hash_is_recorded_on_download_and_then_enforced(server, manifest, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("IQA_OFFLINE")
+    spec = manifest("tofu", [f"{server}/w.bin"], unpublished=True)
+    assert spec.expected_hash == "" and "recorded on first" in spec.describe_hash()
+    p = resolve_weights("tofu", progress=False)
+    assert p.read_bytes() == PAYLOAD and store.recorded_hash(p) == SHA
+    assert store.local_status(spec).status == "ok"
+    p.write_bytes(PAYLOAD + b"changed")  # a file that changed after it was installed is refused
+    with pytest.raises(WeightsHashError, match=f"expected {SHA}"):
+        resolve_weights("tofu")
+    assert store.local_status(spec).status == "BAD HASH"
+
+
+def test_unpublished_hash_import_needs_the_id_and_records(tmp_path: Path, manifest) -> None:  # noqa: ANN001
+    manifest("tofu_imp", [], unpublished=True)
+    f = tmp_path / "dl.bin"
+    f.write_bytes(PAYLOAD)
+    with pytest.raises(WeightsHashError, match="--id"):  # nothing to match by hash
+        store.import_file(f)
+    wid, dest = store.import_file(f, "tofu_imp")
+    assert wid == "tofu_imp" and store.recorded_hash(dest) == SHA and resolve_weights("tofu_imp") == dest
+
+
+def test_unpublished_hash_file_placed_by_hand_is_recorded_on_first_use(tmp_path: Path, manifest, monkeypatch) -> None:  # noqa: ANN001
+    manifest("tofu_dir", [], unpublished=True)
+    wd = tmp_path / "wd"
+    (wd / "sub").mkdir(parents=True)
+    (wd / "sub/tofu_dir.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv("IQA_WEIGHTS_DIR", str(wd))
+    assert resolve_weights("tofu_dir") == wd / "sub/tofu_dir.bin"
+    assert store.recorded_hash(wd / "sub/tofu_dir.bin") == SHA
+
+
+def test_manifest_entry_hash_rules() -> None:
+    from iqa.errors import WeightsError
+    from iqa.weights.manifest import _parse
+
+    base = {"id": "x", "filename": "x.bin", "urls": [], "license": "MIT", "paper": "p", "format": "raw"}
+    with pytest.raises(WeightsError, match="hash_unpublished"):
+        _parse(base)  # no hash and not declared unpublished
+    with pytest.raises(WeightsError, match="has a hash and hash_unpublished"):
+        _parse({**base, "sha256": SHA, "hash_unpublished": True})
+    assert _parse({**base, "hash_unpublished": True}).hash_recorded
 
 
 def test_packaged_manifest_parses() -> None:
