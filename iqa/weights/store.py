@@ -56,8 +56,11 @@ def recorded_hash(path: Path) -> str:
 
 def record_hash(path: Path, digest: str) -> None:
     """Record ``digest`` beside ``path`` (best effort: a read-only folder keeps no record)."""
+    def write(f: IO[bytes]) -> None:
+        f.write(digest.encode("ascii") + b"\n")
+
     try:
-        atomic_write(recorded_hash_path(path), lambda f: f.write(digest.encode("ascii") + b"\n"))
+        atomic_write(recorded_hash_path(path), write)
     except OSError:
         pass
 
