@@ -18,6 +18,22 @@ Input paths (named extractors):
 - ``inception_v3_fid_clean`` (clean-fid 0.1.35 "clean" mode): uint8 levels -> PIL bicubic
   (antialiased) resize of each channel as a float image ('F' mode), clipped to [0, 255] ->
   ``(x - 128) / 128``. Pillow itself does the resize, so the pixels are clean-fid's exactly.
+- ``inception_v3_fid_tf_spatial7`` (the ADM evaluator's sFID features; Nash et al., "Generating
+  images with sparse representations", ICML 2021; openai/guided-diffusion
+  ``evaluations/evaluator.py``): the TF-exact input path above (the evaluator feeds uint8 values as
+  float32 to the graph's ``ExpandDims:0``, so the graph's own ``ResizeBilinear`` to 299 and
+  ``(x - 128) / 128`` run, which torch-fidelity reproduces), then TF's ``mixed_6/conv:0``: the 1x1
+  branch of the ``mixed_6`` block, which is ``Mixed_6d`` here (mixed = 5b, mixed_1 = 5c,
+  mixed_2 = 5d, mixed_3 = 6a, mixed_4 = 6b, mixed_5 = 6c, mixed_6 = 6d, as torch-fidelity's
+  weight converter maps them), after its ReLU (the op named ``mixed_6/conv`` is the ReLU that
+  ``mixed_6/join`` concatenates; ``mixed_6/conv/Conv2D`` and ``.../batchnorm`` are inside it).
+  Its first 7 of 192 channels on the 17x17 grid, flattened in TF's NHWC order:
+  feature ``(h * 17 + w) * 7 + c`` (2023-d), so the ADM reference batches' ``mu_s``/``sigma_s``
+  match coordinate by coordinate.
+
+``logits_unbiased`` are ``pool3 @ fc.weight.T`` without the bias: the inputs of the Inception
+Score in the original code (Salimans et al., the graph's ``softmax/logits/MatMul``), the ADM
+evaluator and torch-fidelity (its ``'logits_unbiased'`` feature).
 """
 
 from __future__ import annotations
@@ -97,15 +113,24 @@ class FIDInceptionNet(nn.Module):
         self.Mixed_7b, self.Mixed_7c = _BlockE(1280, max_pool=False), _BlockE(2048, max_pool=True)
         self.fc = nn.Linear(2048, 1008)
 
-    def spatial(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 299, 299) in [-1, 1] -> Mixed_7c map (N, 2048, 8, 8)."""
+    def _through(self, x: torch.Tensor, blocks: tuple[str, ...]) -> torch.Tensor:
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, kernel_size=3, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
         x = F.max_pool2d(x, kernel_size=3, stride=2)
-        for name in ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"):
+        for name in blocks:
             x = getattr(self, f"Mixed_{name}")(x)
         return x
+
+    def spatial(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 299, 299) in [-1, 1] -> Mixed_7c map (N, 2048, 8, 8)."""
+        return self._through(x, ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"))
+
+    def mixed_6_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 299, 299) in [-1, 1] -> TF's ``mixed_6/conv`` map (N, 192, 17, 17): Mixed_6d's 1x1
+        branch after its ReLU (the sFID tap; see the module docstring).
+        """
+        return self.Mixed_6d.branch1x1(self._through(x, ("5b", "5c", "5d", "6a", "6b", "6c")))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial(x).mean(dim=(2, 3))
@@ -166,7 +191,15 @@ class _FIDInceptionBase(FeatureExtractor):
         """1008 class logits from pool3 features (the 2015 graph's class order)."""
         return self.net.fc(self.follow(features))
 
-    def class_names(self) -> list[str]:
+    def logits_unbiased(self, features: torch.Tensor) -> torch.Tensor:
+        """``features @ fc.weight.T``, no bias: the Inception Score's logits (see the module docstring).
+
+        Computed in the features' dtype on their device (float64 features give float64 logits).
+        """
+        w = self.net.fc.weight.detach().to(features.device, features.dtype)
+        return features @ w.T
+
+    def class_names(self) -> list[str] | None:
         """The 2015 graph's 1008 outputs are not in the standard ImageNet order and their label map
         is not shipped here: index-named ("inception:0" .. "inception:1007").
         """
@@ -220,3 +253,31 @@ class FIDInceptionClean(_FIDInceptionBase):
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
         return (pil_bicubic_float(x) - 128) / 128
+
+
+class FIDInceptionSpatial7(FIDInceptionTF):
+    """The ADM evaluator's sFID features: TF's ``mixed_6/conv`` (Mixed_6d's 1x1 branch, after ReLU),
+    channels 0-6 of the 17x17 map, flattened in NHWC order (2023-d); TF-exact input path.
+
+    Only the network up to Mixed_6d's 1x1 branch runs. The features are a flattened map, not a pooled
+    one, so the extractor exposes no spatial map for attribution and no classifier head.
+    """
+
+    name = "inception_v3_fid_tf_spatial7"
+    dim = 7 * 17 * 17
+    spatial_layer = ""
+    channels = 7
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The sFID features (N, 2023): index ``(h * 17 + w) * 7 + c``, as ``spatial[..., :7].reshape(N, -1)`` in TF."""
+        m = self.net.mixed_6_conv(self._input(x))[:, : self.channels]
+        return m.permute(0, 2, 3, 1).reshape(m.shape[0], -1)
+
+    spatial = FeatureExtractor.spatial  # the features are not a pooled map (has_spatial_map is False)
+    logits = FeatureExtractor.logits  # no classifier head on these features
+
+    def logits_unbiased(self, features: torch.Tensor) -> torch.Tensor:
+        return FeatureExtractor.logits(self, features)
+
+    def class_names(self) -> list[str] | None:
+        return None

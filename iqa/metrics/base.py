@@ -158,9 +158,13 @@ class DistributionMetric(Metric):
     Attributes:
         extractor: the feature extractor whose features ``update_features`` takes; metrics that
             share an extractor (same ``cache_key()``) can share its features.
+        uses_real: False for a one-sided metric that scores the generated set alone (IS, Vendi):
+            it takes the real side in every form and ignores it, and its ``compute()`` reports
+            ``n_real=None`` (:class:`~iqa.metrics.distribution.GeneratedSetMetric`).
     """
 
     extractor: FeatureExtractor
+    uses_real: ClassVar[bool] = True
 
     def update(self, x: torch.Tensor, *, real: bool) -> None:  # pragma: no cover - abstract
         """Add a batch of images (N, 3, H, W) in [0, data_range] to the real or generated set."""

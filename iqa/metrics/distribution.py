@@ -7,6 +7,8 @@ Metric files under ``iqa/metrics/gen/`` subclass one of these and add their spec
 - :class:`FrechetMetric`: float64 Gaussian statistics of both sets, merged exactly, and the
   Frechet distance between them (FID and every ``fd_*``).
 - :class:`FeatureSetMetric`: keeps every feature vector of both sets (kernel metrics such as KID).
+- :class:`GeneratedSetMetric`: a one-sided metric of the generated set's features (IS, Vendi);
+  the real side is taken and ignored (``uses_real = False``).
 - :class:`RBFMMDMetric`: CMMD's RBF-kernel MMD^2 (sigma 10, times 1000) on unit-norm features.
 
 The numbers come from :mod:`iqa.stats`. State follows the inputs' device: features are computed
@@ -39,7 +41,14 @@ from iqa.stats import (
     warn_if_rank_deficient,
 )
 
-__all__ = ["FeatureDistributionMetric", "FeatureSetMetric", "FrechetMetric", "MMDEstimator", "RBFMMDMetric"]
+__all__ = [
+    "FeatureDistributionMetric",
+    "FeatureSetMetric",
+    "FrechetMetric",
+    "GeneratedSetMetric",
+    "MMDEstimator",
+    "RBFMMDMetric",
+]
 
 MMDEstimator = Literal["biased", "unbiased"]
 
@@ -234,6 +243,42 @@ class FeatureSetMetric(FeatureDistributionMetric):
         dev = parts[-1].device
         local = torch.cat([p.to(dev) for p in parts])
         return local if real and self._fixed_real else gather_features(local)
+
+
+class GeneratedSetMetric(FeatureSetMetric):
+    """A one-sided metric (``uses_real = False``): it scores the generated set alone (IS, Vendi).
+
+    The real side is taken in every form and ignored, so the metric sits in a panel next to
+    two-sided ones (``iqa compare`` gives every metric both sides): real images are validated but
+    not passed through the extractor; real features, real statistics and ``set_reference`` change
+    nothing. Only the generated set's features are kept; ``compute()`` reports ``n_real=None``.
+    """
+
+    uses_real = False
+
+    def update(self, x: torch.Tensor, *, real: bool) -> None:
+        """Add a batch of generated images (N, 3, H, W) in [0, data_range]; real images are checked, then ignored."""
+        if real:
+            check_image(x, "x", data_range=self.data_range, channels=(3,))
+            return
+        self._add(self.features(x), real=False)
+
+    def update_features(self, features: torch.Tensor, *, real: bool) -> None:
+        """Add precomputed features (N, dim) of :attr:`extractor` of generated images; real ones are checked, then ignored."""
+        checked = self._check_features(features)
+        if not real:
+            self._add(checked, real=False)
+
+    def update_stats(self, stats: GaussianStats, *, real: bool) -> None:
+        """Real statistics are ignored; generated ones are refused (the metric needs the features)."""
+        if not real:
+            raise InputError(self._stats_refusal())
+
+    def set_reference(self, reference: GaussianStats | torch.Tensor | str | Path) -> None:
+        """Nothing to fix: the metric uses no reference (accepted, so a panel with a reference runs)."""
+
+    def compute(self) -> DistributionResult:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
 class RBFMMDMetric(FeatureSetMetric):

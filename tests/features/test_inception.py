@@ -110,3 +110,32 @@ def test_clean_extractor_feeds_the_same_network(state, images) -> None:  # noqa:
     with torch.no_grad():
         direct = ext.net((pil_bicubic_float(images) - 128) / 128)
         assert torch.allclose(ext(images), direct, atol=1e-6)
+
+
+def test_unbiased_logits_tap_is_the_fc_without_its_bias(state) -> None:  # noqa: ANN001
+    # torch-fidelity's 'logits_unbiased' is pool3 @ fc.weight.T; test_tf_path_matches_torch_fidelity
+    # shows it equals logits() - fc.bias on real pool3, so the tap equals torch-fidelity's.
+    ext = ours(FIDInceptionTF, state)
+    f = torch.rand(3, 2048, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert torch.allclose(ext.logits_unbiased(f), ext.logits(f) - ext.net.fc.bias, atol=1e-5)
+        f64 = ext.logits_unbiased(f.double())
+    assert f64.dtype == torch.float64  # computed in the features' dtype (the Inception Score's float64)
+    assert torch.allclose(f64, f.double() @ state["fc.weight"].double().T, rtol=0, atol=1e-12)
+
+
+def test_sfid_extractor_is_a_flat_map_without_head_or_attribution(state) -> None:  # noqa: ANN001
+    from iqa.errors import InputError
+    from iqa.features.inception import FIDInceptionSpatial7
+
+    ext = ours(FIDInceptionSpatial7, state)
+    assert (ext.name, ext.dim, ext.has_spatial_map, ext.class_names()) == (
+        "inception_v3_fid_tf_spatial7",
+        2023,
+        False,
+        None,
+    )
+    with pytest.raises(InputError, match="no classifier head"):
+        ext.logits_unbiased(torch.rand(1, 2023))
+    with pytest.raises(InputError, match="no spatial map"):
+        ext.spatial(torch.rand(1, 3, 64, 64))

@@ -221,7 +221,7 @@ class DistributionContract:
             m.update(y[i : i + step], real=False)
         out = m.compute()
         assert isinstance(out, DistributionResult) and math.isfinite(out.value), out
-        assert (out.n_real, out.n_fake) == (len(x), len(y)), out
+        assert (out.n_real, out.n_fake) == (len(x) if m.uses_real else None, len(y)), out
         return out
 
     def _value(self, m, x, y, split: int | None = None) -> float:  # noqa: ANN001
@@ -243,6 +243,11 @@ class DistributionContract:
         assert self._value(m, self.x, self.y) == pytest.approx(first, rel=1e-12)
 
     def different_sets_score_worse(self) -> None:
+        if not self.make().uses_real:  # one-sided (IS, Vendi): the real set is ignored, the generated one counts
+            value = self._value(self.make(), self.x, self.y)
+            assert self._value(self.make(), self.y, self.y) == pytest.approx(value, rel=1e-12)
+            assert self._value(self.make(), self.y, self.x) != pytest.approx(value, rel=1e-6)
+            return
         same = self._value(self.make(), self.x, self.x.flip(0))
         diff = self._value(self.make(), self.x, self.y)
         assert (diff > same) if not self.spec.higher_is_better else (diff < same)
@@ -265,6 +270,16 @@ class DistributionContract:
         m = self.make()
         fx, fy = self._features(m)
         sx, sy = GaussianStats.from_features(fx), GaussianStats.from_features(fy)
+        if not m.uses_real:  # one-sided: generated statistics refused, a real side in any form ignored
+            with pytest.raises(InputError, match="needs the features"):
+                m.update_stats(sy, real=False)
+            m.set_reference(sx)
+            m.update_stats(sx, real=True)
+            m.update_features(fy, real=False)
+            out = m.compute()
+            assert out.value == pytest.approx(self._value(self.make(), self.x, self.y), rel=1e-9)
+            assert (out.n_real, out.n_fake) == (None, len(self.y))
+            return
         try:
             m.update_stats(sy, real=False)
         except InputError as e:
