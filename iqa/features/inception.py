@@ -25,8 +25,9 @@ Input paths (named extractors):
   ``(x - 128) / 128`` run, which torch-fidelity reproduces), then TF's ``mixed_6/conv:0``: the 1x1
   branch of the ``mixed_6`` block, which is ``Mixed_6d`` here (mixed = 5b, mixed_1 = 5c,
   mixed_2 = 5d, mixed_3 = 6a, mixed_4 = 6b, mixed_5 = 6c, mixed_6 = 6d, as torch-fidelity's
-  weight converter maps them), after its ReLU (the op named ``mixed_6/conv`` is the ReLU that
-  ``mixed_6/join`` concatenates; ``mixed_6/conv/Conv2D`` and ``.../batchnorm`` are inside it).
+  weight converter maps them), after its ReLU: in the graph's op list each layer ``X`` is
+  ``X/Conv2D``, ``X/batchnorm``, ``X/CheckNumerics``, ``X/control_dependency``, then ``X`` itself,
+  which can only be the ReLU (the test checks the tap is post-ReLU), and the input ops are ``ExpandDims``, ``ResizeBilinear``, ``Sub``, ``Mul``.
   Its first 7 of 192 channels on the 17x17 grid, flattened in TF's NHWC order:
   feature ``(h * 17 + w) * 7 + c`` (2023-d), so the ADM reference batches' ``mu_s``/``sigma_s``
   match coordinate by coordinate.
