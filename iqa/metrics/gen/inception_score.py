@@ -17,7 +17,8 @@ GANs", NeurIPS 2016. Reference implementation: torch-fidelity 0.4.0 (``metric_is
 Only the generated set is used (a one-sided metric, :class:`~iqa.metrics.distribution.GeneratedSetMetric`):
 the real side is accepted and ignored and ``n_real`` is None. The stored features are pool3's (so
 IS shares the FID/KID feature pass of ``inception_v3_fid_tf``); the logits are computed in
-``compute()``, in float64 (torch-fidelity multiplies in float32: ~1e-7 relative apart).
+``compute()``, in float64 (torch-fidelity multiplies in float32: ~1e-7 relative apart), so
+``compute()`` needs the Inception's weights (its fc layer) even when only features were given.
 
 Peers differ: the ADM evaluator (openai/guided-diffusion) does not shuffle and uses splits of 5000
 images (``splits`` equal to N / 5000 and ``shuffle=False`` reproduce it on N divisible by 5000);
