@@ -77,7 +77,7 @@ def _spec(name: str, dataset: Dataset) -> MetricSpec:
         "ResNet-50 sums); released weights not offline",
         weights=(encoder_id(), regressor_id(dataset)),
         min_size=MIN_SIZE["full"],
-        offline=OfflineBuild(stand_ins=(("model", "arniqa_release"),)),
+        offline=OfflineBuild(stand_ins=(("model", "arniqa_small_on_noise"),)),
         summary=f"ARNIQA distortion-manifold ResNet-50 + {lab.tag} regressor ({label} mapped to nominal 0-1)",
     )
 
