@@ -30,14 +30,17 @@ from iqa.api.features import (
     save_npy,
 )
 from iqa.api.preflight import prepare_metrics
+from iqa.api.provenance import environment, metric_provenance
 from iqa.api.settings import Progress, RunSettings
 from iqa.atomic import atomic_write_json
 from iqa.errors import InputError, IQAError
 from iqa.features.base import FeatureExtractor
-from iqa.features.registry import LazyExtractor
+from iqa.features.registry import DECLARED, LazyExtractor
 from iqa.io.folders import list_images
-from iqa.metrics.base import DistributionMetric
+from iqa.metrics.base import DistributionMetric, DistributionResult
 from iqa.stats import GaussianStats
+from iqa.stats.formats import ReferenceSet, is_published_name, open_published, read_reference
+from iqa.weights.manifest import ReferenceStatsSpec, get_reference_stats
 
 # re-exported: the folder feature helpers lived here before iqa.api.features
 __all__ = ["compare", "extract_folder", "extract_folder_named", "folder_fingerprint"]
@@ -45,95 +48,148 @@ __all__ = ["compare", "extract_folder", "extract_folder_named", "folder_fingerpr
 _DEFAULT = RunSettings(batch_size=32)  # compare's default batch (the settings' default is 16)
 
 
+Plan = str  # how a side feeds one metric: "stats", "features" or "images"
+
+
 class _Side:
-    """One side of a comparison and the features it yields per extractor (float64, on the CPU)."""
+    """One side of a comparison and the features it yields per extractor (float64, on the CPU).
+
+    A side is a folder, a tensor (images or features), a file of statistics/features/images in any
+    format :mod:`iqa.stats.formats` reads, or published statistics by name (``cleanfid:...``).
+    """
 
     def __init__(self, source: Any, name: str):
         self.source, self.name = source, name
-        self.path = Path(source) if isinstance(source, (str, os.PathLike)) else None
-        if self.path is not None and not self.path.exists():
-            raise InputError(f"{name}: {self.path} does not exist (expected a folder, .npz or .npy)")
+        self.path: Path | None = None
+        self.published: ReferenceStatsSpec | None = None
+        if is_published_name(source):
+            get_reference_stats(source)  # an unknown name fails now, with suggestions
+        elif isinstance(source, (str, os.PathLike)):
+            self.path = Path(source)
+            if not self.path.exists():
+                raise InputError(
+                    f"{name}: {self.path} does not exist (expected a folder, statistics or features file, "
+                    "or published statistics such as cleanfid:cifar10_clean_train_32)"
+                )
         self.failed: list[str] = []
         self._features: dict[str, torch.Tensor] = {}
-        self._stats: dict[str, GaussianStats] = {}
+        self._ref: ReferenceSet | None = None
 
     @property
     def kind(self) -> str:
         if isinstance(self.source, torch.Tensor):
             return "features" if self.source.ndim == 2 else "images"
+        if is_published_name(self.source):
+            return "reference"
         if self.path is None:
             raise InputError(
-                f"{self.name}: expected a folder, .npz, .npy or a tensor, got {type(self.source).__name__}"
+                f"{self.name}: expected a folder, a statistics file, published statistics or a tensor, "
+                f"got {type(self.source).__name__}"
             )
         if self.path.is_dir():
             return "folder"
-        return {".npz": "stats", ".npy": "features"}.get(self.path.suffix.lower(), "unknown")
+        return "reference" if self.path.suffix.lower() in (".npz", ".npy", ".pt", ".pth") else "unknown"
 
     @property
     def n(self) -> int | None:
         """Rows of the first features computed for this side (None for statistics)."""
         return next((len(f) for f in self._features.values()), None)
 
-    def _file(self) -> Path:
-        if self.path is None:
-            raise InputError(f"{self.name}: expected a path, got {type(self.source).__name__}")
-        return self.path
+    def reference(self) -> ReferenceSet:
+        """The file's contents (published statistics are downloaded by the weights manager first)."""
+        if self._ref is None:
+            if is_published_name(self.source):
+                self._ref, self.published = open_published(self.source)
+            else:
+                assert self.path is not None
+                self._ref = read_reference(self.path)
+        return self._ref
 
-    @property
-    def needs_extractor(self) -> bool:
-        """Whether this side's features come from images (so the extractor's network is needed)."""
-        return self.kind in ("folder", "images")
-
-    def stats(self) -> GaussianStats:
-        if "stats" not in self._stats:
-            self._stats["stats"] = GaussianStats.load_npz(self._file())
-        return self._stats["stats"]
-
-    def check(self, name: str, m: DistributionMetric) -> None:
-        """Refuse, before any work, a side ``m`` cannot use (statistics for a kernel metric, a wrong dimension)."""
-        kind, dim = self.kind, m.extractor.dim
+    def plan(self, name: str, m: DistributionMetric) -> Plan:
+        """How this side feeds ``m``; refuses, before any work, a side ``m`` cannot use."""
+        kind = self.kind
         if kind == "unknown":
-            raise InputError(f"{self.name}: {self.source} is not a folder, .npz statistics or .npy features")
-        if kind == "stats":
-            if type(m).update_stats is DistributionMetric.update_stats:  # the contract's refusal
-                raise InputError(f"{self.name}: {m._stats_refusal()}")
-            got = self.stats().dim
-        elif kind == "features":
-            got = self._feature_shape()[-1] if len(self._feature_shape()) == 2 else -1
+            raise InputError(f"{self.name}: {self.source} is not a folder, statistics, features or images file")
+        if kind in ("folder", "images"):
+            return "images"
+        dim = m.extractor.dim
+        if kind == "features":
+            if self.source.shape[1] != dim:
+                raise InputError(f"{self.name}: features are {self.source.shape[1]}-d, {name}'s extractor "
+                                 f"{m.extractor.cache_key()} gives {dim}-d")  # fmt: skip
+            return "features"
+        ref = self.reference()
+        stats = ref.stats_for(dim)
+        merges = type(m).update_stats is not DistributionMetric.update_stats
+        if stats is not None and merges:
+            plan: Plan = "stats"
+        elif ref.features is not None and ref.features.shape[1] == dim:
+            plan = "features"
+        elif ref.image_shape is not None:
+            return "images"  # our extractor computes the features: nothing to match
+        elif stats is not None:  # statistics only, for a metric that needs features
+            raise InputError(f"{self.name}: {m._stats_refusal()}")
         else:
+            raise InputError(f"{self.name}: {self.source} holds {ref.describe()}; {name}'s extractor "
+                             f"{m.extractor.cache_key()} gives {dim}-d")  # fmt: skip
+        self._check_published_extractor(name, m, stats if plan == "stats" else None)
+        return plan
+
+    def _check_published_extractor(self, name: str, m: DistributionMetric, stats: GaussianStats | None) -> None:
+        """Published statistics were made by one extractor and input path: refuse another one."""
+        if self.published is None:
             return
-        if got != dim:
+        p = self.published
+        spatial = stats is not None and stats is self.reference().stats.get("spatial")
+        made_by = p.spatial_extractor if spatial else p.extractor
+        want = DECLARED.get(made_by, (made_by, 0))[0]
+        if m.extractor.cache_key() != want:
             raise InputError(
-                f"{self.name}: {self.source} holds {got}-d {kind}, {name}'s extractor "
-                f"{m.extractor.cache_key()} gives {dim}-d"
+                f"{self.name}: {p.name} was computed with {made_by} ({p.preprocessing}); {name} uses "
+                f"{m.extractor.cache_key()}. Pass --opt {name}.extractor={made_by} (Python: "
+                f"options={{{name!r}: {{'extractor': {made_by!r}}}}}) so both sides are measured alike"
             )
 
-    def _feature_shape(self) -> tuple[int, ...]:
-        if isinstance(self.source, torch.Tensor):
-            return tuple(self.source.shape)
-        return tuple(np.load(self._file(), mmap_mode="r").shape)  # the header only
+    def stats_for(self, m: DistributionMetric) -> GaussianStats:
+        stats = self.reference().stats_for(m.extractor.dim)
+        assert stats is not None  # plan() said "stats"
+        return stats
 
-    def features(self, extractor: FeatureExtractor, run: RunSettings) -> torch.Tensor:
+    def features(self, extractor: FeatureExtractor, run: RunSettings, plan: Plan) -> torch.Tensor:
         key = extractor.cache_key()
         if key in self._features:
             return self._features[key]
         kind = self.kind
-        if kind == "features":
-            f = self.source if isinstance(self.source, torch.Tensor) else torch.from_numpy(np.load(self._file()))
+        if plan == "features":
+            f = self.source if isinstance(self.source, torch.Tensor) else self.reference().features
+            assert f is not None
         elif kind == "images":
             with torch.inference_mode():
                 f = extractor(self.source.to(run.device))
         elif kind == "folder":
             f = self._folder_features(extractor, run)
         else:
-            raise InputError(f"{self.name}: {self.source} is not a folder, .npy features or image tensor")
+            f = self._file_image_features(extractor, run)
         if f.ndim != 2 or f.shape[1] != extractor.dim:
             raise InputError(f"{self.name}: features have shape {tuple(f.shape)}, {key} gives {extractor.dim}-d")
         self._features[key] = f.detach().to("cpu", torch.float64)
         return self._features[key]
 
+    def _file_image_features(self, extractor: FeatureExtractor, run: RunSettings) -> torch.Tensor:
+        """Features of the uint8 images a file holds (ADM batches' ``arr_0``), batch by batch."""
+        images = self.reference().load_images()
+        out, total, progress = [], len(images), run.progress
+        for i in range(0, total, run.batch_size):
+            x = torch.from_numpy(images[i : i + run.batch_size]).permute(0, 3, 1, 2).float() / 255
+            with torch.inference_mode():
+                out.append(extractor(x.to(run.device)).to("cpu", torch.float64))
+            if progress:
+                progress(self.name, min(i + run.batch_size, total), total)
+        return torch.cat(out)
+
     def _folder_features(self, extractor: FeatureExtractor, run: RunSettings) -> torch.Tensor:
-        path, progress, entry = self._file(), run.progress, None
+        path, progress, entry = self.path, run.progress, None
+        assert path is not None
         if run.cache_dir is not None:
             fingerprint = folder_fingerprint(path, list_images(path, recursive=run.recursive))
             entry = cache_entry(run.cache_dir, "features", extractor.cache_key(), fingerprint, ".npy")
@@ -155,6 +211,21 @@ class _Side:
             atomic_write_json(entry.with_suffix(".json"), meta, indent=1)
         return f
 
+    def provenance(self) -> dict[str, Any]:
+        """What this side was, for the result's record."""
+        src = "tensor" if isinstance(self.source, torch.Tensor) else str(self.source)
+        out: dict[str, Any] = {"source": src, "kind": self.kind}
+        if self._ref is not None:
+            out["format"] = self._ref.format
+        if self.published is not None:
+            p = self.published
+            out["published"] = {
+                "name": p.name, "source": p.source, "url": p.weight.urls[0], "dataset": p.dataset,
+                "split": p.split, "resolution": p.resolution, "images": p.images,
+                "extractor": p.extractor, "preprocessing": p.preprocessing,
+            }  # fmt: skip
+        return out
+
 
 def _run_settings(settings: RunSettings | None, **given: Any) -> RunSettings:
     """``settings`` (or compare's defaults) with the keyword arguments that were given applied."""
@@ -164,19 +235,18 @@ def _run_settings(settings: RunSettings | None, **given: Any) -> RunSettings:
     return (settings if settings is not None else _DEFAULT).replace(**changes)
 
 
-def _checker(sides: list[_Side]) -> Any:
-    """The pre-flight check of each metric: a distribution metric, sides it can use, its extractor built
-    when a side has images (once per extractor key: the run shares it).
+def _checker(sides: list[_Side], plans: dict[str, list[Plan]]) -> Any:
+    """The pre-flight check of each metric: a distribution metric, sides it can use (their plans are
+    kept in ``plans``), its extractor built when a side gives images (once per extractor key).
     """
     loaded: set[str] = set()
 
     def check(name: str, m: Any) -> None:
         if not isinstance(m, DistributionMetric):
             raise InputError(f"{name} is a per-image metric; use `iqa score` for it")
-        for side in sides:
-            side.check(name, m)
+        plans[name] = [side.plan(name, m) for side in sides]
         key = m.extractor.cache_key()
-        if any(s.needs_extractor for s in sides) and key not in loaded:
+        if "images" in plans[name] and key not in loaded:
             if isinstance(m.extractor, LazyExtractor):
                 m.extractor.load()
             loaded.add(key)
@@ -184,21 +254,21 @@ def _checker(sides: list[_Side]) -> Any:
     return check
 
 
-def _evaluate(m: DistributionMetric, name: str, sides: dict[bool, _Side], extractor: FeatureExtractor,
-              run: RunSettings, dev: torch.device) -> dict[str, float]:  # fmt: skip
-    """One metric on both sides (features shared through ``extractor``), as ``{name: value, ...}``."""
-    for real, side in sides.items():
-        if side.kind != "stats":
-            m.update_features(side.features(extractor, run).to(dev), real=real)
+def _evaluate(m: DistributionMetric, name: str, sides: dict[bool, _Side], plans: list[Plan],
+              extractor: FeatureExtractor, run: RunSettings, dev: torch.device) -> DistributionResult:  # fmt: skip
+    """One metric on both sides (features shared through ``extractor``)."""
+    for (real, side), plan in zip(sides.items(), plans):
+        if plan != "stats":
+            m.update_features(side.features(extractor, run, plan).to(dev), real=real)
             continue
         try:
             if real:
-                m.set_reference(side.stats())
+                m.set_reference(side.stats_for(m))
             else:
-                m.update_stats(side.stats(), real=False)
+                m.update_stats(side.stats_for(m), real=False)
         except InputError as e:  # say which side could not be used
             raise InputError(f"{side.name}: {e}") from None
-    return m.compute().as_dict(name)
+    return m.compute()
 
 
 def compare(
@@ -261,21 +331,31 @@ def compare(
     )
     dev = run.torch_device()
     sides = {True: _Side(a, "a"), False: _Side(b, "b")}
-    ready = prepare_metrics(metrics, options, check=_checker(list(sides.values())), keep_going=keep_going)
+    plans: dict[str, list[Plan]] = {}
+    ready = prepare_metrics(metrics, options, check=_checker(list(sides.values()), plans), keep_going=keep_going)
     shared: dict[str, FeatureExtractor] = {}
     result: dict[str, Any] = {}
+    records: dict[str, Any] = {}
     skipped = dict(ready.skipped)
     for name, built in ready.built.items():
         m = cast(DistributionMetric, built).to(dev)  # the pre-flight check refused any other kind
         extractor = shared.setdefault(m.extractor.cache_key(), m.extractor)  # one extractor (and pass) per key
         try:
-            result.update(_evaluate(m, name, sides, extractor, run, dev))
+            out = _evaluate(m, name, sides, plans[name], extractor, run, dev)
         except (IQAError, ValueError, RuntimeError, OSError) as e:
             if not keep_going:
                 raise
             skipped[name] = f"{name}: {e}"
+            continue
+        result.update(out.as_dict(name))
+        records[name] = metric_provenance(name, m, {"n_real": out.n_real, "n_fake": out.n_fake})
     result["n_a"], result["n_b"] = sides[True].n, sides[False].n
     result["failed"] = sides[True].failed + sides[False].failed
     if skipped:
         result["skipped"] = skipped
+    result["provenance"] = {
+        "metrics": records,
+        "sides": {"a": sides[True].provenance(), "b": sides[False].provenance()},
+        "environment": environment(str(dev)),
+    }
     return result

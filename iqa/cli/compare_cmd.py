@@ -39,6 +39,7 @@ from iqa.cli.progress import ProgressReporter
 @click.option("--recursive", is_flag=True)
 @click.option("--max-pixels", type=int)
 @keep_going_option
+@click.option("--cite", is_flag=True, help="Also print how to report the result (versions, features, weights, sets).")
 @click.option("-q", "--quiet", is_flag=True)
 def compare(
     a: Path,
@@ -54,12 +55,18 @@ def compare(
     recursive: bool,
     max_pixels: int | None,
     keep_going: bool,
+    cite: bool,
     quiet: bool,
 ) -> None:
-    """Compare image sets A (reference) and B: folders, pytorch-fid .npz statistics or .npy features.
+    """Compare image sets A (the reference, "real") and B (the generated set).
 
+    A side is a folder of images, a statistics/features file (pytorch-fid or clean-fid .npz, ADM
+    reference batch .npz, torch-fidelity cache .pt, .npy features) or published statistics by name
+    (cleanfid:cifar10_clean_train_32, adm:imagenet256, ttur:cifar10_train; `iqa weights list`).
     Statistics and feature files need no extractor weights. Every metric is checked before any image
-    is read. Exit 1 (after writing the result) if a file could not be read or a metric was skipped.
+    is read. The result records its provenance (extractor, weights sha256, estimator, counts,
+    versions); --cite prints it as text. Exit 1 (after writing the result) if a file could not be
+    read or a metric was skipped.
     """
     import iqa
     from iqa.api.settings import RunSettings
@@ -100,14 +107,37 @@ def compare(
     text = json.dumps(result, indent=1)
     if output is not None:
         if output.suffix.lower() == ".csv":
-            keys = [k for k in result if k not in ("failed", "skipped")]
-            atomic_write_text(output, ",".join(keys) + "\n" + ",".join(str(result[k]) for k in keys) + "\n")
+            import csv
+            import io
+
+            row, buf = _csv_row(result), io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerows([list(row), list(row.values())])
+            atomic_write_text(output, buf.getvalue())
         else:
             atomic_write_text(output, text + "\n")
     click.echo(text)
+    if cite:
+        from iqa.api.provenance import citation
+
+        click.echo("\n" + citation(result))
     for f in result["failed"]:
         click.echo(f"skipped: {f}", err=True)
     skipped = result.get("skipped", {})
     report_skipped(skipped)
     if result["failed"] or skipped:
         sys.exit(1)
+
+
+def _csv_row(result: dict) -> dict[str, object]:
+    """One CSV row: the values, then the provenance that fits a column (extractor, weights hash, version)."""
+    row = {k: v for k, v in result.items() if k not in ("failed", "skipped", "provenance")}
+    prov = result.get("provenance", {})
+    for name, rec in prov.get("metrics", {}).items():
+        row[f"{name}_extractor"] = rec["extractor"]
+        row[f"{name}_weights_sha256"] = " ".join(w.get("sha256", "") for w in rec["weights"])
+        row[f"{name}_estimator"] = rec["estimator"]
+    for side in ("a", "b"):
+        row[f"{side}_source"] = prov.get("sides", {}).get(side, {}).get("source", "")
+    row["iqa_version"] = prov.get("environment", {}).get("iqa", "")
+    return row

@@ -128,7 +128,7 @@ def test_tensor_sides_report_kid_std_and_counts() -> None:
     x, y = _tiny_sets()
     names = ["fid", "kid", "cmmd"]
     result = iqa.compare(x, y, names, options=_tiny_options(*names))
-    assert list(result) == ["fid", "kid", "kid_std", "cmmd", "n_a", "n_b", "failed"]
+    assert list(result) == ["fid", "kid", "kid_std", "cmmd", "n_a", "n_b", "failed", "provenance"]
     assert result["n_a"] == result["n_b"] == 40 and result["failed"] == []
     m = iqa.create("kid", **_tiny_options("kid")["kid"])
     m.update(x, real=True)

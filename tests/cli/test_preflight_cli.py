@@ -114,4 +114,6 @@ def test_compare_exits_1_when_files_failed(sets, tmp_path: Path) -> None:  # noq
     assert r.exit_code == 1, r.output  # before: 0
     assert "skipped:" in r.output and "broken.png" in r.output
     header, row = out.read_text().splitlines()
-    assert header == "fd_efficientnet_lite0,n_a,n_b" and row.endswith(",4,4")  # written all the same
+    values = dict(zip(header.split(","), row.split(",")))  # written all the same
+    assert header.startswith("fd_efficientnet_lite0,n_a,n_b,") and (values["n_a"], values["n_b"]) == ("4", "4")
+    assert values["fd_efficientnet_lite0_extractor"] == "efficientnet_lite0" and values["iqa_version"]
