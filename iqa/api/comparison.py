@@ -48,7 +48,7 @@ __all__ = ["compare", "extract_folder", "extract_folder_named", "folder_fingerpr
 _DEFAULT = RunSettings(batch_size=32)  # compare's default batch (the settings' default is 16)
 
 
-Plan = str  # how a side feeds one metric: "stats", "features" or "images"
+Plan = str  # how a side feeds one metric: "stats", "features", "images" or "ignored" (one-sided metrics)
 
 
 class _Side:
@@ -244,7 +244,8 @@ def _checker(sides: list[_Side], plans: dict[str, list[Plan]]) -> Any:
     def check(name: str, m: Any) -> None:
         if not isinstance(m, DistributionMetric):
             raise InputError(f"{name} is a per-image metric; use `iqa score` for it")
-        plans[name] = [side.plan(name, m) for side in sides]
+        # a one-sided metric (is, vendi_*) ignores the reference: it is neither checked nor read for it
+        plans[name] = [side.plan(name, m) if m.uses_real or i else "ignored" for i, side in enumerate(sides)]
         key = m.extractor.cache_key()
         if "images" in plans[name] and key not in loaded:
             if isinstance(m.extractor, LazyExtractor):
@@ -258,6 +259,8 @@ def _evaluate(m: DistributionMetric, name: str, sides: dict[bool, _Side], plans:
               extractor: FeatureExtractor, run: RunSettings, dev: torch.device) -> DistributionResult:  # fmt: skip
     """One metric on both sides (features shared through ``extractor``)."""
     for (real, side), plan in zip(sides.items(), plans):
+        if plan == "ignored":
+            continue
         if plan != "stats":
             m.update_features(side.features(extractor, run, plan).to(dev), real=real)
             continue

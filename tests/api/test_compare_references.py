@@ -162,3 +162,14 @@ def test_provenance_and_cite_from_the_cli(tmp_path: Path) -> None:
     assert prov["environment"]["iqa"] == iqa.__version__ and prov["sides"]["b"]["kind"] == "reference"
     assert "Computed with iqa " + iqa.__version__ in r.output
     assert "- fd_efficientnet_lite0 = " in r.output and f"weights sha256 {digest[:12]}" in r.output
+
+
+def test_one_sided_metrics_ignore_the_reference_side(tmp_path: Path) -> None:
+    pool, _ = _stats(50, 98, 0.0, 8)
+    stats_only = write_cleanfid(pool, tmp_path / "ref.npz")  # statistics: no kernel metric could use them
+    _, feats = _stats(40, 1280, 0.0, 9)
+    got = iqa.compare(stats_only, torch.from_numpy(feats), ["vendi_efficientnet_lite0"])
+    alone = iqa.create("vendi_efficientnet_lite0")
+    alone.update_features(torch.from_numpy(feats), real=False)
+    assert got["vendi_efficientnet_lite0"] == pytest.approx(alone.compute().value, rel=1e-12)
+    assert got["n_a"] is None and got["provenance"]["metrics"]["vendi_efficientnet_lite0"]["n_real"] is None
