@@ -5,7 +5,10 @@
 L2-normalised features of ``x``. References: Heusel et al. 2017 (Frechet distance), Jayasumana et
 al. 2024 (CMMD), Kynkaanniemi et al., "The Role of ImageNet Classes in Frechet Inception
 Distance", ICLR 2023 (why a second feature space is worth having). ``fd_efficientnet_lite0`` runs
-offline with real ImageNet weights (a dependency of iqa).
+offline with real ImageNet weights (a dependency of iqa). ``fd_dinov2`` is FD_DINOv2 of Stein et
+al., "Exposing flaws of generative model evaluation metrics and their unfair treatment of
+diffusion models", NeurIPS 2023: DINOv2 ViT-L/14 CLS features on dgm-eval's input path
+(:mod:`iqa.features.dinov2`), dgm-eval's ``metrics/fd.py`` formula (pytorch-fid's).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ EXTRACTORS = {
     "clip_vit_b32": ("clip_vit_b32", "OpenAI CLIP ViT-B/32 embeddings, OpenAI preprocessing (512-d)"),
     "clip_vit_b16": ("clip_vit_b16", "OpenAI CLIP ViT-B/16 embeddings, OpenAI preprocessing (512-d)"),
     "clip_vit_l14": ("clip_vit_l14", "OpenAI CLIP ViT-L/14 embeddings, OpenAI preprocessing (768-d)"),
+    "dinov2": ("dinov2_vitl14", "DINOv2 ViT-L/14 CLS features, dgm-eval preprocessing (1024-d)"),
 }
 WEIGHTS = {
     "efficientnet_lite0": ("efficientnet_lite0",),
@@ -34,10 +38,30 @@ WEIGHTS = {
     "clip_vit_b32": ("clip_vit_b32_openai",),
     "clip_vit_b16": ("clip_vit_b16_openai",),
     "clip_vit_l14": ("clip_vit_l14_openai",),
+    "dinov2_vitl14": ("dinov2_vitl14",),  # manifest entry with hash_unpublished (Meta publishes none)
+}
+#: (paper, reference implementation) of an FD variant that is a published metric of its own.
+PUBLISHED_FD = {
+    "dinov2_vitl14": (
+        "Stein et al., 'Exposing flaws of generative model evaluation metrics and their unfair treatment "
+        "of diffusion models', NeurIPS 2023 (FD_DINOv2)",
+        "layer6ai-labs/dgm-eval (models/dinov2.py transform, metrics/fd.py) on the hub dinov2_vitl14",
+    ),
 }
 
 
 def _spec(name: str, what: str, extractor: str, frechet: bool) -> MetricSpec:
+    if frechet:
+        paper, reference = PUBLISHED_FD.get(
+            extractor,
+            (
+                "Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017",
+                "the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor",
+            ),
+        )
+    else:
+        paper = "Jayasumana et al., CVPR 2024 (CMMD formula)"
+        reference = "cmmd/distance.py::mmd on L2-normalised features of another extractor"
     return MetricSpec(
         name=name,
         kind="dist",
@@ -45,13 +69,9 @@ def _spec(name: str, what: str, extractor: str, frechet: bool) -> MetricSpec:
         value_range=(0.0, math.inf) if frechet else (-math.inf, math.inf),
         differentiable=False,
         color="rgb",
-        paper="Frechet distance (Dowson & Landau 1982) as in FID, Heusel et al. 2017"
-        if frechet
-        else "Jayasumana et al., CVPR 2024 (CMMD formula)",
+        paper=paper,
         weights=WEIGHTS[extractor],
-        reference_impl="the fid pipeline (pytorch-fid statistics and Frechet distance) on another extractor"
-        if frechet
-        else "cmmd/distance.py::mmd on L2-normalised features of another extractor",
+        reference_impl=reference,
         tolerance="as fid: statistics exact to 1e-12, distance 1e-6 relative to the scipy sqrtm route"
         if frechet
         else "1e-6 relative to the direct formula (as cmmd)",

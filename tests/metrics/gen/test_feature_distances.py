@@ -56,3 +56,15 @@ def test_fd_on_clip_uses_raw_embeddings_like_clean_fid(photos) -> None:  # noqa:
     a, b = GaussianStats(32).update(fx), GaussianStats(32).update(fy)
     with pytest.warns(UserWarning, match="strongly biased"):
         assert fd.compute().value == pytest.approx(frechet_distance(a.mean, a.cov, b.mean, b.cov).item(), rel=1e-9)
+
+
+def test_fd_dinov2_is_fd_on_dgm_eval_dinov2_vitl14_features() -> None:
+    """FD_DINOv2 (Stein et al. 2023): ViT-L/14 CLS features on dgm-eval's input path; built lazily."""
+    from iqa.errors import WeightsNotFoundError
+
+    for name in ("fd_dinov2", "mmd_dinov2"):
+        m = iqa.create(name)
+        assert (m.extractor.cache_key(), m.extractor.dim) == ("dinov2_vitl14:dgm_eval", 1024)
+        with pytest.raises(WeightsNotFoundError, match="dinov2_vitl14_pretrain.pth"):
+            m.update(torch.rand(2, 3, 32, 32), real=True)  # the weights are needed only now
+    assert "Stein" in iqa.get_spec("fd_dinov2").paper and "dgm-eval" in iqa.get_spec("fd_dinov2").reference_impl
