@@ -26,6 +26,7 @@ from iqa.features import create_extractor
 from iqa.features.dinov2 import DINOv2Features, dinov2_preprocess
 from iqa.features.registry import DECLARED, lazy_extractor
 from iqa.io.images import read_image
+from iqa.models.dinov2 import DinoV2
 from iqa.weights import get_weight_spec
 from tests.conftest import shared_path
 from tests.models.test_dinov2 import ours_with, random_release, timm_reference
@@ -108,19 +109,22 @@ def test_torch_fidelity_path_from_files(files, state, reference, monkeypatch: py
         assert torch.allclose(got, want, rtol=0, atol=1e-4), (f, (got - want).abs().max())
 
 
-def test_named_extractors_declare_what_they_build(state) -> None:  # noqa: ANN001
-    for name, arch, dim in [
-        ("dinov2_vits14", "vits14", 384),
-        ("dinov2_vitb14", "vitb14", 768),
-        ("dinov2_vitl14", "vitl14", 1024),
-        ("dinov2_vitg14", "vitg14", 1536),
-    ]:
-        assert DECLARED[name] == (f"dinov2_{arch}:dgm_eval", dim)
+def test_named_extractors_build_what_they_declare() -> None:
+    names = {
+        "dinov2_vits14": ("vits14", "dgm_eval", 384),
+        "dinov2_vitb14": ("vitb14", "dgm_eval", 768),
+        "dinov2_vitl14": ("vitl14", "dgm_eval", 1024),
+        "dinov2_vitg14": ("vitg14", "dgm_eval", 1536),
+        "dinov2_vitl14_torch_fidelity": ("vitl14", "torch_fidelity", 1024),
+    }
+    for name, (arch, path, dim) in names.items():
+        assert DECLARED[name] == (f"dinov2_{arch}:{path}", dim)
         lazy = lazy_extractor(name)
         assert (lazy.cache_key(), lazy.dim) == DECLARED[name]
-    assert DECLARED["dinov2_vitl14_torch_fidelity"] == ("dinov2_vitl14:torch_fidelity", 1024)
-    ext = create_extractor("dinov2_vits14", model=ours(state, "dgm_eval").model)
-    assert (ext.cache_key(), ext.dim, ext.name) == ("dinov2_vits14:dgm_eval", 384, "dinov2_vits14")
+        with torch.device("meta"):  # the class's own defaults, without building weights
+            model = DinoV2(arch)
+        ext = create_extractor(name, model=model)
+        assert (ext.cache_key(), ext.dim, ext.name) == (*DECLARED[name], f"dinov2_{arch}")
 
 
 def test_weights_come_from_the_manifest_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
