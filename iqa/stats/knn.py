@@ -83,11 +83,12 @@ class _Set:
         x = x.detach().to(dev)
         if x.dtype not in (torch.float32, torch.float64):
             x = x.to(torch.float64)
-        if not torch.isfinite(x).all():
+        # float64 accumulation without a float64 copy; a non-finite value makes its row's norm non-finite
+        self.norms = torch.linalg.vector_norm(x, 2, dim=1, dtype=torch.float64).square()
+        if not torch.isfinite(self.norms).all():
             raise InputError(f"{what} has non-finite values")
         self.exact = x
         self.fast = x.contiguous() if x.dtype == torch.float32 else x.to(torch.float32)
-        self.norms = x.to(torch.float64).square().sum(1) if x.dtype == torch.float32 else x.square().sum(1)
         self.norms32 = self.norms.to(torch.float32)
         # |fast d^2 - exact d^2| <= g (|a|^2 + |b|^2): Higham's gamma_n for the dot product over n = dim
         # terms, plus the roundings of the norms, of the conversion to float32 and of the comparison
@@ -145,7 +146,7 @@ def _fast_neighbours(x: _Set, keep: int, memory_budget: int) -> tuple[torch.Tens
     """
     n, dev = len(x), x.exact.device
     side = int((memory_budget / _BYTES_PER_ENTRY) ** 0.5)
-    tile = max(1, min(side, max(256, -(-n // 8)), n))  # ~8 tiles a side: close to the half
+    tile = max(1, min(side, max(1024, -(-n // 4)), n))  # ~4 tiles a side: 10 of 16 computed
     vals = torch.full((n, keep), torch.inf, dtype=torch.float32, device=dev)
     idx = torch.zeros((n, keep), dtype=torch.int64, device=dev)
     for i0 in range(0, n, tile):
@@ -156,8 +157,8 @@ def _fast_neighbours(x: _Set, keep: int, memory_budget: int) -> tuple[torch.Tens
             top = torch.topk(d2, min(keep, j1 - j0), dim=1, largest=False, sorted=False)
             _merge(vals[i0:i1], idx[i0:i1], top.values, top.indices + j0)
             if j0 != i0:
-                top = torch.topk(d2, min(keep, i1 - i0), dim=0, largest=False, sorted=False)
-                _merge(vals[j0:j1], idx[j0:j1], top.values.T, top.indices.T + i0)
+                top = torch.topk(d2.T.contiguous(), min(keep, i1 - i0), dim=1, largest=False, sorted=False)
+                _merge(vals[j0:j1], idx[j0:j1], top.values, top.indices + i0)
     return vals, idx
 
 
@@ -185,27 +186,47 @@ def _radii2_full_rows(x: _Set, rows_of: torch.Tensor, k: int, memory_budget: int
     return out
 
 
-def _radii2(x: _Set, k: int, memory_budget: int) -> torch.Tensor:
-    """Exact squared distance of each row to its k-th nearest other row (the (k+1)-th with itself at 0).
+class _Radii:
+    """Squared k-NN radii of one set: float32 estimates for all rows, exact values on demand.
 
-    The float32 products select candidates, the ``k + 1 + _SPARE`` nearest by the fast distance;
-    where the last of them is farther than the fast (k+1)-th plus twice the error bound, the exact
-    k + 1 nearest are among them and are recomputed exactly; other rows (near-ties) take the
+    ``fast`` is the (k+1)-th smallest fast distance of each row (itself included at ~0); it is
+    within ``err`` of the exact value (an order statistic moves by at most the largest error of
+    its row), so a comparison farther than that from it needs no exact radius. ``exact(rows)``
+    recomputes the radii of the rows asked for, once: the ``k + 1 + _SPARE`` fast nearest are the
+    candidates, and where the last of them is farther than the fast (k+1)-th plus twice the error
+    bound, the exact k + 1 nearest are among them; other rows (near-ties, e.g. duplicates) take the
     whole-row route.
     """
-    n = len(x)
-    keep = min(n, k + 1 + _SPARE)
-    vals, idx = _fast_neighbours(x, keep, memory_budget)
-    kth = vals[:, k].to(torch.float64)
-    limit = (kth + 2 * x.g * (x.norms + float(x.norms.max()))) * (1 + 8 * _EPS32)
-    proven = vals[:, -1].to(torch.float64) > limit if keep < n else torch.ones(n, dtype=torch.bool, device=kth.device)
-    rows = torch.arange(n, device=idx.device)[:, None].expand(n, keep)
-    exact = _exact_d2(x, rows.reshape(-1), x, idx.reshape(-1)).view(n, keep)
-    out = torch.topk(exact, k + 1, dim=1, largest=False, sorted=True).values[:, -1]
-    redo = torch.nonzero(~proven).flatten()
-    if len(redo):
-        out[redo] = _radii2_full_rows(x, redo, k, memory_budget)
-    return out
+
+    def __init__(self, x: _Set, k: int, memory_budget: int) -> None:
+        self.x, self.k, self.memory_budget = x, k, memory_budget
+        self.keep = min(len(x), k + 1 + _SPARE)
+        self.vals, self.idx = _fast_neighbours(x, self.keep, memory_budget)
+        self.fast = self.vals[:, k].to(torch.float64)
+        self.err = x.g * (x.norms + float(x.norms.max()))
+        self._known = torch.zeros(len(x), dtype=torch.bool, device=self.fast.device)
+        self._exact = torch.zeros(len(x), dtype=torch.float64, device=self.fast.device)
+
+    def exact(self, rows: torch.Tensor) -> torch.Tensor:
+        need = torch.unique(rows[~self._known[rows]])
+        if len(need):
+            self._exact[need] = self._compute(need)
+            self._known[need] = True
+        return self._exact[rows]
+
+    def _compute(self, rows: torch.Tensor) -> torch.Tensor:
+        vals, idx, k = self.vals[rows], self.idx[rows], self.k
+        limit = (self.fast[rows] + 2 * self.err[rows]) * (1 + 8 * _EPS32)
+        proven = vals[:, -1].to(torch.float64) > limit if self.keep < len(self.x) else torch.ones_like(limit).bool()
+        # only candidates within the band can be among the exact k + 1 nearest (at least k + 1 are)
+        r, c = torch.nonzero(vals.to(torch.float64) <= limit[:, None], as_tuple=True)
+        exact = torch.full((len(rows), self.keep), torch.inf, dtype=torch.float64, device=vals.device)
+        exact[r, c] = _exact_d2(self.x, rows[r], self.x, idx[r, c])
+        out = torch.topk(exact, k + 1, dim=1, largest=False, sorted=True).values[:, -1]
+        redo = torch.nonzero(~proven).flatten()
+        if len(redo):
+            out[redo] = _radii2_full_rows(self.x, rows[redo], k, self.memory_budget)
+        return out
 
 
 def knn_radii(x: torch.Tensor, *, k: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> torch.Tensor:
@@ -216,7 +237,7 @@ def knn_radii(x: torch.Tensor, *, k: int, memory_budget: int = DEFAULT_MEMORY_BU
     """
     s = _Set(x, "x")
     _check_k(k, len(s), "set")
-    return _radii2(s, k, memory_budget).sqrt()
+    return _Radii(s, k, memory_budget).exact(torch.arange(len(s), device=s.exact.device)).sqrt()
 
 
 def _inside(d2: torch.Tensor, r2: torch.Tensor, ball: Ball) -> torch.Tensor:
@@ -225,23 +246,29 @@ def _inside(d2: torch.Tensor, r2: torch.Tensor, ball: Ball) -> torch.Tensor:
 
 def _decide(
     d2: torch.Tensor,
-    r2: torch.Tensor,
-    bound: torch.Tensor,
+    radii: _Radii,
+    sel: slice,
+    pair_bound: torch.Tensor,
     exact: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     ball: Ball,
     dim: int,
 ) -> torch.Tensor:
-    """``d <= r`` (or ``<``) for a block of fast distances against radii broadcast along ``dim``
-    (1: a radius per row, 0: per column): decided by the fast value where it is farther from the
-    radius than the error bound, else by the exact distance.
+    """``d <= r`` (or ``<``) for a block of fast distances against the radii ``radii[sel]`` along
+    ``dim`` (1: a radius per row, 0: per column): decided by the fast values where they are farther
+    apart than the error bounds of the distance (``pair_bound``) and of the radius, else by the
+    exact distance and the exact radius.
     """
-    r2_32, b32 = r2.to(torch.float32), bound.to(torch.float32)
+    r2 = radii.fast[sel]
+    band = pair_bound + radii.err[sel] + 4 * _EPS32 * r2  # + the float32 rounding of the radius
+    r2_32, b32 = r2.to(torch.float32), band.to(torch.float32)
     if dim == 1:
         r2_32, b32 = r2_32[:, None], b32[:, None]
     inside = d2 <= r2_32
     rows, cols = torch.nonzero((d2 - r2_32).abs_() <= b32, as_tuple=True)
     if len(rows):
-        inside[rows, cols] = _inside(exact(rows, cols), r2[rows] if dim == 1 else r2[cols], ball)
+        first = sel.start or 0
+        r_exact = radii.exact((rows if dim == 1 else cols) + first)
+        inside[rows, cols] = _inside(exact(rows, cols), r_exact, ball)
     return inside
 
 
@@ -309,8 +336,8 @@ def _counts(
 ) -> dict[str, torch.Tensor]:
     """One pass over the real x fake distances giving what the four metrics count."""
     n, m, dev = len(r), len(f), r.exact.device
-    r2_real = _radii2(r, k, memory_budget) if real_balls else None
-    r2_fake = _radii2(f, k, memory_budget) if fake_balls else None
+    real_radii = _Radii(r, k, memory_budget) if real_balls else None
+    fake_radii = _Radii(f, k, memory_budget) if fake_balls else None
     g = max(r.g, f.g)
     balls_holding = torch.zeros(m, dtype=torch.int64, device=dev)  # per fake: real balls it is in
     covered = torch.zeros(n, dtype=torch.bool, device=dev)  # per real: its ball holds a fake
@@ -323,16 +350,15 @@ def _counts(
         def exact(rows: torch.Tensor, cols: torch.Tensor, i0: int = i0) -> torch.Tensor:
             return _exact_d2(r, rows + i0, f, cols)
 
-        if r2_real is not None:
-            # error bound per real row, with a margin for the float32 rounding of the radii
-            row_bound = g * (r.norms[i0:i1] + float(f.norms.max())) + 4 * _EPS32 * r2_real[i0:i1]
-            inside = _decide(d2, r2_real[i0:i1], row_bound, exact, ball, dim=1)
+        if real_radii is not None:  # error bound of the distances per real row
+            row_bound = g * (r.norms[i0:i1] + float(f.norms.max()))
+            inside = _decide(d2, real_radii, slice(i0, i1), row_bound, exact, ball, dim=1)
             balls_holding += inside.sum(0)
             covered[i0:i1] = inside.any(1)
             del inside
-        if r2_fake is not None:
-            col_bound = g * (f.norms + float(r.norms[i0:i1].max())) + 4 * _EPS32 * r2_fake
-            recalled[i0:i1] = _decide(d2, r2_fake, col_bound, exact, ball, dim=0).any(1)
+        if fake_radii is not None:  # per fake column
+            col_bound = g * (f.norms + float(r.norms[i0:i1].max()))
+            recalled[i0:i1] = _decide(d2, fake_radii, slice(0, m), col_bound, exact, ball, dim=0).any(1)
     return {"balls_holding": balls_holding, "covered": covered, "recalled": recalled}
 
 
