@@ -15,6 +15,7 @@ COMMANDS = {
     "score": "iqa.cli.score_cmds:score",
     "merge": "iqa.cli.score_cmds:merge",
     "compare": "iqa.cli.compare_cmd:compare",
+    "stats": "iqa.cli.stats_cmds:stats",
     "correlate": "iqa.cli.correlate_cmd:correlate",
     "datasets": "iqa.cli.datasets_cmds:datasets",
     "synth": "iqa.cli.synth_cmd:synth",
