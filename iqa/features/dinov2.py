@@ -3,7 +3,7 @@
 Paper: Oquab et al., "DINOv2: Learning Robust Visual Features without Supervision", TMLR 2024; as
 an evaluation space for generative models: Stein et al., "Exposing flaws of generative model
 evaluation metrics and their unfair treatment of diffusion models", NeurIPS 2023 (dgm-eval).
-Network: :class:`iqa.models.dinov2.DinoV2`, which loads Meta's released ``*_pretrain.pth`` as is;
+Network: :class:`iqa.features.dinov2_vit.DinoV2`, which loads Meta's released ``*_pretrain.pth`` as is;
 the feature is the final-LayerNorm CLS token (the hub model's output, what both references use).
 
 Input paths (the cache key names the one used), all from uint8 levels (``round(255 x)``):
@@ -38,7 +38,7 @@ from PIL import Image
 from iqa.errors import InputError
 from iqa.features.base import FeatureExtractor
 from iqa.features.inception import pil_bicubic_float
-from iqa.models.dinov2 import CONFIGS, DinoV2
+from iqa.features.dinov2_vit import CONFIGS, DinoV2
 from iqa.transforms.resize import resize_bilinear_tf1
 from iqa.weights import load_torch_state, resolve_weights
 

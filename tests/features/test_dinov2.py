@@ -1,7 +1,7 @@
 """DINOv2 features end to end from image files, against dgm-eval's transform and torch-fidelity's extractor.
 
 The network is the same seeded random ViT-S/14 in the released layout on both sides: ours
-(:class:`iqa.models.dinov2.DinoV2`) and, for the references, timm's DINOv2 ViT loaded through its
+(:class:`iqa.features.dinov2_vit.DinoV2`) and, for the references, timm's DINOv2 ViT loaded through its
 own checkpoint filter with the hub's position-embedding resize (tests/models/test_dinov2.py). The
 reference input paths are dgm-eval's ``DINOv2Encoder.transform`` (torchvision ``Resize((224, 224),
 BICUBIC)``, ``ToTensor``, ``Normalize``, run here with torchvision itself on the PIL image dgm-eval's
@@ -26,7 +26,7 @@ from iqa.features import create_extractor
 from iqa.features.dinov2 import DINOv2Features, dinov2_preprocess
 from iqa.features.registry import DECLARED, lazy_extractor
 from iqa.io.images import read_image
-from iqa.models.dinov2 import DinoV2
+from iqa.features.dinov2_vit import DinoV2
 from iqa.weights import get_weight_spec
 from tests.conftest import shared_path
 from tests.models.test_dinov2 import ours_with, random_release, timm_reference

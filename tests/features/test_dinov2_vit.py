@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from iqa.errors import InputError
-from iqa.models.dinov2 import CONFIGS, DinoV2, interpolate_pos_embed
+from iqa.features.dinov2_vit import CONFIGS, DinoV2, interpolate_pos_embed
 
 timm = pytest.importorskip("timm")
 from timm.models.vision_transformer import checkpoint_filter_fn  # noqa: E402
