@@ -119,7 +119,11 @@ class Attention(nn.Module):
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.reshape(n, length, self.heads, dim // self.heads).transpose(1, 2)
 
-        y = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)))
+        # one GEMM for the three projections (the release keeps them as separate layers)
+        w = torch.cat([self.query.weight, self.key.weight, self.value.weight])
+        b = torch.cat([self.query.bias, self.key.bias, self.value.bias])
+        q, k, v = F.linear(x, w, b).chunk(3, dim=-1)
+        y = F.scaled_dot_product_attention(split(q), split(k), split(v))
         return self.out(y.transpose(1, 2).reshape(n, length, dim))
 
 
@@ -215,7 +219,8 @@ class MUSIQ(nn.Module):
         """(N, L, 3, 32, 32) patches -> (N, L, 384) token embeddings."""
         n, length = patches.shape[:2]
         x = F.relu(self.gn_root(self.conv_root(patches.flatten(0, 1))))
-        x = F.max_pool2d(_same_pad(x, 3, 2), 3, 2)  # zero padding = the release's -inf one after the ReLU
+        # TF "SAME" 3x3/2 pooling of the 16x16 map: its partial last window (ceil_mode) is the release's padded one
+        x = F.max_pool2d(x, 3, 2, ceil_mode=True)
         x = self.block1(x)
         return self.embedding(x.permute(0, 2, 3, 1).reshape(n, length, -1))  # TF's height-width-channel order
 
