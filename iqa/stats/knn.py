@@ -266,11 +266,11 @@ def _decide(
     """
     r2 = radii.fast[sel]
     band = pair_bound + radii.err[sel] + 4 * _EPS32 * r2  # + the float32 rounding of the radius
-    r2_32, b32 = r2.to(torch.float32), band.to(torch.float32)
+    lo, hi = (r2 - band).to(torch.float32), (r2 + band).to(torch.float32)
     if dim == 1:
-        r2_32, b32 = r2_32[:, None], b32[:, None]
-    inside = d2 <= r2_32
-    rows, cols = torch.nonzero((d2 - r2_32).abs_() <= b32, as_tuple=True)
+        lo, hi = lo[:, None], hi[:, None]
+    inside = d2 < lo  # surely inside
+    rows, cols = torch.nonzero((d2 <= hi).logical_xor_(inside), as_tuple=True)  # maybe inside
     if len(rows):
         first = sel.start or 0
         r_exact = radii.exact((rows if dim == 1 else cols) + first)
