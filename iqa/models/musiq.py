@@ -23,10 +23,11 @@ instead (the same scores, less work). The full-size scale keeps all its patches,
 ``max_original_patches`` in row-major order as the release's ``max_seq_len_from_original_res``.
 
 Where this follows pyiqa's conversion rather than the JAX code (the converted weights' users get
-pyiqa's numbers): the resize is PyTorch bicubic without antialiasing (JAX: TF's Gaussian resize),
-GELU is the exact erf form (Flax: tanh approximation) and the conv weights are standardised by the
-sample standard deviation (JAX: population; GroupNorm follows every such conv and absorbs the
-difference).
+pyiqa's numbers): the resize is PyTorch bicubic without antialiasing by default (the JAX code's
+``tf.image.resize`` with ``ResizeMethod.GAUSSIAN`` is ``resize_method="gaussian"``), GELU is the
+exact erf form (Flax: tanh approximation, a difference below 1e-3 per activation) and the conv
+weights are standardised by the sample standard deviation (JAX: population; GroupNorm follows
+every such conv and absorbs the difference).
 """
 
 from __future__ import annotations
@@ -272,8 +273,35 @@ def resized_size(h: int, w: int, longer: int) -> tuple[int, int]:
     return round(h * ratio), round(w * ratio)
 
 
+Resize = Literal["bicubic", "gaussian"]
+
+
+def _gaussian_weights(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
+    """(n_out, n_in) weights of TF's ``tf.image.resize(method=GAUSSIAN)`` (antialias off, the release's call).
+
+    TF's scale_and_translate: output pixel i samples the input at (i + 0.5) * n_in / n_out with the
+    Gaussian kernel exp(-d^2 / (2 * 0.5^2)) cut at |d| < 1.5 (not widened when downsampling), the
+    taps that fall outside the image dropped and the rest renormalised to sum 1.
+    """
+    sample = (torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out)
+    d = torch.arange(n_in, dtype=torch.float64)[None, :] + 0.5 - sample[:, None]
+    w = torch.where(d.abs() < 1.5, torch.exp(-d * d / 0.5), torch.zeros_like(d))
+    return (w / w.sum(1, keepdim=True)).to(device=like.device, dtype=like.dtype)
+
+
+def resize(x: torch.Tensor, size: tuple[int, int], method: Resize = "bicubic") -> torch.Tensor:
+    """Resize (N, C, H, W) to ``size``: pyiqa's bicubic (no antialiasing) or the authors' TF Gaussian."""
+    if method == "bicubic":
+        return F.interpolate(x, size, mode="bicubic", align_corners=False)
+    wh, ww = _gaussian_weights(x.shape[-2], size[0], x), _gaussian_weights(x.shape[-1], size[1], x)
+    return torch.einsum("ih,nchw,jw->ncij", wh, x, ww)
+
+
 def multiscale_tokens(
-    x: torch.Tensor, longer_sides: tuple[int, ...] = LONGER_SIDES, max_original_patches: int = -1
+    x: torch.Tensor,
+    longer_sides: tuple[int, ...] = LONGER_SIDES,
+    max_original_patches: int = -1,
+    resize_method: Resize = "bicubic",
 ) -> Tokens:
     """The release's multi-scale patches of ``x`` (N, 3, H, W) in [-1, 1] (see the module docstring).
 
@@ -281,6 +309,7 @@ def multiscale_tokens(
         x: equal-size images in [-1, 1].
         longer_sides: longer sides of the resized scales (sorted: scale ids follow the sorted order).
         max_original_patches: patches kept from the full-size image, first in row-major order; -1: all.
+        resize_method: bicubic (pyiqa's, the converted release's code) or gaussian (the authors' TF preprocessing).
     """
     h, w = x.shape[-2:]
     parts, spatial, scale = [], [], []
@@ -300,7 +329,7 @@ def multiscale_tokens(
             raise InputError(f"musiq: a {h}x{w} image resized to longer side {longer} has an empty side; "
                              "its aspect ratio is too extreme")  # fmt: skip
         # the release caps each resized scale at ceil(L/32)^2 patches, which an aspect-kept resize never exceeds
-        add(F.interpolate(x, (rh, rw), mode="bicubic", align_corners=False), sid, -1)
+        add(resize(x, (rh, rw), resize_method), sid, -1)
     add(x, len(longer_sides), max_original_patches)
     return Tokens(torch.cat(parts, dim=1), torch.cat(spatial), torch.cat(scale))
 

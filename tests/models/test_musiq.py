@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from iqa.models.musiq import MUSIQ, hashed_positions, multiscale_tokens
+from iqa.models.musiq import MUSIQ, hashed_positions, multiscale_tokens, resize
 
 pyiqa_musiq = pytest.importorskip("pyiqa.archs.musiq_arch")
 pyiqa_tokens = pytest.importorskip("pyiqa.data.multiscale_trans_util")
@@ -99,3 +99,42 @@ def test_released_sizes_are_the_default_and_smaller_ones_only_on_request() -> No
     assert small.embedding.weight.shape == (64, 128 * 64) and len(small.transformer_encoder.transformer) == 2
     with pytest.raises(ValueError, match="unknown variant"):
         MUSIQ("koniq10k")  # type: ignore[arg-type]
+
+
+# tf.image.resize(x, size, method=tf.image.ResizeMethod.GAUSSIAN) in TensorFlow 2.21.0 (tensorflow-cpu,
+# run once outside the suite), the call of the authors' musiq/model/preprocessing.py, on
+# x[i, j] = round(sin(1.3 i + 0.7 j), 4): a downsample (7x11 -> 4x6) and an upsample (5x3 -> 8x5).
+TF_GAUSSIAN = {
+    ((7, 11), (4, 6)): [
+        [0.5226251, 0.6870207, -0.1321678, -0.7648788, -0.2767926, 0.5935819],
+        [0.09941831, -0.7139665, -0.5163967, 0.4430493, 0.7474737, -0.008183688],
+        [-0.624615, 0.2666828, 0.7906017, 0.1561563, -0.6997084, -0.5534316],
+        [0.7419534, 0.3899185, -0.5281187, -0.6779455, 0.161721, 0.7587839],
+    ],
+    ((5, 3), (8, 5)): [
+        [0.09242179, 0.2995816, 0.6270599, 0.8347917, 0.9351476],
+        [0.441284, 0.5576829, 0.7221851, 0.7487886, 0.7421935],
+        [0.818696, 0.7908939, 0.7053163, 0.4850699, 0.3371547],
+        [0.5977356, 0.4359532, 0.1466457, -0.1706761, -0.3574447],
+        [0.1197603, -0.06685527, -0.3720348, -0.6061976, -0.729472],
+        [-0.5570022, -0.6562783, -0.7875379, -0.7684366, -0.7336032],
+        [-0.7890727, -0.7365956, -0.612946, -0.372273, -0.2154212],
+        [-0.8453375, -0.6868968, -0.3905523, -0.019651, 0.2052878],
+    ],
+}
+
+
+@pytest.mark.parametrize(("size", "out"), list(TF_GAUSSIAN))
+def test_gaussian_resize_is_tensorflows(size: tuple[int, int], out: tuple[int, int]) -> None:
+    i, j = torch.meshgrid(torch.arange(size[0]), torch.arange(size[1]), indexing="ij")
+    x = torch.round(torch.sin(1.3 * i + 0.7 * j).double() * 1e4) / 1e4
+    # float32 in TF (weights and sums): measured 5e-7 here; 2e-6 covers the rounding of either side
+    torch.testing.assert_close(
+        resize(x[None, None], out, "gaussian")[0, 0],
+        torch.tensor(TF_GAUSSIAN[(size, out)], dtype=torch.float64),
+        atol=2e-6,
+        rtol=0,
+    )
+    assert (
+        resize(x[None, None], out, "bicubic") - resize(x[None, None], out, "gaussian")
+    ).abs().max() > 0.05  # not pyiqa's

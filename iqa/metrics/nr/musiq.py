@@ -14,9 +14,11 @@ from the same image file with the same seeded random state dict in the released 
 into both networks, each through its own preprocessing (tests/metrics/nr/test_musiq.py).
 
 Input path (see :mod:`iqa.models.musiq`): the whole image, no crop; values to [-1, 1]; the
-aspect-kept resizes to longer sides 224 and 384 (bicubic, as pyiqa) plus the full-size image, each
-cut into 32x32 patches (row-major, "SAME" zero padding) with hashed 10x10 positions and scale ids.
-Every image is scored on its own: nothing in the score depends on the rest of the batch.
+aspect-kept resizes to longer sides 224 and 384 plus the full-size image, each cut into 32x32
+patches (row-major, "SAME" zero padding) with hashed 10x10 positions and scale ids. The resize is
+pyiqa's bicubic by default (the numbers users of the converted weights know); ``resize="gaussian"``
+is the authors' TF preprocessing (``tf.image.resize``, ``ResizeMethod.GAUSSIAN``). Every image is
+scored on its own: nothing in the score depends on the rest of the batch.
 
 Names and scales (the head's native scale, not clamped):
 
@@ -39,14 +41,21 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric
-from iqa.models.musiq import MUSIQ, Variant, load_musiq, multiscale_tokens
+from iqa.models.musiq import MUSIQ, Resize, Variant, load_musiq, multiscale_tokens
 from iqa.options import Range
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 MIN_SIZE = 32  # one patch at full resolution
 
 
-def musiq(img: torch.Tensor, *, model: MUSIQ, data_range: float = 1.0, max_original_patches: int = -1) -> torch.Tensor:
+def musiq(
+    img: torch.Tensor,
+    *,
+    model: MUSIQ,
+    data_range: float = 1.0,
+    max_original_patches: int = -1,
+    resize: Resize = "bicubic",
+) -> torch.Tensor:
     """MUSIQ quality per image in the head's scale (see the module docstring); higher is better.
 
     Args:
@@ -54,6 +63,7 @@ def musiq(img: torch.Tensor, *, model: MUSIQ, data_range: float = 1.0, max_origi
         model: the MUSIQ network (weights loaded); its head decides the scale.
         data_range: value of white in the input (1.0 for images in [0, 1], 255 for [0, 255]).
         max_original_patches: patches kept from the full-size image (first in row-major order); -1: all, as released.
+        resize: bicubic (pyiqa's, without antialiasing) or gaussian (the authors' TF ``ResizeMethod.GAUSSIAN``).
 
     Returns:
         Tensor (N,) in the input's dtype (the network runs in its weights' dtype).
@@ -61,7 +71,8 @@ def musiq(img: torch.Tensor, *, model: MUSIQ, data_range: float = 1.0, max_origi
     img = check_image(img, "img", data_range=data_range, channels=(3,), min_size=MIN_SIZE)
     dtype = next(model.parameters()).dtype
     x = (img / data_range).to(dtype) * 2 - 1  # the release's [-1, 1] input
-    return model(multiscale_tokens(x, max_original_patches=max_original_patches)).to(img.dtype)
+    tokens = multiscale_tokens(x, max_original_patches=max_original_patches, resize_method=resize)
+    return model(tokens).to(img.dtype)
 
 
 def _spec(name: str, variant: Variant, value_range: tuple[float, float], summary: str) -> MetricSpec:
@@ -94,6 +105,7 @@ class Musiq(NRMetric):
     Args:
         weights: a state dict file in the release's layout, loaded as given; None: the variant's released file.
         max_original_patches: patches kept from the full-size image (row-major); -1: all, as the release.
+        resize: bicubic (pyiqa's, the converted release's scores) or gaussian (the authors' TF preprocessing).
         model: a ready MUSIQ of this name's variant (weights loaded); None loads ``weights``.
     """
 
@@ -105,10 +117,11 @@ class Musiq(NRMetric):
         data_range: DataRange = 1.0,
         weights: str | Path | None = None,
         max_original_patches: Annotated[int, Range(-1)] = -1,
+        resize: Resize = "bicubic",
         model: MUSIQ | None = None,
     ) -> None:
         super().__init__(data_range=data_range)
-        self.weights, self.max_original_patches = weights, max_original_patches
+        self.weights, self.max_original_patches, self.resize = weights, max_original_patches, resize
         if model is None:
             model = load_musiq(self.variant, weights)
         elif model.variant != self.variant:
@@ -119,7 +132,13 @@ class Musiq(NRMetric):
     function = staticmethod(musiq)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return musiq(img, model=self.model, data_range=self.data_range, max_original_patches=self.max_original_patches)
+        return musiq(
+            img,
+            model=self.model,
+            data_range=self.data_range,
+            max_original_patches=self.max_original_patches,
+            resize=self.resize,
+        )
 
 
 @register_metric(_spec("musiq_koniq", "koniq", _LINEAR, "MUSIQ, KonIQ-10k head: MOS ~0-100 (same as musiq)"))

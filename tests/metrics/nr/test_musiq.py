@@ -79,7 +79,7 @@ def test_parity_with_pyiqa_from_image_files(tmp_path: Path, variant: str, num_cl
 
 
 @torch.no_grad()
-def test_max_original_patches_reaches_the_tokens() -> None:
+def test_token_options_reach_the_tokens() -> None:
     # the cut itself is checked token by token against pyiqa in tests/models/test_musiq.py
     net = MUSIQ("spaq", **SMALL).eval()  # type: ignore[arg-type]
     x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(4))
@@ -88,6 +88,8 @@ def test_max_original_patches_reaches_the_tokens() -> None:
     assert (iqa.create("musiq_spaq", model=net, max_original_patches=3)(x) - every).abs() > 1e-6
     with pytest.raises(InputError, match="max_original_patches"):
         iqa.create("musiq_spaq", model=net, max_original_patches=-2)
+    # the authors' TF Gaussian resize (checked against TensorFlow in tests/models/test_musiq.py) is an option
+    assert (iqa.create("musiq_spaq", model=net, resize="gaussian")(x) - every).abs() > 1e-6
 
 
 @torch.no_grad()
