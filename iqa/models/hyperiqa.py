@@ -159,8 +159,11 @@ def hyperiqa_score(net: HyperIQANet, x: torch.Tensor, crops: Crops = "grid", num
     """Mean crop score (N,) of images ``x`` (N, 3, H, W) in [0, 1], in the network's dtype."""
     dtype = next(net.parameters()).dtype
     x = x.to(dtype)
-    c = grid_crops(x, num_crops) if crops == "grid" else random_crops(x, num_crops, seed)
-    flat = normalise(c.flatten(0, 1))
+    if crops == "grid":  # normalised once per image, not once per (overlapping) crop: the same values
+        c = grid_crops(normalise(x), num_crops) if min(x.shape[-2:]) > CROP else normalise(grid_crops(x, num_crops))
+    else:
+        c = normalise(random_crops(x, num_crops, seed))
+    flat = c.flatten(0, 1)
     out = torch.cat([net(flat[i : i + chunk]) for i in range(0, len(flat), chunk)])
     return out.view(len(x), num_crops).mean(1)
 
