@@ -102,8 +102,8 @@ def maniqa(
         seed: seed of the random crops (20 as in the authors' predict_one_image.py); unused by grid.
     """
     img = check_image(img, "img", data_range=data_range, channels=(3,), min_size=MIN_SIZE)
-    if num_crops < 1:
-        raise InputError(f"maniqa: num_crops must be at least 1, got {num_crops}")
+    if num_crops < 1 or crops not in ("grid", "random"):
+        raise InputError(f"maniqa: crops must be grid or random and num_crops at least 1, got {crops!r}, {num_crops}")
     dtype, size = model.dtype, model.crop_size
     # to [0, 1] in the input dtype (float64 input at 255 agrees with [0, 1] to float64 rounding), then as pyiqa
     x = _enlarge_small(((img / data_range).to(dtype) - 0.5) / 0.5, size)
