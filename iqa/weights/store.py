@@ -176,8 +176,8 @@ def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
             f"either put it at {cache_dir() / spec.filename}, set IQA_WEIGHTS_DIR to a folder holding {spec.filename},"
         )
     return WeightsNotFoundError(
-        f"weights {spec.id!r} ({spec.filename}) not found: {reason}. Download {urls} "
-        f"(sha256 {spec.describe_hash()}) and {where} or run `iqa weights import FILE`"
+        f"weights {spec.id!r} ({spec.filename}) not found: {reason}. With network: `iqa weights fetch {spec.id}`. "
+        f"Otherwise download {urls} (sha256 {spec.describe_hash()}) and {where} or run `iqa weights import FILE`"
     )
 
 
