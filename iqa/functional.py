@@ -33,14 +33,20 @@ from iqa.metrics.fr.nlpd import nlpd
 from iqa.metrics.fr.psnr import psnr, psnr_y
 from iqa.metrics.fr.srsim import srsim
 from iqa.metrics.fr.ssim import ssim, ssim_rgb
+from iqa.metrics.fr.topiq_fr import topiq_fr
 from iqa.metrics.fr.vif import vif
 from iqa.metrics.fr.vifp import vifp
 from iqa.metrics.fr.vsi import vsi
+from iqa.metrics.gen.inception_score import inception_score
 from iqa.metrics.nr.brisque import brisque
 from iqa.metrics.nr.brisque_opencv import brisque_opencv
 from iqa.metrics.nr.contrique import contrique
+from iqa.metrics.nr.maniqa import maniqa
+from iqa.metrics.nr.musiq import musiq
 from iqa.metrics.nr.niqe import niqe
 from iqa.metrics.nr.qpt import qpt
+from iqa.metrics.nr.topiq_iaa import topiq_iaa
+from iqa.metrics.nr.topiq_nr import topiq_nr
 from iqa.metrics.nr.tunet import tunet
 from iqa.stats import GaussianStats, frechet_distance, kid, mmd2_rbf
 
@@ -58,6 +64,7 @@ __all__ = [
     "fsimc",
     "gmsd",
     "haarpsi",
+    "inception_score",
     "iw_ssim",
     "kid",
     "lpips",
@@ -67,6 +74,8 @@ __all__ = [
     "ms_gmsd",
     "ms_ssim",
     "ms_ssim_wtd_sum",
+    "maniqa",
+    "musiq",
     "niqe",
     "nlpd",
     "psnr",
@@ -75,6 +84,9 @@ __all__ = [
     "srsim",
     "ssim",
     "ssim_rgb",
+    "topiq_fr",
+    "topiq_iaa",
+    "topiq_nr",
     "tunet",
     "vif",
     "vifp",

@@ -28,14 +28,23 @@ _KINDS = ("fr", "nr", "dist")
 _COLORS = ("y", "rgb", "gray", "any")
 
 #: Networks a metric can be built with when its released weights are not on the machine: the
-#: release's architecture with seeded random weights (the plumbing can be checked, the scores mean
-#: nothing).
+#: release's architecture with seeded random weights, or, where the released network is too costly
+#: to run the whole contract on a CPU (``*_small_*``, ``*_on_noise``), the same layers at a reduced
+#: size with the last layer fitted to noise levels. They check the plumbing; the scores mean
+#: nothing. Parity with the release's architecture is each metric's own test.
 StandIn = Literal[
     "imagenet_alexnet_trunk",
     "imagenet_vgg16_dists_trunk",
     "tanet_release",
     "contrique_encoder",
     "quality_head_on_noise",
+    "arniqa_small_on_noise",
+    "hyperiqa_on_noise",
+    "nima_small_trunk",
+    "paq2piq_on_noise",
+    "maniqa_small_on_noise",
+    "topiq_small_on_noise",
+    "musiq_small_on_noise",
 ]
 
 
@@ -75,6 +84,9 @@ class MetricSpec:
             contrast enhancement scores above 1); None means ``best_value``.
         identity_is_head_intercept: identical inputs give the learned head's intercept (a regressor on
             feature differences), so no fixed value can be declared.
+        identity_fixed: False where identical inputs have no fixed score at all (a learned head that
+            also reads the reference's own features, e.g. TOPIQ-FR): the contract then checks that
+            they score in range and better than a heavily distorted copy.
         noise_monotone_from: the additive-noise level (sigma, [0, 1] images) from which scores worsen
             monotonically (NR statistics can stay flat below an image's own texture).
         offline: how the registry contract builds the metric without a download (None: ``iqa.create``
@@ -95,6 +107,7 @@ class MetricSpec:
     summary: str = ""
     identity_value: float | None = None
     identity_is_head_intercept: bool = False
+    identity_fixed: bool = True
     noise_monotone_from: float = 0.01
     offline: OfflineBuild | None = None
 

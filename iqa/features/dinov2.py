@@ -37,8 +37,8 @@ from PIL import Image
 
 from iqa.errors import InputError
 from iqa.features.base import FeatureExtractor
-from iqa.features.inception import pil_bicubic_float
 from iqa.features.dinov2_vit import CONFIGS, DinoV2
+from iqa.features.inception import pil_bicubic_float
 from iqa.transforms.resize import resize_bilinear_tf1
 from iqa.weights import load_torch_state, resolve_weights
 

@@ -28,6 +28,7 @@ for _name, _target in {
     "inception_v3_fid": "iqa.features.inception:FIDInceptionPytorchFID",
     "inception_v3_fid_tf": "iqa.features.inception:FIDInceptionTF",
     "inception_v3_fid_clean": "iqa.features.inception:FIDInceptionClean",
+    "inception_v3_fid_tf_spatial7": "iqa.features.inception:FIDInceptionSpatial7",  # sFID (ADM evaluator)
     "clip": "iqa.features.clip:CLIPImage",  # any OpenAI tower: clip(model_name="RN50", preprocess=...)
     "clip_vit_b32": "iqa.features.clip:CLIPViTB32",
     "clip_vit_b16": "iqa.features.clip:CLIPViTB16",
@@ -36,6 +37,11 @@ for _name, _target in {
     "clip_vit_l14_336_cmmd": "iqa.features.clip:CLIPCMMD",
     "efficientnet_lite0": "iqa.features.efficientnet:EfficientNetLite0",
     "pixel_stats": "iqa.features.pixel_stats:PixelStats",  # hand-crafted, no weights
+    "dinov2_vits14": "iqa.features.dinov2:DINOv2ViTS14",  # dgm-eval input path; preprocess= for others
+    "dinov2_vitb14": "iqa.features.dinov2:DINOv2ViTB14",
+    "dinov2_vitl14": "iqa.features.dinov2:DINOv2ViTL14",
+    "dinov2_vitg14": "iqa.features.dinov2:DINOv2ViTG14",
+    "dinov2_vitl14_torch_fidelity": "iqa.features.dinov2:DINOv2ViTL14TorchFidelity",
 }.items():
     EXTRACTORS.add(_name, _target)
 
@@ -76,6 +82,7 @@ DECLARED: dict[str, tuple[str, int]] = {
     "inception_v3_fid": ("inception_v3_fid", 2048),
     "inception_v3_fid_tf": ("inception_v3_fid_tf", 2048),
     "inception_v3_fid_clean": ("inception_v3_fid_clean", 2048),
+    "inception_v3_fid_tf_spatial7": ("inception_v3_fid_tf_spatial7", 2023),
     "clip_vit_b32": ("clip_vit_b32:raw", 512),
     "clip_vit_b16": ("clip_vit_b16:raw", 512),
     "clip_vit_l14": ("clip_vit_l14:raw", 768),
@@ -83,6 +90,11 @@ DECLARED: dict[str, tuple[str, int]] = {
     "clip_vit_l14_336_cmmd": ("clip_vit_l14_336_cmmd:raw", 768),
     "efficientnet_lite0": ("efficientnet_lite0", 1280),
     "pixel_stats": ("pixel_stats-v2", 98),
+    "dinov2_vits14": ("dinov2_vits14:dgm_eval", 384),
+    "dinov2_vitb14": ("dinov2_vitb14:dgm_eval", 768),
+    "dinov2_vitl14": ("dinov2_vitl14:dgm_eval", 1024),
+    "dinov2_vitg14": ("dinov2_vitg14:dgm_eval", 1536),
+    "dinov2_vitl14_torch_fidelity": ("dinov2_vitl14:torch_fidelity", 1024),
 }
 
 

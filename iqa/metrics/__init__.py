@@ -21,9 +21,25 @@ from iqa.metrics.fr import (  # noqa: F401
     psnr,
     srsim,
     ssim,
+    topiq_fr,
     vif,
     vifp,
     vsi,
 )
-from iqa.metrics.gen import cmmd, feature_distances, fid, kid  # noqa: F401
-from iqa.metrics.nr import brisque, brisque_opencv, contrique, niqe, qpt, tunet  # noqa: F401
+from iqa.metrics.gen import cmmd, feature_distances, fid, inception_score, kid, prdc, sfid, vendi  # noqa: F401
+from iqa.metrics.nr import (  # noqa: F401
+    arniqa,
+    brisque,
+    brisque_opencv,
+    contrique,
+    hyperiqa,
+    maniqa,
+    musiq,
+    nima,
+    niqe,
+    paq2piq,
+    qpt,
+    topiq_iaa,
+    topiq_nr,
+    tunet,
+)

@@ -15,6 +15,9 @@ they can be used and tested on their own:
   (dFD/df of one added feature vector).
 - :func:`mmd2_rbf` and :func:`kid` (:mod:`iqa.stats.mmd`): RBF-kernel MMD^2 in memory-bounded
   blocks (CMMD) and polynomial-kernel KID over random subsets (torch-fidelity's draws).
+- :func:`precision_recall`, :func:`density_coverage`, :func:`prdc`, :func:`knn_metrics`,
+  :func:`knn_radii` (:mod:`iqa.stats.knn`): k-NN manifold metrics in memory-bounded chunks.
+- :func:`vendi_score` (:mod:`iqa.stats.vendi`): the Vendi diversity score (cosine kernel).
 - :func:`gather_stats` / :func:`gather_features` (:mod:`iqa.stats.distributed`): the exact
   ``torch.distributed`` gather used by the metrics' ``compute()``.
 
@@ -44,23 +47,31 @@ from iqa.stats.frechet import (
     with_ridge,
 )
 from iqa.stats.gaussian import GaussianStats, float64_device
+from iqa.stats.knn import density_coverage, knn_metrics, knn_radii, prdc, precision_recall
 from iqa.stats.mmd import kid, mmd2_rbf
+from iqa.stats.vendi import vendi_score
 
 __all__ = [
     "FrechetMethod",
     "FrechetReference",
     "GaussianStats",
     "add_one",
+    "density_coverage",
     "feature_gradient",
     "float64_device",
     "frechet_distance",
     "gather_features",
     "gather_stats",
     "kid",
+    "knn_metrics",
+    "knn_radii",
     "mmd2_rbf",
+    "prdc",
+    "precision_recall",
     "remove_one",
     "sqrt_psd",
     "trace_sqrt_product",
+    "vendi_score",
     "warn_if_rank_deficient",
     "with_ridge",
     "world",

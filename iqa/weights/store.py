@@ -56,6 +56,7 @@ def recorded_hash(path: Path) -> str:
 
 def record_hash(path: Path, digest: str) -> None:
     """Record ``digest`` beside ``path`` (best effort: a read-only folder keeps no record)."""
+
     def write(f: IO[bytes]) -> None:
         f.write(digest.encode("ascii") + b"\n")
 

@@ -71,7 +71,11 @@ def test_npy_features_give_kid_and_cmmd_offline(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         cli, ["compare", str(tmp_path / "xi.npy"), str(tmp_path / "yi.npy"), "-m", "kid", "-m", "cmmd"]
     )
-    assert r.exit_code == 2 and "holds 2048-d features (30 rows); cmmd's extractor" in r.output and "gives 768-d" in r.output
+    assert (
+        r.exit_code == 2
+        and "holds 2048-d features (30 rows); cmmd's extractor" in r.output
+        and "gives 768-d" in r.output
+    )
 
 
 @pytest.mark.parametrize("name", sorted(DECLARED))

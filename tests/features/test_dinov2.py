@@ -24,9 +24,9 @@ from PIL import Image
 from iqa.errors import InputError, WeightsNotFoundError
 from iqa.features import create_extractor
 from iqa.features.dinov2 import DINOv2Features, dinov2_preprocess
+from iqa.features.dinov2_vit import DinoV2
 from iqa.features.registry import DECLARED, lazy_extractor
 from iqa.io.images import read_image
-from iqa.features.dinov2_vit import DinoV2
 from iqa.weights import get_weight_spec
 from tests.conftest import shared_path
 from tests.models.test_dinov2 import ours_with, random_release, timm_reference

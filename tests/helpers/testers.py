@@ -111,6 +111,10 @@ class PerImageContract:
             out = _call(self.m, x, x)
             assert out.dtype == dtype
             self._in_range(out, "identical inputs")
+            if not self.spec.identity_fixed:  # no fixed value: at least better than a heavily distorted copy
+                worse = _call(self.m, noisy(self.x, 0.3).to(dtype), x)
+                assert bool(((out >= worse) if self.spec.higher_is_better else (out <= worse)).all()), (out, worse)
+                continue
             if self.spec.identity_is_head_intercept:  # a learned head on feature differences: zero difference
                 target = float(self.m.regressor.intercept)
                 assert torch.allclose(out, torch.full_like(out, target), atol=1e-6), (dtype, out, target)

@@ -70,6 +70,7 @@ def _spec(name: str, variant: str, data: str, weights_id: str) -> MetricSpec:
         tolerance=_TOLERANCE,
         weights=(weights_id,),
         min_size=MIN_SIZE,
+        identity_fixed=False,  # the head also reads the reference's own features: no fixed identity score
         offline=OfflineBuild(stand_ins=(("model", "topiq_small_on_noise"),)),
         summary=f"TOPIQ full-reference, {data} (ResNet-50, top-down cross-scale attention; MOS scale ~0-1)",
     )
