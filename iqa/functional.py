@@ -38,12 +38,16 @@ from iqa.metrics.fr.vif import vif
 from iqa.metrics.fr.vifp import vifp
 from iqa.metrics.fr.vsi import vsi
 from iqa.metrics.gen.inception_score import inception_score
+from iqa.metrics.nr.arniqa import arniqa
 from iqa.metrics.nr.brisque import brisque
 from iqa.metrics.nr.brisque_opencv import brisque_opencv
 from iqa.metrics.nr.contrique import contrique
+from iqa.metrics.nr.hyperiqa import hyperiqa
 from iqa.metrics.nr.maniqa import maniqa
 from iqa.metrics.nr.musiq import musiq
+from iqa.metrics.nr.nima import nima
 from iqa.metrics.nr.niqe import niqe
+from iqa.metrics.nr.paq2piq import paq2piq
 from iqa.metrics.nr.qpt import qpt
 from iqa.metrics.nr.topiq_iaa import topiq_iaa
 from iqa.metrics.nr.topiq_nr import topiq_nr
@@ -52,6 +56,7 @@ from iqa.stats import GaussianStats, frechet_distance, kid, mmd2_rbf
 
 __all__ = [
     "GaussianStats",
+    "arniqa",
     "brisque",
     "brisque_opencv",
     "contrique",
@@ -64,20 +69,23 @@ __all__ = [
     "fsimc",
     "gmsd",
     "haarpsi",
+    "hyperiqa",
     "inception_score",
     "iw_ssim",
     "kid",
     "lpips",
     "mad",
+    "maniqa",
     "mdsi",
     "mmd2_rbf",
     "ms_gmsd",
     "ms_ssim",
     "ms_ssim_wtd_sum",
-    "maniqa",
     "musiq",
+    "nima",
     "niqe",
     "nlpd",
+    "paq2piq",
     "psnr",
     "psnr_y",
     "qpt",

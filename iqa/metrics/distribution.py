@@ -41,7 +41,25 @@ from iqa.stats import (
     warn_if_rank_deficient,
 )
 
+#: The feature spaces the panel metrics (``precision_<x>``, ``recall_<x>``, ``density_<x>``,
+#: ``coverage_<x>``, ``vendi_<x>``) are registered on: short name -> (extractor, what its features are).
+PANEL_EXTRACTORS = {
+    "efficientnet_lite0": ("efficientnet_lite0", "ImageNet EfficientNet-Lite0 pooled features (1280-d)"),
+    "inception": ("inception_v3_fid", "FID Inception-v3 pool3 features, pytorch-fid input path (2048-d)"),
+    "clip_vit_l14": ("clip_vit_l14", "OpenAI CLIP ViT-L/14 embeddings, OpenAI preprocessing (768-d)"),
+    "dinov2": ("dinov2_vitl14", "DINOv2 ViT-L/14 CLS features, dgm-eval preprocessing (1024-d)"),
+}
+#: extractor -> the weights ids of the manifest it loads
+PANEL_WEIGHTS = {
+    "efficientnet_lite0": ("efficientnet_lite0",),
+    "inception_v3_fid": ("fid_inception_v3_pt",),
+    "clip_vit_l14": ("clip_vit_l14_openai",),
+    "dinov2_vitl14": ("dinov2_vitl14",),
+}
+
 __all__ = [
+    "PANEL_EXTRACTORS",
+    "PANEL_WEIGHTS",
     "FeatureDistributionMetric",
     "FeatureSetMetric",
     "FrechetMetric",

@@ -41,23 +41,10 @@ import torch
 
 from iqa.features import FeatureExtractor
 from iqa.metrics.base import DataRange, DistributionResult
-from iqa.metrics.distribution import FeatureSetMetric
+from iqa.metrics.distribution import PANEL_EXTRACTORS, PANEL_WEIGHTS, FeatureSetMetric
 from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.stats.knn import Ball, Metric, knn_metrics
-
-#: short name -> (extractor, what its features are); the lead adds rows (e.g. dinov2) here
-EXTRACTORS = {
-    "efficientnet_lite0": ("efficientnet_lite0", "ImageNet EfficientNet-Lite0 pooled features (1280-d)"),
-    "inception": ("inception_v3_fid", "FID Inception-v3 pool3 features, pytorch-fid input path (2048-d)"),
-    "clip_vit_l14": ("clip_vit_l14", "OpenAI CLIP ViT-L/14 embeddings, OpenAI preprocessing (768-d)"),
-}
-#: extractor -> weights ids of the manifest
-WEIGHTS = {
-    "efficientnet_lite0": ("efficientnet_lite0",),
-    "inception_v3_fid": ("fid_inception_v3_pt",),
-    "clip_vit_l14": ("clip_vit_l14_openai",),
-}
 
 #: metric -> (default k, paper, what it measures)
 METRICS: dict[Metric, tuple[int, str, str]] = {
@@ -122,7 +109,7 @@ def _spec(metric: Metric, short: str, extractor: str, what: str) -> MetricSpec:
         differentiable=False,
         color="rgb",
         paper=paper,
-        weights=WEIGHTS[extractor],
+        weights=PANEL_WEIGHTS[extractor],
         reference_impl="prdc 0.2 compute_prdc"
         + (" and torch-fidelity 0.4.0 prc_features_to_metric" if metric in ("precision", "recall") else "")
         + f", nearest_k={k}, on {extractor} features",
@@ -159,6 +146,6 @@ def _make(metric: Metric, short: str, default: str, what: str) -> None:
     globals()[Named.__name__] = Named
 
 
-for _short, (_ext, _what) in EXTRACTORS.items():
+for _short, (_ext, _what) in PANEL_EXTRACTORS.items():
     for _metric in METRICS:
         _make(_metric, _short, _ext, _what)

@@ -24,8 +24,7 @@ from typing import Annotated
 
 from iqa.features import FeatureExtractor
 from iqa.metrics.base import DataRange, DistributionResult
-from iqa.metrics.distribution import GeneratedSetMetric
-from iqa.metrics.gen.prdc import EXTRACTORS, WEIGHTS
+from iqa.metrics.distribution import PANEL_EXTRACTORS, PANEL_WEIGHTS, GeneratedSetMetric
 from iqa.options import Range
 from iqa.registry import MetricSpec, register_metric
 from iqa.stats import vendi_score
@@ -67,7 +66,7 @@ def _make(short: str, default: str, what: str) -> None:
             differentiable=False,
             color="rgb",
             paper="Friedman & Dieng, 'The Vendi Score: A Diversity Evaluation Metric for Machine Learning', TMLR 2023",
-            weights=WEIGHTS[default],
+            weights=PANEL_WEIGHTS[default],
             reference_impl=f"vendi-score 0.0.3 embedding_vendi_score (score_dual / score_X) on {default} features",
             tolerance="1e-9 relative to vendi-score on the same features",
             summary=f"Vendi score (diversity, cosine kernel) of the generated set alone, on {what}",
@@ -93,5 +92,5 @@ def _make(short: str, default: str, what: str) -> None:
     globals()[Named.__name__] = Named
 
 
-for _short, (_ext, _what) in EXTRACTORS.items():
+for _short, (_ext, _what) in PANEL_EXTRACTORS.items():
     _make(_short, _ext, _what)
