@@ -78,7 +78,8 @@ def test_npy_features_give_kid_and_cmmd_offline(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(DECLARED))
+# DINOv2 names build on the meta device and are checked in tests/features/test_dinov2.py
+@pytest.mark.parametrize("name", sorted(n for n in DECLARED if not n.startswith("dinov2")))
 def test_declared_shapes_match_the_extractors(name: str) -> None:
     key, dim = DECLARED[name]
     cls = extractor_class(name)

@@ -29,7 +29,7 @@ from iqa.features.registry import DECLARED, lazy_extractor
 from iqa.io.images import read_image
 from iqa.weights import get_weight_spec
 from tests.conftest import shared_path
-from tests.models.test_dinov2 import ours_with, random_release, timm_reference
+from tests.features.test_dinov2_vit import ours_with, random_release, timm_reference
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 

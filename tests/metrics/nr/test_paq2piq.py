@@ -77,7 +77,9 @@ def test_batch_of_sizes_matches_one_by_one() -> None:
     with torch.no_grad():
         whole = paq2piq(x, model=net)
         alone = torch.cat([paq2piq(x[i : i + 1], model=net) for i in range(3)])
-    assert torch.allclose(whole, alone, rtol=1e-6, atol=0)
+    # float32 convolutions of a batch and of one image may sum in another order (measured 1.1e-6 relative
+    # under xdist): the contract's 1e-5 float32 tolerance
+    assert torch.allclose(whole, alone, rtol=1e-5, atol=0)
 
 
 def test_quality_map_is_the_release_grid() -> None:
