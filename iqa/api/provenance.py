@@ -70,6 +70,15 @@ def _estimator(m: DistributionMetric) -> str:
         return f"Frechet distance of Gaussian fits (unbiased covariance, N-1; sqrt route {m.method})"
     if isinstance(m, RBFMMDMetric):
         return f"RBF MMD^2 (sigma {m.sigma}) x{m.scale:g}, {m.estimator}"
+    k, ball = getattr(m, "k", None), getattr(m, "ball", None)
+    if k is not None and ball is not None:
+        return f"k-NN manifold, k = {k}, {ball} balls (radius: k-th neighbour excluding the sample itself)"
+    if hasattr(m, "q"):
+        return f"Vendi score, cosine kernel, q = {m.q}, generated set only"
+    splits = getattr(m, "splits", None)
+    if splits is not None:
+        shuffle = f"shuffled with seed {getattr(m, 'seed', None)}" if getattr(m, "shuffle", False) else "in order"
+        return f"Inception Score, mean and population std over {splits} splits ({shuffle}), generated set only"
     subsets, size = getattr(m, "subsets", None), getattr(m, "subset_size", None)
     if subsets is not None and size is not None:
         return (
