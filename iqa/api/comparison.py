@@ -333,6 +333,9 @@ def compare(
         progress=progress,
     )
     dev = run.torch_device()
+    if is_published_name(b) and not is_published_name(a):  # k-NN metrics are not symmetric: never swap silently
+        raise InputError(f"{b} is a reference set: give it first (a is the reference, b the generated set): "
+                         f"iqa compare {b} {a}")  # fmt: skip
     sides = {True: _Side(a, "a"), False: _Side(b, "b")}
     plans: dict[str, list[Plan]] = {}
     ready = prepare_metrics(metrics, options, check=_checker(list(sides.values()), plans), keep_going=keep_going)

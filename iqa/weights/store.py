@@ -178,7 +178,8 @@ def _not_found(spec: WeightSpec, reason: str) -> WeightsNotFoundError:
         )
     return WeightsNotFoundError(
         f"weights {spec.id!r} ({spec.filename}) not found: {reason}. With network: `iqa weights fetch {spec.id}`. "
-        f"Otherwise download {urls} (sha256 {spec.describe_hash()}) and {where} or run `iqa weights import FILE`"
+        f"Otherwise download {urls} (sha256 {spec.describe_hash()}) and {where} or run "
+        f"`iqa weights import FILE{' --id ' + spec.id if spec.hash_recorded else ''}`"
     )
 
 

@@ -115,6 +115,11 @@ def test_published_statistics_refuse_another_extractor(publish, tmp_path: Path) 
     assert _Files.hits == ["/toy2_clean_train_32.npz"]  # refused before any distance is computed
 
 
+def test_published_statistics_as_the_generated_side_are_refused() -> None:
+    with pytest.raises(InputError, match="is a reference set: give it first"):
+        iqa.compare(torch.zeros(3, 16), "cleanfid:cifar10_clean_train_32", ["fid"])
+
+
 def test_unknown_published_name_suggests() -> None:
     with pytest.raises(InputError, match="Did you mean 'cleanfid:cifar10_clean_train_32'"):
         iqa.compare("cleanfid:cifar10_clean_train_23", torch.zeros(3, 16), ["fid"])
