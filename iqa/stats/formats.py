@@ -155,10 +155,28 @@ def _torch_load_numpy(path: Path) -> object:
 
 
 def read_reference(path: str | Path, format: StatsFormat | None = None) -> ReferenceSet:
-    """Read statistics, features or images from a file of any supported format."""
+    """Read statistics, features or images from a file of any supported format.
+
+    Raises:
+        InputError: the file is missing, truncated, corrupt or holds none of the formats' arrays;
+            the message names the file.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such statistics file")
+    try:
+        return _read_reference(p, format)
+    except InputError:
+        raise
+    except Exception as e:  # zip, pickle and numpy errors of a corrupt or foreign file
+        raise InputError(
+            f"{p}: cannot be read as statistics ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            "expected a pytorch-fid/clean-fid/ADM .npz, a torch-fidelity .pt or an .npy of features "
+            "(re-download or re-create it)"
+        ) from e
+
+
+def _read_reference(p: Path, format: StatsFormat | None) -> ReferenceSet:
     fmt = format or detect_format(p)
     out = ReferenceSet(p, fmt)
     if fmt == "npy":

@@ -128,7 +128,7 @@ class Evil:  # any non-array object in a .pt file is refused, never unpickled
 
 def test_arbitrary_pickles_are_refused(tmp_path: Path) -> None:
     torch.save({"mu": Evil(), "sigma": np.eye(2)}, tmp_path / "e.pt")
-    with pytest.raises(Exception, match="Unsupported global|weights_only|WeightsUnpickler"):
+    with pytest.raises(InputError, match="e.pt: cannot be read as statistics .UnpicklingError"):
         read_reference(tmp_path / "e.pt")
 
 
@@ -139,3 +139,11 @@ def test_unknown_contents_are_named(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("no")
     with pytest.raises(InputError, match="not a statistics file"):
         read_reference(tmp_path / "x.txt")
+
+
+def test_corrupt_files_are_named(tmp_path: Path) -> None:
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "junk.pt").write_bytes(bytes(range(256)))
+    for name in ("cut.npz", "junk.pt"):
+        with pytest.raises(InputError, match=f"{name}: cannot be read as statistics"):
+            read_reference(tmp_path / name)
