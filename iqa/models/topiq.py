@@ -305,3 +305,16 @@ def load_topiq(variant: Variant, weights: str | Path | None = None) -> TopIQ:
     except RuntimeError as e:
         raise WeightsError(f"{path}: not a TOPIQ {variant} checkpoint in the released layout ({e})") from e
     return net.eval()
+
+
+def topiq_for(metric: str, variant: Variant, weights: str | Path | None, model: TopIQ | None) -> TopIQ:
+    """The network a TOPIQ metric runs: ``model`` when given (it must be ``variant``), else the release loaded.
+
+    Raises:
+        InputError: ``model`` is another variant (its head and input path would not fit ``metric``).
+    """
+    if model is None:
+        return load_topiq(variant, weights)
+    if model.variant != variant:
+        raise InputError(f"{metric}: the given model is TOPIQ {model.variant}, this metric needs {variant}")
+    return model.eval()

@@ -30,7 +30,7 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric
-from iqa.models.topiq import TopIQ, Variant, load_topiq, predict
+from iqa.models.topiq import TopIQ, Variant, predict, topiq_for
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 MIN_SIZE = 8  # the shorter side is resized to 384 first; 8 keeps the aspect ratio sane
@@ -82,13 +82,7 @@ class TopIQIAARes50(NRMetric):
     ) -> None:
         super().__init__(data_range=data_range)
         self.weights = weights
-        if model is None:
-            model = load_topiq(self.variant, weights)
-        elif model.variant != self.variant:
-            raise InputError(
-                f"{self.spec.name}: the given model is TOPIQ {model.variant}, this metric needs {self.variant}"
-            )
-        self.model = model.eval()
+        self.model = topiq_for(self.spec.name, self.variant, weights, model).eval()
 
     function = staticmethod(topiq_iaa)
 

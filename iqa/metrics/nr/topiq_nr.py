@@ -32,7 +32,7 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric
-from iqa.models.topiq import TopIQ, Variant, load_topiq, predict
+from iqa.models.topiq import TopIQ, Variant, predict, topiq_for
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 MIN_SIZE = 32  # one cell of ResNet-50's stride-32 layer4 grid, the grid every scale is pooled to
@@ -88,13 +88,7 @@ class TopIQNR(NRMetric):
     ) -> None:
         super().__init__(data_range=data_range)
         self.weights = weights
-        if model is None:
-            model = load_topiq(self.variant, weights)
-        elif model.variant != self.variant:
-            raise InputError(
-                f"{self.spec.name}: the given model is TOPIQ {model.variant}, this metric needs {self.variant}"
-            )
-        self.model = model.eval()
+        self.model = topiq_for(self.spec.name, self.variant, weights, model).eval()
 
     function = staticmethod(topiq_nr)
 
