@@ -144,6 +144,8 @@ def test_cli_scores_a_folder_with_a_released_layout_file(tmp_path: Path, monkeyp
     for row in rows[1:]:
         with torch.no_grad():
             want = float(paq2piq(read_image(d / Path(row[0]).name)[None], model=net))
-        assert abs(float(row[col]) - want) <= 1e-5 * abs(want) and row[-1] == ""  # same network; CSV decimals
+        # same weights; the CLI's metric folds BatchNorm into the convolutions (iqa.models.fusion), which
+        # moves this random network's large scores by float32 rounding (measured 1.8e-5 relative)
+        assert abs(float(row[col]) - want) <= 1e-4 * abs(want) and row[-1] == ""
     with pytest.raises(WeightsHashError, match=FILENAME):
         iqa.create("paq2piq")
