@@ -1,24 +1,27 @@
-"""TOPIQ (CFANet): top-down cross-scale attention over ResNet-50 features, the network behind ``topiq_*``.
+"""TOPIQ (CFANet): top-down cross-scale attention over ResNet-50 (or Swin-B) features, the network behind ``topiq_*``.
 
 Paper: Chen, Mo, Hou, Wu, Liao, Sun, Yan, Lin, "TOPIQ: A Top-down Approach from Semantics to
 Distortions for Image Quality Assessment", IEEE TIP 2024 (arXiv:2308.03060). Reference
 implementation: the authors' ``CFANet`` in pyiqa (``pyiqa/archs/topiq_arch.py``, chaofengc/IQA-PyTorch,
 PolyForm-Noncommercial; read for key names, shapes and the order of operations, never imported here).
 Released weights: the authors' ``cfanet_*_res50-<sha256 prefix>.pth`` files in the IQA-PyTorch
-releases (a dict whose ``params`` entry is the state dict of the whole network, ResNet-50 included).
-Module and parameter names follow that file, so it loads with ``strict=True`` unchanged.
+releases (a dict whose ``params`` entry is the state dict of the whole network, ResNet-50 included),
+and ``cfanet_iaa_ava_swin-393b41b4.pth`` (aesthetics with a Swin-B trunk, pyiqa's default ``topiq_iaa``;
+trunk in :mod:`iqa.models.topiq_swin`). Module and parameter names follow those files, so they load with
+``strict=True`` unchanged.
 
 The forward, from the coarsest scale down (``forward``):
 
 1. the ImageNet-normalised image through a ResNet-50 (``semantic_model``; BatchNorm in eval mode),
-   five feature maps: the stem after ReLU (64 ch, stride 2) and layer1..layer4 (256..2048 ch);
+   five feature maps: the stem after ReLU (64 ch, stride 2) and layer1..layer4 (256..2048 ch); the Swin
+   release: the image resized to 384 x 384, four maps (256..1024 ch, strides 8..32);
 2. per scale, a gate: NR ``GatedConv`` (a 1x1 conv split in two halves, GELU(a) x sigmoid-net(b));
    FR the concatenation [dist, ref, |dist - ref|] times a sigmoid weight map of |dist - ref|
    (|d| computed as sqrt(d^2 + 1e-12), as released);
-3. every scale average-pooled to the layer4 grid (when larger in both directions), reduced to
+3. every scale average-pooled to the last map's grid (when larger in both directions), reduced to
    ``inter_dim`` channels (1x1 conv + GELU), plus a learned 2-D position embedding (two 32-entry
    tables, bicubically resized to the grid), then one pre-norm self-attention block;
-4. layer4's tokens query layer3's, the result queries layer2's, ... down to the stem's
+4. the last map's tokens query the one before's, the result the next finer's, ... down to the finest
    (pre-norm cross-attention blocks; the released ``self_attn`` of these blocks is never used);
 5. one more self-attention block, the mean over tokens, an MLP (LayerNorm, Linear, GELU, x2, Linear):
    one score (NR/FR) or a softmax over 10 rating bins (IAA, read out as the mean rating).
@@ -37,7 +40,8 @@ from torch import nn
 from iqa.errors import InputError, WeightsError, WeightsNotFoundError
 from iqa.weights import load_torch_state, resolve_weights
 
-Variant = Literal["nr_koniq", "nr_flive", "nr_spaq", "fr_kadid", "fr_pipal", "iaa_ava_res50"]
+Variant = Literal["nr_koniq", "nr_flive", "nr_spaq", "fr_kadid", "fr_pipal", "iaa_ava_res50", "iaa_ava_swin"]
+Trunk = Literal["resnet50", "swin_b"]
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
 MEAN = (0.485, 0.456, 0.406)  # ImageNet, as the release normalises
 STD = (0.229, 0.224, 0.225)
@@ -57,6 +61,8 @@ class Config:
         num_class: 1 (a score) or 10 (AVA rating bins).
         short_side: resize so the shorter side is this long before scoring (the release's
             ``test_img_size``); None scores the image at its own size.
+        trunk: the released trunk: ResNet-50, or Swin-B (:mod:`iqa.models.topiq_swin`).
+        square_side: resize to this square, aspect ratio not kept (the Swin release: its trunk takes 384 x 384 only).
     """
 
     weights_id: str
@@ -65,6 +71,8 @@ class Config:
     num_heads: int = 4
     num_class: int = 1
     short_side: int | None = None
+    trunk: Trunk = "resnet50"
+    square_side: int | None = None
 
 
 CONFIGS: dict[Variant, Config] = {
@@ -74,6 +82,9 @@ CONFIGS: dict[Variant, Config] = {
     "fr_kadid": Config("cfanet_fr_kadid_res50", use_ref=True),
     "fr_pipal": Config("cfanet_fr_pipal_res50", use_ref=True),
     "iaa_ava_res50": Config("cfanet_iaa_ava_res50", inter_dim=512, num_heads=8, num_class=10, short_side=384),
+    "iaa_ava_swin": Config(
+        "cfanet_iaa_ava_swin", inter_dim=512, num_heads=8, num_class=10, trunk="swin_b", square_side=384
+    ),
 }
 
 
@@ -90,9 +101,12 @@ def resize_short_side(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def preprocess(x: torch.Tensor, config: Config) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> the release's test input: optional short-side resize, ImageNet mean/std."""
+    """(N, 3, H, W) in [0, 1] -> the release's test input: optional short-side or square resize, ImageNet mean/std."""
     if config.short_side is not None:
         x = resize_short_side(x, config.short_side)
+    if config.square_side is not None and x.shape[-2:] != (config.square_side, config.square_side):
+        # torchvision's resize(x, [s, s], antialias=True), as the Swin release applies at test time
+        x = F.interpolate(x, size=(config.square_side,) * 2, mode="bilinear", align_corners=False, antialias=True)
     mean = torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     return (x - mean) / std
@@ -119,6 +133,14 @@ class ResNet50Features(nn.Module):
             x = layer(x)
             feats.append(x)
         return feats
+
+
+def _released_trunk(name: Trunk) -> nn.Module:
+    if name == "swin_b":
+        from iqa.models.topiq_swin import SwinBFeatures
+
+        return SwinBFeatures()
+    return ResNet50Features()
 
 
 class SelfAttentionBlock(nn.Module):
@@ -190,8 +212,8 @@ class TopIQ(nn.Module):
     def __init__(
         self, variant: Variant = "nr_koniq", *, trunk: nn.Module | None = None, config: Config | None = None
     ) -> None:
-        """``trunk`` (a module returning five maps, with ``channels``, a 5-tuple) and ``config`` replace the
-        released ResNet-50 and the variant's released sizes: for tests only, no released file has their layout.
+        """``trunk`` (a module returning its feature maps, with ``channels``, their widths) and ``config`` replace
+        the released trunk and the variant's released sizes: for tests only, no released file has their layout.
         """
         super().__init__()
         if variant not in CONFIGS:
@@ -199,7 +221,7 @@ class TopIQ(nn.Module):
         self.variant, self.config = variant, config or CONFIGS[variant]
         cfg = self.config
         dim, heads, ff = cfg.inter_dim, cfg.num_heads, min(4 * cfg.inter_dim, 2048)
-        self.semantic_model = trunk if trunk is not None else ResNet50Features()
+        self.semantic_model = trunk if trunk is not None else _released_trunk(cfg.trunk)
         chans: tuple[int, ...] = tuple(self.semantic_model.channels)  # type: ignore[arg-type]
         mul = 3 if cfg.use_ref else 1
         # registered in the release's order, so state_dict() lists keys as the released file does
@@ -237,14 +259,15 @@ class TopIQ(nn.Module):
         if self.config.use_ref != (ref is not None):
             raise InputError(f"TOPIQ {self.variant}: {'a' if self.config.use_ref else 'no'} reference expected")
         if ref is None:
-            dist_f, ref_f = self.semantic_model(x), [None] * 5
+            dist_f = self.semantic_model(x)
+            ref_f = [None] * len(dist_f)
         else:  # one trunk pass over both halves (BatchNorm in eval mode: images stay independent)
             both = self.semantic_model(torch.cat((x, ref)))
             dist_f, ref_f = [f[: len(x)] for f in both], [f[len(x) :] for f in both]
         grid = dist_f[-1].shape[-2:]
         pos: dict[tuple[int, int], torch.Tensor] = {}
         tokens = []
-        for i in reversed(range(5)):  # coarse to fine
+        for i in reversed(range(len(dist_f))):  # coarse to fine
             f = self._gate(i, dist_f[i], ref_f[i])
             if f.shape[-2] > grid[0] and f.shape[-1] > grid[1]:
                 f = F.adaptive_avg_pool2d(f, grid)

@@ -2,22 +2,25 @@
 
 Paper: Chen et al., "TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality
 Assessment", IEEE TIP 2024 (arXiv:2308.03060). Network: :mod:`iqa.models.topiq` (CFANet with
-inter_dim 512, 8 heads and a 10-bin softmax head). Reference implementation: pyiqa's ``CFANet``
-(``pyiqa/archs/topiq_arch.py``, chaofengc/IQA-PyTorch; PolyForm-Noncommercial, used only as a
-test-time reference) with its ``topiq_iaa_res50`` settings.
+inter_dim 512, 8 heads and a 10-bin softmax head; the Swin-B trunk in :mod:`iqa.models.topiq_swin`).
+Reference implementation: pyiqa's ``CFANet`` (``pyiqa/archs/topiq_arch.py``, chaofengc/IQA-PyTorch;
+PolyForm-Noncommercial, used only as a test-time reference) with its ``topiq_iaa`` and
+``topiq_iaa_res50`` settings.
 
-Released weights (the authors', in the IQA-PyTorch releases
-https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/): ``cfanet_iaa_ava_res50-3cd62bb3.pth``
-(``topiq_iaa_res50``, AVA), loaded unchanged. pyiqa's bare ``topiq_iaa`` is the Swin-B trunk release
-(``cfanet_iaa_ava_swin-393b41b4.pth``), not built here yet, so that name is left free for it.
+Released weights (the authors', AVA, in the IQA-PyTorch releases
+https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/), loaded unchanged:
+``cfanet_iaa_ava_swin-393b41b4.pth`` (``topiq_iaa``, Swin-B trunk, pyiqa's default) and
+``cfanet_iaa_ava_res50-3cd62bb3.pth`` (``topiq_iaa_res50``, ResNet-50 trunk).
 
-Input path as released: the shorter side resized to 384 (antialiased bilinear, as torchvision's
-``resize(x, 384)``), ImageNet mean/std; the score is the mean of the predicted distribution over
-the ratings 1..10 (so it lies in [1, 10]).
+Input path as released: ``topiq_iaa`` resizes every image to 384 x 384 (aspect ratio not kept; the Swin-B
+trunk takes that size only), ``topiq_iaa_res50`` the shorter side to 384 (both antialiased bilinear, as
+torchvision's ``resize``); then ImageNet mean/std. The score is the mean of the predicted distribution
+over the ratings 1..10 (so it lies in [1, 10]).
 
-Parity: the same seeded random state dict (released key layout) in this network and in pyiqa's,
-both scoring the same image file through their own input path, agree to float32 rounding
-(tests/metrics/nr/test_topiq_iaa.py); the key layout test names every released key.
+Parity: the same seeded random state dict (released key layout) in this network and in pyiqa's, both
+scoring the same image file through their own input path, agree to float32 rounding (ResNet-50: 1e-5
+absolute, measured 0; Swin-B: 5e-5, measured <= 2e-6; tests/metrics/nr/test_topiq_iaa.py); the key
+layout tests (tests/models/test_topiq.py) name every released key of both files.
 """
 
 from __future__ import annotations
@@ -50,32 +53,46 @@ def topiq_iaa(img: torch.Tensor, *, model: TopIQ, data_range: float = 1.0) -> to
     return predict(model, img, None, data_range)
 
 
-@register_metric(
-    MetricSpec(
-        name="topiq_iaa_res50",
+_PAPER = "Chen et al., 'TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality Assessment', IEEE TIP 2024"  # fmt: skip
+
+
+def _spec(name: str, weights_id: str, tolerance: str, summary: str) -> MetricSpec:
+    return MetricSpec(
+        name=name,
         kind="nr",
         higher_is_better=True,
         value_range=(1.0, 10.0),
         differentiable=True,
         color="rgb",
-        paper="Chen et al., 'TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality Assessment', IEEE TIP 2024",
-        reference_impl="pyiqa 0.1.16 CFANet, settings of its 'topiq_iaa_res50' (authors' weights cfanet_iaa_ava_res50)",
-        tolerance="1e-5 absolute vs pyiqa CFANet (same seeded random state dict, same image file; measured 0); no released weights offline",
-        weights=("cfanet_iaa_ava_res50",),
+        paper=_PAPER,
+        reference_impl=f"pyiqa 0.1.16 CFANet, settings of its {name!r} (authors' weights {weights_id})",
+        tolerance=tolerance,
+        weights=(weights_id,),
         min_size=MIN_SIZE,
         offline=OfflineBuild(stand_ins=(("model", "topiq_small_on_noise"),)),
-        summary="TOPIQ aesthetics, AVA (ResNet-50 trunk; shorter side to 384; mean of the 10-bin rating distribution, 1-10)",
+        summary=summary,
+    )
+
+
+@register_metric(
+    _spec(
+        "topiq_iaa",
+        "cfanet_iaa_ava_swin",
+        "5e-5 absolute vs pyiqa CFANet (same seeded random state dict, same image file; measured <= 2e-6, "
+        "float32 through 24 Swin blocks, fused vs explicit attention softmax); no released weights offline",
+        "TOPIQ aesthetics, AVA (Swin-B trunk, pyiqa's default; resized to 384x384; mean of the 10-bin rating "
+        "distribution, 1-10)",
     )
 )
-class TopIQIAARes50(NRMetric):
-    """TOPIQ aesthetic score per image, (N,), higher is better (1-10, AVA, ResNet-50 trunk).
+class TopIQIAA(NRMetric):
+    """TOPIQ aesthetic score per image, (N,), higher is better (1-10, AVA, Swin-B trunk: pyiqa's default).
 
     Args:
         weights: a checkpoint in the release's layout (e.g. fine-tuned), loaded as given; None: the release (verified).
-        model: a ready aesthetics TOPIQ network (weights loaded); None loads the release.
+        model: a ready aesthetics TOPIQ network of this variant (weights loaded); None loads the release.
     """
 
-    variant: ClassVar[Variant] = "iaa_ava_res50"
+    variant: ClassVar[Variant] = "iaa_ava_swin"
 
     def __init__(
         self, *, data_range: DataRange = 1.0, weights: str | Path | None = None, model: TopIQ | None = None
@@ -88,3 +105,17 @@ class TopIQIAARes50(NRMetric):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         return topiq_iaa(img, model=self.model, data_range=self.data_range)
+
+
+@register_metric(
+    _spec(
+        "topiq_iaa_res50",
+        "cfanet_iaa_ava_res50",
+        "1e-5 absolute vs pyiqa CFANet (same seeded random state dict, same image file; measured 0); no released weights offline",
+        "TOPIQ aesthetics, AVA (ResNet-50 trunk; shorter side to 384; mean of the 10-bin rating distribution, 1-10)",
+    )
+)
+class TopIQIAARes50(TopIQIAA):
+    """TOPIQ aesthetic score per image, (N,), higher is better (1-10, AVA, ResNet-50 trunk)."""
+
+    variant: ClassVar[Variant] = "iaa_ava_res50"
