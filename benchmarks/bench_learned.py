@@ -8,7 +8,8 @@ released key layout (the released weights are not available offline; speed does 
 values), then both score the same decoded image (a crop of ../shared Urban50, or a synthetic
 texture without ../shared) in one process after a warm-up. The median of ``--repeats`` timed calls
 is reported with the ratio reference/iqa (> 1: iqa is faster) and the largest score difference.
-``--memory`` runs each case in its own process on a 1024x768 image and reports the peak RSS.
+``--memory`` runs each side of each case in its own process (the other side's network freed) on a
+1024x768 image and samples the RSS during the forward: resident once built, peak, and the difference.
 """
 
 from __future__ import annotations
@@ -95,34 +96,70 @@ def speed(args: argparse.Namespace) -> None:
                   f"| {t_ref / t_ours:.2f} | {diff:.2e} |")  # fmt: skip
 
 
+def _rss_mib() -> float:
+    """Resident set size now (Linux /proc), MiB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def _release_freed() -> None:
+    """Hand freed heap back to the OS, so the build's peak does not hide or pad the forward's."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: the numbers are then upper bounds
+        pass
+
+
 def memory_child(family: str, name: str, which: str) -> None:
+    """Build the case, keep only one side's network, and sample RSS while it scores a 1024x768 image."""
+    import threading
+
     img, ref = load_pair(768, 1024)
     case = next(c for c in cases_of(family, img, ref) if c.name == name)
     fn = case.ours if which == "iqa" else case.reference
     assert fn is not None
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    del case  # the other side's network goes with it
+    _release_freed()
+    base = peak = _rss_mib()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss_mib())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     with torch.inference_mode():
         fn()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{base / 1024:.0f} {peak / 1024:.0f}")
+    done.set()
+    sampler.join()
+    print(f"{base:.0f} {max(peak, _rss_mib()):.0f}")
 
 
 def memory(args: argparse.Namespace) -> None:
-    print("peak RSS (MiB) of one forward on a 1024x768 image, each in its own process (after building the nets)")
-    print("| metric | iqa peak | iqa forward | reference | reference peak | reference forward |")
-    print("|---|---:|---:|---|---:|---:|")
+    print("RSS (MiB) scoring one 1024x768 image, each side in its own process with only its own network:")
+    print("resident once built, peak during the forward, and the forward's own share (peak - resident)")
+    print("| metric | iqa resident | iqa peak | iqa forward | reference | ref resident | ref peak | ref forward |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|")
     img, ref = load_pair(64, 64)
     for fam in families(args.only):
         for case in cases_of(fam, img, ref):
             row = [case.name]
             for which in ("iqa", "ref"):
                 if which == "ref" and case.reference is None:
-                    row += [case.reference_name, "-", "-"]
+                    row += [case.reference_name, "-", "-", "-"]
                     continue
                 out = subprocess.run([sys.executable, __file__, "--child", fam, case.name, which],
                                      capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
                 base, peak = float(out[-2]), float(out[-1])
-                row += ([case.reference_name] if which == "ref" else []) + [f"{peak:.0f}", f"{peak - base:.0f}"]
+                row += ([case.reference_name] if which == "ref" else []) + [f"{base:.0f}", f"{peak:.0f}",
+                                                                            f"{peak - base:.0f}"]  # fmt: skip
             print("| " + " | ".join(row) + " |")
 
 

@@ -1,4 +1,4 @@
-"""Inference-time folding of BatchNorm into the convolution before it.
+"""Inference-time preparation of loaded networks: BatchNorm folded into the convolution before it.
 
 An eval-mode ``BatchNorm2d`` is an affine map per channel, so ``bn(conv(x))`` equals one
 convolution with rescaled weights and a new bias. Folding removes a full read and write of every
@@ -46,15 +46,36 @@ def _folded(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
         )
         shape = (-1,) + (1,) * (conv.weight.ndim - 1)
         out.weight.copy_((conv.weight.double() * scale.reshape(shape)).to(conv.weight.dtype))
+        assert out.bias is not None
         out.bias.copy_(shift.to(conv.weight.dtype))
     out.requires_grad_(conv.weight.requires_grad)
     return out.train(conv.training)
 
 
+def _after(bn: nn.BatchNorm2d) -> nn.Module:
+    """What is left of ``bn`` once its affine map is folded: timm's BatchNormAct2d keeps drop and act."""
+    if type(bn) is nn.BatchNorm2d:
+        return nn.Identity()
+    drop, act = bn.drop, bn.act
+    assert isinstance(drop, nn.Module) and isinstance(act, nn.Module)
+    return nn.Sequential(drop, act)
+
+
+def _is_batchnorm(bn: nn.Module) -> bool:
+    # exact types: a subclass may change forward; timm's BatchNormAct2d is bn -> drop -> act
+    return type(bn) is nn.BatchNorm2d or (
+        type(bn).__name__ == "BatchNormAct2d"
+        and type(bn).__module__.startswith("timm.")
+        and isinstance(getattr(bn, "drop", None), nn.Module)
+        and isinstance(getattr(bn, "act", None), nn.Module)
+    )
+
+
 def _foldable(conv: nn.Module, bn: nn.Module) -> bool:
     return (
         type(conv) is nn.Conv2d
-        and type(bn) is nn.BatchNorm2d
+        and isinstance(bn, nn.BatchNorm2d)
+        and _is_batchnorm(bn)
         and not bn.training
         and bn.track_running_stats
         and bn.num_features == conv.out_channels
@@ -64,8 +85,9 @@ def _foldable(conv: nn.Module, bn: nn.Module) -> bool:
 def fold_batchnorm(module: nn.Module) -> int:
     """Fold every eval-mode ``BatchNorm2d`` into the ``Conv2d`` registered just before it, in place.
 
-    Each folded BatchNorm is replaced by ``nn.Identity``. Returns the number of pairs folded.
-    Call it on a network in eval mode that the caller owns.
+    Each folded BatchNorm is replaced by ``nn.Identity`` (timm's ``BatchNormAct2d`` by its dropout
+    and activation). Returns the number of pairs folded. Call it on a network in eval mode that the
+    caller owns.
     """
     count = 0
     for parent in list(module.modules()):
@@ -74,6 +96,18 @@ def fold_batchnorm(module: nn.Module) -> int:
             conv, bn = parent._modules[prev], parent._modules[name]
             if conv is not None and bn is not None and _foldable(conv, bn):
                 parent._modules[prev] = _folded(conv, bn)  # type: ignore[arg-type]
-                parent._modules[name] = nn.Identity()
+                parent._modules[name] = _after(bn)  # type: ignore[arg-type]
                 count += 1
     return count
+
+
+def prepare_inference(module: nn.Module) -> nn.Module:
+    """Make a loaded convolutional network fast for scoring on CPU and GPU, in place; returns it.
+
+    Folds BatchNorm (:func:`fold_batchnorm`) and stores 4-D weights channels-last, so oneDNN/cuDNN
+    run NHWC convolutions without reordering every feature map (VGG-16 and ResNet-50 trunks: 15-30 %
+    less time on CPU; measured in ``benchmarks/bench_learned.py``). Inputs need no change: a
+    convolution with channels-last weights returns channels-last maps.
+    """
+    fold_batchnorm(module)
+    return module.to(memory_format=torch.channels_last)

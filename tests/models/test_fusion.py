@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from iqa.models.fusion import fold_batchnorm
+from iqa.models.fusion import fold_batchnorm, prepare_inference
 
 
 def _resnet_with_stats() -> nn.Module:
@@ -76,3 +76,27 @@ def test_an_injected_network_is_not_folded(name):
     metric = iqa.create(name, **kwargs)
     assert metric.model is model
     assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == before
+
+
+def test_timm_batchnorm_act_keeps_its_activation():
+    """timm's BatchNormAct2d is bn -> drop -> act: the fold keeps drop and act (ReLU here)."""
+    from timm.layers import BatchNormAct2d
+
+    torch.manual_seed(0)
+    block = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), BatchNormAct2d(8)).eval()
+    block[1].running_mean.uniform_(-0.5, 0.5)
+    block[1].running_var.uniform_(0.5, 2.0)
+    x = torch.randn(1, 3, 16, 16)
+    want = block(x)
+    assert (want == 0).any()  # the ReLU acted
+    assert fold_batchnorm(block) == 1
+    torch.testing.assert_close(block(x), want, rtol=1e-5, atol=1e-6)
+
+
+def test_prepare_inference_is_channels_last_and_the_same_function():
+    net = _resnet_with_stats()
+    fast = prepare_inference(copy.deepcopy(net))
+    assert fast.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, 40, 56)  # an ordinary contiguous input
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), net(x), rtol=1e-4, atol=1e-5)

@@ -38,7 +38,7 @@ from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
 from iqa.models.arniqa import LABELS, ARNIQANet, Crops, Dataset, arniqa_score, encoder_id, load_arniqa, regressor_id
-from iqa.models.fusion import fold_batchnorm
+from iqa.models.fusion import prepare_inference
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 MIN_SIZE = {"full": 32, "five": 2 * 224}  # five: the half-scale copy must hold a 224 crop
@@ -111,7 +111,7 @@ class _ARNIQABase(NRMetric):
         self.weights, self.encoder_weights = weights, encoder_weights
         if model is None:
             model = load_arniqa(self.dataset, weights, encoder_weights)
-            fold_batchnorm(model)  # ours: fold for speed (iqa.models.fusion)
+            prepare_inference(model)  # ours: BatchNorm folded, channels-last (iqa.models.fusion)
         elif model.dataset != self.dataset:
             raise InputError(f"{self.spec.name}: the given model holds the {model.dataset} regressor; "
                              f"use arniqa_{model.dataset}")  # fmt: skip

@@ -32,7 +32,7 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
-from iqa.models.fusion import fold_batchnorm
+from iqa.models.fusion import prepare_inference
 from iqa.models.hyperiqa import Crops, HyperIQANet, hyperiqa_score, load_hyperiqa, weights_id
 from iqa.options import Range
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
@@ -100,7 +100,7 @@ class HyperIQA(NRMetric):
         self.crops, self.num_crops, self.seed, self.weights = crops, num_crops, seed, weights
         if model is None:
             model = load_hyperiqa(weights)
-            fold_batchnorm(model)  # ours: fold for speed (iqa.models.fusion)
+            prepare_inference(model)  # ours: BatchNorm folded, channels-last (iqa.models.fusion)
         self.model = model.eval()
 
     function = staticmethod(hyperiqa)

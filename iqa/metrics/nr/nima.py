@@ -27,7 +27,7 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
-from iqa.models.fusion import fold_batchnorm
+from iqa.models.fusion import prepare_inference
 from iqa.models.nima import NIMA, RELEASES, load_nima
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
@@ -90,7 +90,7 @@ class NIMAMetric(NRMetric):
         outputs = RELEASES[self.release].outputs
         if model is None:
             model = load_nima(self.release, weights)
-            fold_batchnorm(model)  # ours: fold for speed (iqa.models.fusion)
+            prepare_inference(model)  # ours: BatchNorm folded, channels-last (iqa.models.fusion)
         elif model.outputs != outputs:  # the number of outputs decides the scale of the score
             raise InputError(f"{self.spec.name}: the given NIMA has {model.outputs} output(s); this variant "
                              f"reads {outputs}")  # fmt: skip

@@ -24,7 +24,7 @@ import torch
 
 from iqa.checks import check_image
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
-from iqa.models.fusion import fold_batchnorm
+from iqa.models.fusion import prepare_inference
 from iqa.models.paq2piq import PaQ2PiQ, load_paq2piq
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
@@ -77,7 +77,7 @@ class PaQ2PiQMetric(NRMetric):
         self.weights = weights
         if model is None:
             model = load_paq2piq(weights)
-            fold_batchnorm(model)  # ours: fold for speed (iqa.models.fusion)
+            prepare_inference(model)  # ours: BatchNorm folded, channels-last (iqa.models.fusion)
         self.model = model.eval()
 
     function = staticmethod(paq2piq)
