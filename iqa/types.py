@@ -6,7 +6,7 @@ from typing import Literal
 
 import torch
 
-MetricKind = Literal["fr", "nr", "dist"]
+MetricKind = Literal["fr", "nr", "text", "dist"]
 Reduction = Literal["none", "mean", "sum"]
 # How a metric treats colour: "y" = BT.601 luma (MATLAB rgb2ycbcr), "rgb" = per channel,
 # "gray" = single channel input only, "any" = channel count does not matter.

@@ -12,6 +12,12 @@ metrics. A file that cannot be read, or that a metric rejects, gets an ``error``
 the rest of the batch is still scored. A pair with one side stored grey and the other colour
 follows :func:`iqa.checks.mixed_channels` (refused by default: its ``error`` names both files).
 
+Text-image metrics (kind ``"text"``) score each image against its prompt from a prompts CSV
+(:mod:`iqa.io.prompts`): the rows gain a ``prompt`` column (what was scored; a resumed run rescores
+a row whose prompt changed since) and a ``truncated`` column (the text-image metrics whose context
+the prompt overflowed, cut as their reference does; counted in a warning at the end). An image
+without a prompt gets an ``error``; under ``long_prompts="refuse"`` so does a prompt that is too long.
+
 How the job runs (device, batch size, decoding threads, pixel limit, sub-folders, progress) is one
 :class:`~iqa.api.settings.RunSettings`; :func:`score_job` is the whole run, from the folder to the
 rows (and, given an output file, to a resumable journal and the final table).
@@ -41,7 +47,8 @@ from iqa.checks import MIXED_CHANNELS, MixedChannels, mixed_channels
 from iqa.errors import InputError, IQAError
 from iqa.io.folders import Header, Pair, plan_pairs, read_header
 from iqa.io.images import Alpha, array_to_tensor, decode_image
-from iqa.metrics.base import FRMetric, Metric, NRMetric
+from iqa.io.prompts import PromptTable, read_prompts
+from iqa.metrics.base import FRMetric, Metric, NRMetric, PromptTruncatedWarning, TextImageMetric
 from iqa.transforms.color import apply_mixed
 
 Row = dict[str, Any]
@@ -62,6 +69,7 @@ class ScoreJob:
         alpha: how transparent images are flattened ("drop", "white", "black").
         mixed: a grey image paired with a colour one (or the reverse): "refuse" (the pair's
             ``error``), "gray" or "rgb" (see :func:`iqa.checks.mixed_channels`).
+        prompts: the prompts CSV (or its table) of the text-image metrics (:mod:`iqa.io.prompts`).
     """
 
     root: Path
@@ -72,6 +80,7 @@ class ScoreJob:
     shard: tuple[int, int] = (1, 1)
     alpha: Alpha = "drop"
     mixed: MixedChannels = "refuse"
+    prompts: Path | PromptTable | None = None
     _ref_cache: OrderedDict[str, tuple[Future[Decoded], int]] = field(default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
@@ -84,11 +93,28 @@ class ScoreJob:
         for name, m in self.metrics.items():
             if isinstance(m, FRMetric) and self.ref_root is None:
                 raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
-            if not isinstance(m, (FRMetric, NRMetric)):
+            if not isinstance(m, (FRMetric, NRMetric, TextImageMetric)):
                 raise InputError(f"{name} is a distribution metric; score two folders with `iqa compare`")
+        text = [n for n, m in self.metrics.items() if isinstance(m, TextImageMetric)]
+        if text and self.prompts is None:
+            raise InputError(
+                f"{', '.join(text)} scores images against prompts: give the prompts file with --prompts prompts.csv "
+                "(columns file,prompt)"
+            )
+        if self.prompts is not None and not text:
+            raise InputError(f"prompts were given but no text-image metric is asked for ({', '.join(self.metrics)})")
+        if self.prompts is not None and not isinstance(self.prompts, PromptTable):
+            self.prompts = read_prompts(self.prompts)
+
+    @property
+    def table(self) -> PromptTable | None:
+        """The prompts of a text-image job (None otherwise)."""
+        return self.prompts if isinstance(self.prompts, PromptTable) else None
 
     @property
     def columns(self) -> list[str]:
+        if self.table is not None:
+            return ["file", "ref", "prompt", *self.metrics, "truncated", "error"]
         return ["file", "ref", *self.metrics, "error"]
 
     def meta(self) -> dict[str, Any]:
@@ -216,9 +242,12 @@ def _to_batch(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor
     return batch.to(device)
 
 
-def _run_metric(m: Metric, img: torch.Tensor, ref: torch.Tensor | None) -> torch.Tensor:
+def _run_metric(m: Metric, img: torch.Tensor, ref: torch.Tensor | None, texts: list[str] | None = None) -> torch.Tensor:
     with torch.inference_mode():
-        out = m(img, ref) if isinstance(m, FRMetric) else m(img)
+        if isinstance(m, TextImageMetric):
+            out = m.score_pairs(img, texts or [], None)  # prompt lengths were checked and flagged per row
+        else:
+            out = m(img, ref) if isinstance(m, FRMetric) else m(img)
     return out.detach().to("cpu", torch.float64)
 
 
@@ -229,12 +258,16 @@ class _Group:
     rows: list[int]  # indices into the chunk's rows
     imgs: list[torch.Tensor]
     refs: list[torch.Tensor] | None
+    texts: list[str] = field(default_factory=list)  # the rows' prompts (text-image jobs)
 
 
 def _score_group(job: ScoreJob, g: _Group, rows: list[Row], errors: list[list[str]], device: torch.device) -> None:
     img_t = _to_batch(g.imgs, device)
     ref_t = _to_batch(g.refs, device) if g.refs is not None else None
     for name, m in job.metrics.items():
+        if isinstance(m, TextImageMetric):
+            _score_text_group(name, m, g, img_t, rows, errors)
+            continue
         try:
             for i, v in zip(g.rows, _run_metric(m, img_t, ref_t).tolist()):
                 rows[i][name] = v
@@ -250,12 +283,41 @@ def _score_group(job: ScoreJob, g: _Group, rows: list[Row], errors: list[list[st
                     errors[i].append(f"{name}: {e}")
 
 
-def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Group]:
+def _score_text_group(
+    name: str, m: TextImageMetric, g: _Group, img_t: torch.Tensor, rows: list[Row], errors: list[list[str]]
+) -> None:
+    """One text-image metric on a group: each prompt checked on its own (a refused one is its row's
+    error, a truncated one flagged in its row), the others scored as one batch (or one by one if it fails).
+    """
+    keep: list[int] = []
+    for j, (i, text) in enumerate(zip(g.rows, g.texts)):
+        try:
+            if m.prompt_overflow([text])[0]:
+                rows[i]["truncated"] = ";".join(filter(None, [rows[i]["truncated"], name]))
+            keep.append(j)
+        except InputError as e:
+            errors[i].append(str(e))
+    if not keep:
+        return
+    sub = img_t if len(keep) == len(g.rows) else img_t[keep]
+    texts = [g.texts[j] for j in keep]
+    try:
+        for j, v in zip(keep, _run_metric(m, sub, None, texts).tolist()):
+            rows[g.rows[j]][name] = v
+    except (IQAError, ValueError, RuntimeError) as batch_err:
+        for k, j in enumerate(keep):  # isolate the failing image(s)
+            try:
+                rows[g.rows[j]][name] = _run_metric(m, sub[k : k + 1], None, texts[k : k + 1]).item()
+            except (IQAError, ValueError, RuntimeError) as e:
+                errors[g.rows[j]].append(f"{name}: {e if len(keep) > 1 else batch_err}")
+
+
+def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]], prompts: list[str] | None = None) -> list[_Group]:
     """Readable items grouped by image (and reference) size; the others get their error."""
     groups: dict[tuple[tuple[int, ...], tuple[int, ...] | None], _Group] = {}
     for i, (it, fa, fb) in enumerate(zip(dec.items, dec.img, dec.ref)):
         a, b = fa.result(), (fb.result() if fb is not None else None)
-        if it.error:
+        if errors[i]:  # no pair, or no prompt
             continue
         if isinstance(a, str):
             errors[i].append(a)
@@ -279,6 +341,7 @@ def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]]) -> list[_Grou
         g = groups.setdefault(key, _Group([], [], [] if ref is not None else None))
         g.rows.append(i)
         g.imgs.append(a)
+        g.texts.append(prompts[i] if prompts is not None else "")
         if g.refs is not None and ref is not None:
             g.refs.append(ref)
     return list(groups.values())
@@ -324,7 +387,16 @@ def _score_chunk(job: ScoreJob, dec: _Decoded, device: torch.device) -> list[Row
         {"file": it.file, "ref": it.ref or "", **dict.fromkeys(job.metrics, math.nan)} for it in dec.items
     ]
     errors: list[list[str]] = [[it.error] if it.error else [] for it in dec.items]
-    for g in _groups(job, dec, errors):
+    prompts = None
+    if job.table is not None:
+        prompts = []
+        for r, e in zip(rows, errors):
+            prompt, why = job.table.lookup(r["file"])
+            r["prompt"], r["truncated"] = prompt or "", ""
+            prompts.append(prompt or "")
+            if why and not e:
+                e.append(why)
+    for g in _groups(job, dec, errors, prompts):
         _score_group(job, g, rows, errors, device)
     for r, e in zip(rows, errors):
         r["error"] = "; ".join(e)
@@ -401,13 +473,68 @@ def score_job(
     if problems:  # before any image is read, not after the last one
         raise InputError("; ".join(problems))
     items = plan_items(job) if items is None else items
+    _warn_unused_prompts(job, items)
     store = ResultStore(Path(output), job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
     rows: list[Row] = []
     progress = job.settings.progress
-    for n in run_job(job, items, store.done() if store else set(), store.append if store else rows.extend):
+    done = _done_with_same_prompt(job, store) if store else set()
+    for n in run_job(job, items, done, store.append if store else rows.extend):
         if progress is not None:
             progress(label, n, len(items))
-    if store is None:
-        return rows
-    keys = {it.file for it in items}
-    return [r for r in store.finalize() if r["file"] in keys]
+    if store is not None:
+        keys = {it.file for it in items}
+        rows = [r for r in store.finalize() if r["file"] in keys]
+    _warn_truncated(job, rows)
+    return rows
+
+
+def _warn_unused_prompts(job: ScoreJob, items: list[Pair], limit: int = 5) -> None:
+    """Prompts of files that are not among the job's items are reported before the run (not an error)."""
+    table = job.table
+    if table is None:
+        return
+    unused = table.unused([it.file for it in items])
+    if unused:
+        more = f" and {len(unused) - limit} more" if len(unused) > limit else ""
+        warnings.warn(
+            f"{table.path.name} has prompts for {len(unused)} file(s) not in {job.root}"
+            f"{' (this shard)' if job.shard != (1, 1) else ''}: {', '.join(unused[:limit])}{more}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _done_with_same_prompt(job: ScoreJob, store: ResultStore) -> set[str]:
+    """Rows already written, less those of a text-image job whose prompt has changed since (rescored)."""
+    done = store.done()
+    table = job.table
+    if table is None:
+        return done
+    return {k for k in done if _same_prompt(store.rows[k].get("prompt"), table.lookup(k)[0] or "")}
+
+
+def _same_prompt(stored: object, prompt: str) -> bool:
+    """Whether a stored prompt cell is ``prompt`` (a CSV gives "" back as NaN and "42" as 42.0)."""
+    if isinstance(stored, str):
+        return stored == prompt
+    if isinstance(stored, float):
+        try:
+            again = float(prompt) if prompt else math.nan
+        except ValueError:
+            return False
+        return (math.isnan(stored) and math.isnan(again)) or stored == again
+    return False
+
+
+def _warn_truncated(job: ScoreJob, rows: list[Row]) -> None:
+    """One warning with the count of prompts cut to a text tower's context (each row says which)."""
+    if job.table is None:
+        return
+    cut = [r for r in rows if isinstance(r.get("truncated"), str) and r["truncated"]]
+    if cut:
+        warnings.warn(
+            f"{len(cut)} of {len(rows)} prompts were longer than the text tower's context and were truncated "
+            f"(column 'truncated'), e.g. {cut[0]['file']}; pass --opt long_prompts=refuse to refuse them instead",
+            PromptTruncatedWarning,
+            stacklevel=3,
+        )

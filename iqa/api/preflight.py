@@ -20,6 +20,7 @@ from typing import Any
 from iqa.api.core import create
 from iqa.api.results import journal_path, output_format
 from iqa.errors import InputError, UnknownMetricError, UnknownOptionError, WeightsError
+from iqa.io.prompts import PromptTable, read_prompts
 from iqa.metrics.base import Metric
 
 
@@ -36,6 +37,45 @@ def output_problems(output: str | Path | None, *, resume: bool = False, overwrit
     if (path.exists() or journal_path(path).exists()) and not (resume or overwrite):
         problems.append(f"output {path} (or its journal) exists: pass --resume to continue it or --overwrite")
     return problems
+
+
+def read_prompts_problems(path: str | Path | None) -> tuple[PromptTable | None, list[str]]:
+    """The prompts table of a text-image run and the problems found reading it (see :mod:`iqa.io.prompts`).
+
+    Read before any metric is built or image decoded, so an unreadable file, a missing ``file`` or
+    ``prompt`` column or a file named twice is reported with the other pre-flight problems.
+    """
+    if path is None:
+        return None, []
+    try:
+        return read_prompts(path), []
+    except InputError as e:
+        return None, [str(e)]
+
+
+def prompt_usage_problems(names: Iterable[str], prompts: str | Path | None) -> list[str]:
+    """Text-image metrics asked for without a prompts file, or a prompts file with no text-image metric.
+
+    Read from the specs, so it is reported even when a metric's weights are missing.
+    """
+    from iqa.api.core import get_spec
+
+    text = []
+    for name in names:
+        try:
+            if get_spec(name).kind == "text":
+                text.append(name)
+        except (InputError, UnknownMetricError):  # prepare_metrics reports an unknown name with suggestions
+            continue
+    if text and prompts is None:
+        return [
+            f"{name} scores images against prompts: give them with --prompts prompts.csv "
+            "(a header row file,prompt, then one row per image)"
+            for name in text
+        ]
+    if prompts is not None and not text:
+        return [f"--prompts {prompts} was given but no text-image metric is asked for (iqa list --kind text)"]
+    return []
 
 
 def writable_problems(path: Path) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from iqa.checks import MixedChannels, mixed_channels
 from iqa.errors import InputError, ShapeError
 from iqa.io.folders import GRAY_MODES, read_header
 from iqa.io.images import array_to_tensor, decode_image, pil_to_array
-from iqa.metrics.base import FRMetric, Metric, NRMetric
+from iqa.metrics.base import FRMetric, Metric, NRMetric, TextImageMetric
 from iqa.transforms.color import apply_mixed
 
 ImageLike = torch.Tensor | Image.Image | str | os.PathLike
@@ -76,6 +77,9 @@ def score(
     img: ImageLike | list[ImageLike],
     ref: ImageLike | list[ImageLike] | None = None,
     *,
+    text: str | Sequence[str] | None = None,
+    refs: Sequence[Sequence[str]] | None = None,
+    prompts: str | os.PathLike | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
     recursive: bool | None = None,
@@ -93,6 +97,11 @@ def score(
         img: tensor (N, C, H, W) / (C, H, W) (float in [0, data_range], or uint8), PIL image,
             file path, a list of those (sizes may differ), or a folder.
         ref: the reference in the same form for full-reference metrics.
+        text: the prompt of each image for text-image metrics (kind "text", e.g. clipscore): one
+            string per image, in the order of ``img`` (a single image takes a single string).
+        refs: reference captions per image, for text-image metrics that take them (RefCLIPScore).
+        prompts: for a folder and a text-image metric, the prompts CSV (``file,prompt``; see
+            :mod:`iqa.io.prompts`) instead of ``text``.
         batch_size: images per forward pass when scoring a folder.
         workers: decoding threads when scoring a folder.
         recursive: include sub-folders of a folder.
@@ -111,7 +120,8 @@ def score(
 
     Returns:
         Tensor (N,) of float scores for tensors, images, files and lists; for a folder, a
-        ``pandas.DataFrame`` with columns ``file, ref, <metric>, error`` in natural file order.
+        ``pandas.DataFrame`` with columns ``file, ref, <metric>, error`` in natural file order
+        (text-image metrics: ``file, ref, prompt, <metric>, truncated, error``).
     """
     given = {"batch_size": batch_size, "workers": workers, "recursive": recursive, "max_pixels": max_pixels}
     run = (settings or RunSettings()).replace(**{k: v for k, v in given.items() if v is not None})
@@ -119,8 +129,14 @@ def score(
         run = run.replace(device=str(device))
     target = run.torch_device() if (device is not None or settings is not None) else None
     m = create(metric, **options) if isinstance(metric, str) else metric
-    if not isinstance(m, (FRMetric, NRMetric)):
+    if not isinstance(m, (FRMetric, NRMetric, TextImageMetric)):
         raise InputError("score() takes per-image metrics; distribution metrics use update()/compute()")
+    if isinstance(m, TextImageMetric):
+        return _score_text(m, img, ref, text, refs, prompts, run, target)
+    if text is not None or refs is not None or prompts is not None:
+        raise InputError(
+            f"{m.spec.name} is not a text-image metric (kind {m.spec.kind!r}): do not pass text/refs/prompts"
+        )
     fr = isinstance(m, FRMetric)
     if fr and ref is None:
         raise InputError(f"{m.spec.name} is full-reference: pass ref=...")
@@ -129,22 +145,72 @@ def score(
     if _is_folder(img):
         return _score_folder(m, img, ref, run, ref_pattern, mixed)
     imgs = [_one_to_tensor(x, "img", run.max_pixels) for x in _as_list(img)]
-    refs = [_one_to_tensor(x, "ref", run.max_pixels) for x in _as_list(ref)] if fr else []
-    if fr and len(refs) != len(imgs):
-        raise ShapeError(f"got {len(imgs)} images but {len(refs)} references")
+    ref_ts = [_one_to_tensor(x, "ref", run.max_pixels) for x in _as_list(ref)] if fr else []
+    if fr and len(ref_ts) != len(imgs):
+        raise ShapeError(f"got {len(imgs)} images but {len(ref_ts)} references")
     if fr:
-        _match_pairs(_as_list(img), _as_list(ref), imgs, refs, mixed)
+        _match_pairs(_as_list(img), _as_list(ref), imgs, ref_ts, mixed)
     if target is not None:
         m.to(target)
-        imgs, refs = [t.to(target) for t in imgs], [t.to(target) for t in refs]
-    if len(imgs) == 1 and (not fr or imgs[0].shape[0] == refs[0].shape[0]):
-        return m(imgs[0], refs[0]) if fr else m(imgs[0])
+        imgs, ref_ts = [t.to(target) for t in imgs], [t.to(target) for t in ref_ts]
+    if len(imgs) == 1 and (not fr or imgs[0].shape[0] == ref_ts[0].shape[0]):
+        return m(imgs[0], ref_ts[0]) if fr else m(imgs[0])
     # A list of separately sized images: score one by one, concatenate per-image results.
-    return torch.cat([m(a, b) for a, b in zip(imgs, refs)] if fr else [m(a) for a in imgs])
+    return torch.cat([m(a, b) for a, b in zip(imgs, ref_ts)] if fr else [m(a) for a in imgs])
+
+
+def _score_text(
+    m: TextImageMetric,
+    img: Any,
+    ref: Any,
+    text: str | Sequence[str] | None,
+    refs: Sequence[Sequence[str]] | None,
+    prompts: str | os.PathLike | None,
+    run: RunSettings,
+    target: torch.device | None,
+) -> Any:
+    """A text-image metric: each image against its own prompt (a folder: prompts from a CSV)."""
+    name = m.spec.name
+    if ref is not None:
+        raise InputError(f"{name} is a text-image metric: give the prompts with text=..., not ref")
+    if _is_folder(img):
+        if text is not None or refs is not None:
+            raise InputError(f"{name}: for a folder, give the prompts as a CSV file: prompts='prompts.csv'")
+        if prompts is None:
+            raise InputError(f"{name} scores images against prompts: pass prompts='prompts.csv' (columns file,prompt)")
+        return _score_folder(m, img, None, run, None, "refuse", prompts=prompts)
+    if prompts is not None:
+        raise InputError(f"{name}: prompts= (a CSV) is for folders; for images pass text=[one prompt per image]")
+    if text is None:
+        raise InputError(f"{name} scores images against prompts: pass text=[one prompt per image]")
+    items = _as_list(img)
+    texts = [text] if isinstance(text, str) else list(text)
+    imgs = [_one_to_tensor(x, "img", run.max_pixels) for x in items]
+    n = sum(t.shape[0] for t in imgs)
+    if len(texts) != n:
+        raise InputError(f"{name}: got {n} images but {len(texts)} prompts; give exactly one prompt per image")
+    ref_list = None if refs is None else list(refs)
+    if ref_list is not None and len(ref_list) != n:
+        raise InputError(f"{name}: got {n} images but {len(ref_list)} lists of reference captions")
+    if target is not None:
+        m.to(target)
+        imgs = [t.to(target) for t in imgs]
+    out, start = [], 0
+    for t in imgs:  # separately sized images one by one; prompts follow the images in order
+        stop = start + t.shape[0]
+        out.append(m(t, texts[start:stop], None if ref_list is None else ref_list[start:stop]))
+        start = stop
+    return out[0] if len(out) == 1 else torch.cat(out)
 
 
 def _score_folder(
-    m: Metric, img: Any, ref: Any, settings: RunSettings, ref_pattern: str | None, mixed: MixedChannels
+    m: Metric,
+    img: Any,
+    ref: Any,
+    settings: RunSettings,
+    ref_pattern: str | None,
+    mixed: MixedChannels,
+    prompts: str | os.PathLike | None = None,
 ) -> Any:
     import pandas as pd
 
@@ -157,5 +223,6 @@ def _score_folder(
         settings=settings,
         ref_pattern=ref_pattern,
         mixed=mixed,
+        prompts=None if prompts is None else Path(prompts),
     )
     return pd.DataFrame(score_job(job), columns=job.columns)

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 )
 @click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric name; repeat for several.")
 @click.option(
+    "--prompts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Prompts CSV for text-image metrics (clipscore): a header row file,prompt, then one row per image "
+    "(file relative to FOLDER, e.g. a.png or sub/b.png; RFC 4180 quoting, UTF-8).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -77,6 +83,7 @@ def score(
     folder: Path,
     ref: Path | None,
     metrics: tuple[str, ...],
+    prompts: Path | None,
     output: Path | None,
     opts: tuple[str, ...],
     settings: RunSettings,
@@ -94,10 +101,14 @@ def score(
 ) -> None:
     """Score every image in FOLDER with each metric; exit 1 if any file failed or a metric was skipped.
 
-    Every metric is built, its weights found and the output checked before any image is read; all
-    problems are reported at once (see --keep-going).
+    Every metric is built, its weights found, the prompts file read and the output checked before
+    any image is read; all problems are reported at once (see --keep-going). Text-image metrics
+    (kind text) score each image against its row of --prompts; an image without a prompt is an
+    error in its row, a prompt over the text tower's context is truncated and flagged in the
+    'truncated' column (--opt long_prompts=refuse makes it the row's error instead).
     """
     from iqa.api.jobs import ScoreJob, output_problems, prepare_metrics, score_job
+    from iqa.api.preflight import prompt_usage_problems, read_prompts_problems
     from iqa.cli.runtime import tune_allocator
     from iqa.errors import InputError
 
@@ -108,7 +119,11 @@ def score(
         raise InputError("--resume and --shard need an output file (-o out.csv)")
     per_metric = parse_metric_options(opts, list(metrics))
     fatal = output_problems(output, resume=resume, overwrite=overwrite)
-    ready = prepare_metrics(metrics, per_metric, check=_per_image(ref), fatal=fatal, keep_going=keep_going)
+    table, prompt_problems = read_prompts_problems(prompts)
+    prompt_problems += prompt_usage_problems(metrics, prompts)
+    ready = prepare_metrics(
+        metrics, per_metric, check=_per_image(ref, prompts), fatal=fatal + prompt_problems, keep_going=keep_going
+    )
     report_skipped(ready.skipped)
     built = ready.built
     if not built:
@@ -118,7 +133,7 @@ def score(
         if max_batch_pixels is not None:
             run = run.replace(max_batch_pixels=max_batch_pixels or None)
         job = ScoreJob(root=folder, ref_root=ref, metrics=built, settings=run, ref_pattern=ref_pattern,
-                       shard=parse_shard(shard), alpha=alpha, mixed=mixed)  # fmt: skip
+                       shard=parse_shard(shard), alpha=alpha, mixed=mixed, prompts=table)  # fmt: skip
         rows = score_job(job, output, resume=resume, overwrite=overwrite)
     if output is None:
         write_table_stdout(rows, job.columns)
@@ -128,17 +143,24 @@ def score(
         sys.exit(1)
 
 
-def _per_image(ref: Path | None) -> Callable[[str, Metric], None]:
-    """The pre-flight check of `iqa score`: a per-image metric, with --ref when full-reference."""
+def _per_image(ref: Path | None, prompts: Path | None = None) -> Callable[[str, Metric], None]:
+    """The pre-flight check of `iqa score`: a per-image metric, with --ref when full-reference and
+    --prompts when text-image.
+    """
 
     def check(name: str, m: Metric) -> None:
         from iqa.errors import InputError
-        from iqa.metrics.base import FRMetric, NRMetric
+        from iqa.metrics.base import FRMetric, NRMetric, TextImageMetric
 
-        if not isinstance(m, (FRMetric, NRMetric)):
+        if not isinstance(m, (FRMetric, NRMetric, TextImageMetric)):
             raise InputError(f"{name} is a distribution metric; score two folders with `iqa compare`")
         if isinstance(m, FRMetric) and ref is None:
             raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
+        if isinstance(m, TextImageMetric) and prompts is None:
+            raise InputError(
+                f"{name} scores images against prompts: give them with --prompts prompts.csv "
+                "(a header row file,prompt, then one row per image)"
+            )
 
     return check
 
@@ -156,8 +178,11 @@ def write_table_stdout(rows: list[dict], columns: list[str]) -> None:
 def _summary(rows: list[dict], output: Path | None, quiet: bool) -> None:
     failed = [r for r in rows if r["error"]]
     where = f" -> {output}" if output else ""
+    cut = sum(1 for r in rows if isinstance(r.get("truncated"), str) and r["truncated"])
     if not quiet or failed:
         click.echo(f"scored {len(rows) - len(failed)} of {len(rows)} files{where}; {len(failed)} failed", err=True)
+    if cut:
+        click.echo(f"{cut} prompt(s) truncated to the text tower's context (see the truncated column)", err=True)
     for r in failed[:20]:
         click.echo(f"  {r['file']}: {r['error']}", err=True)
     if len(failed) > 20:

@@ -1,7 +1,8 @@
 """Base classes and the declared contracts generic code relies on.
 
 A metric is an ``nn.Module`` that takes float NCHW tensors in ``[0, data_range]``. Per-image metrics
-(:class:`FRMetric`, :class:`NRMetric`) return one score per image, shape ``(N,)``. Distribution
+(:class:`FRMetric`, :class:`NRMetric`, and :class:`TextImageMetric`, which scores each image
+against its own prompt) return one score per image, shape ``(N,)``. Distribution
 metrics (:class:`DistributionMetric`) accumulate two sets and return a :class:`DistributionResult`.
 A metric never reads files, picks a device or downloads anything on its own; it follows
 ``module.to(device)`` and the device of its input.
@@ -15,10 +16,11 @@ directly: ``SSIM(downsample="false").downsample is False``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -108,6 +110,124 @@ class NRMetric(Metric):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+LongPrompts = Literal["truncate", "refuse"]
+
+
+class PromptTruncatedWarning(UserWarning):
+    """A prompt longer than a text tower's context was cut to fit (see :class:`TextImageMetric`)."""
+
+
+class TextImageMetric(Metric):
+    """Text-image metric (registry kind ``"text"``): ``metric(img, text) -> (N,)``, image i scored against ``text[i]``.
+
+    A text tower and an image tower score each (image, prompt) pair; a score never depends on the
+    other pairs of the batch. ``refs`` (optional, where the metric takes them): reference captions
+    per image, e.g. RefCLIPScore. ``text`` may be one string for a batch of one image.
+
+    Long prompts: a tokenised prompt (the metric's own prefix, start and end tokens included) longer
+    than :attr:`context_length` is truncated as the reference does and reported, never silently:
+    ``long_prompts="truncate"`` (default) warns with :class:`PromptTruncatedWarning` (folder jobs
+    flag the row instead), ``"refuse"`` raises an :class:`~iqa.errors.InputError` naming the prompt.
+
+    Subclasses implement :meth:`token_counts` and :meth:`score_pairs`; :meth:`forward` checks the
+    inputs and the prompt lengths, then calls :meth:`score_pairs`.
+
+    Attributes:
+        context_length: tokens the text tower reads (CLIP: 77).
+        takes_refs: whether the metric uses reference captions.
+    """
+
+    context_length: ClassVar[int] = 77
+    takes_refs: ClassVar[bool] = False
+    long_prompts: LongPrompts = "truncate"
+
+    def forward(
+        self, img: torch.Tensor, text: str | Sequence[str], refs: Sequence[Sequence[str]] | None = None
+    ) -> torch.Tensor:
+        texts, refs = self.check_pairs(img, text, refs)
+        overflow = self.prompt_overflow(texts, refs)
+        cut = [t for t, o in zip(texts, overflow) if o]
+        if cut:
+            warnings.warn(
+                f"{self._name()}: {len(cut)} of {len(texts)} prompts are longer than {self.context_length} tokens and "
+                f"were truncated, e.g. {_shorten(cut[0])!r}; pass long_prompts='refuse' to refuse them instead",
+                PromptTruncatedWarning,
+                stacklevel=2,
+            )
+        return self.score_pairs(img, texts, refs)
+
+    def check_pairs(
+        self, img: torch.Tensor, text: str | Sequence[str], refs: Sequence[Sequence[str]] | None = None
+    ) -> tuple[list[str], list[list[str]] | None]:
+        """One prompt (and, with ``refs``, one non-empty list of references) per image, as lists.
+
+        Raises:
+            InputError: no prompts, a non-string prompt, counts that differ from the images, or
+                references given to a metric that takes none.
+        """
+        name = self._name()
+        if text is None:
+            raise InputError(f"{name} scores images against prompts: pass text=[one prompt per image]")
+        texts = [text] if isinstance(text, str) else list(text)
+        bad = next((t for t in texts if not isinstance(t, str)), None)
+        if bad is not None:
+            raise InputError(f"{name}: prompts must be strings, got {type(bad).__name__} ({bad!r})")
+        n = img.shape[0] if isinstance(img, torch.Tensor) and img.ndim == 4 else None
+        if n is not None and len(texts) != n:
+            raise InputError(f"{name}: got {n} images but {len(texts)} prompts; give exactly one prompt per image")
+        if refs is None:
+            return texts, None
+        if not self.takes_refs:
+            raise InputError(f"{name} takes no reference captions; do not pass refs")
+        if isinstance(refs, str):
+            raise InputError(f"{name}: refs is one list of reference captions per image, got one string")
+        out = [[r] if isinstance(r, str) else list(r) for r in refs]
+        if len(out) != len(texts):
+            raise InputError(f"{name}: got {len(texts)} prompts but {len(out)} lists of reference captions")
+        for i, r in enumerate(out):
+            if not r or not all(isinstance(c, str) for c in r):
+                raise InputError(f"{name}: references of image {i} must be a non-empty list of strings, got {r!r}")
+        return texts, out
+
+    def prompt_overflow(self, texts: Sequence[str], refs: Sequence[Sequence[str]] | None = None) -> list[bool]:
+        """Per pair, whether its prompt (or one of its references) will be truncated.
+
+        Raises:
+            InputError: under ``long_prompts="refuse"``, naming the first prompt that is too long.
+        """
+        counts = self.token_counts(list(texts))
+        over = [c > self.context_length for c in counts]
+        if refs is not None:
+            for i, r in enumerate(refs):
+                over[i] = over[i] or any(c > self.context_length for c in self.token_counts(list(r)))
+        if self.long_prompts == "refuse" and any(over):
+            i = over.index(True)
+            what = f"takes {counts[i]} tokens" if counts[i] > self.context_length else "has a reference caption"
+            raise InputError(
+                f"{self._name()}: prompt {_shorten(texts[i])!r} {what}, more than the text tower's "
+                f"{self.context_length}; shorten it, or pass long_prompts='truncate' to cut it as the reference does"
+            )
+        return over
+
+    def token_counts(self, texts: list[str]) -> list[int]:  # pragma: no cover - abstract
+        """Tokens each prompt takes before truncation (the metric's prefix, start and end tokens included)."""
+        raise NotImplementedError
+
+    def score_pairs(
+        self, img: torch.Tensor, texts: list[str], refs: list[list[str]] | None
+    ) -> torch.Tensor:  # pragma: no cover - abstract
+        """Scores of checked pairs, (N,); long prompts truncated without a warning (the caller reports them)."""
+        raise NotImplementedError
+
+    def _name(self) -> str:
+        spec = getattr(type(self), "spec", None)
+        return spec.name if spec is not None else type(self).__name__
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
