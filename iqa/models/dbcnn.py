@@ -21,16 +21,17 @@ ImageNet ``Normalize``):
    flattened, signed square root sqrt(x + 1e-8) (x >= 0 after the ReLUs), L2 normalisation;
 5. one linear layer ``fc`` (65536 -> 1): the score, in the training labels' scale.
 
-The S-CNN is built from plain ``Conv2d``/``BatchNorm2d`` modules (BatchNorm in eval mode). The
-convolutions run channels-last (``forward`` converts the input, ``load_dbcnn`` the weights): ~1.3x
-faster on CPU than the same network in NCHW, the same values to float rounding.
+The S-CNN is built from plain ``Conv2d``/``BatchNorm2d`` modules (BatchNorm in eval mode), so the
+metric's :func:`iqa.models.fusion.prepare_inference` folds them and stores every weight
+channels-last; ``forward`` feeds channels-last input: ~1.3x faster on CPU than NCHW, the same
+values to float rounding.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +52,6 @@ EPS = 1e-8  # inside the square root, as released
 SCNN_LAYERS = ((3, 48, 1), (48, 48, 2), (48, 64, 1), (64, 64, 2), (64, 64, 1), (64, 64, 2), (64, 128, 1),
                (128, 128, 1), (128, 128, 2))  # fmt: skip
 SCNN_CLASSES = 39  # distortion type x level classes of the S-CNN pretraining
-M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,4 @@ def load_dbcnn(variant: Variant = "koniq", weights: str | Path | None = None) ->
         net.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
         raise WeightsError(f"{path}: not in the layout of pyiqa's DBCNN files ({e})") from e
-    return channels_last(net.eval().requires_grad_(False))
-
-
-def channels_last(net: M) -> M:
-    """``net`` with its convolution weights stored channels-last, as ``forward`` feeds them (else every call
-    converts every weight: ~7 % of a CPU forward); the values and the state dict's keys are unchanged.
-    """
-    return net.to(memory_format=torch.channels_last)
+    return net.eval().requires_grad_(False)

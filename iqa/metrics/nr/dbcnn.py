@@ -35,6 +35,7 @@ import torch
 from iqa.checks import check_image
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
 from iqa.models.dbcnn import MIN_SIZE, RELEASES, DBCNNNet, Variant, dbcnn_score, load_dbcnn
+from iqa.models.fusion import prepare_inference
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 
@@ -89,7 +90,10 @@ class DBCNN(NRMetric):
     ) -> None:
         super().__init__(data_range=data_range)
         self.weights = weights
-        self.model = (model if model is not None else load_dbcnn(self.variant, weights)).eval()
+        if model is None:
+            model = load_dbcnn(self.variant, weights)
+            prepare_inference(model)  # ours: BatchNorm folded, channels-last (iqa.models.fusion)
+        self.model = model.eval()
 
     function = staticmethod(dbcnn)
 
