@@ -11,7 +11,8 @@ The network is CLIP ViT-B/32 as OpenAI released it (224 px, QuickGELU), built wi
 ``LIQE.pt`` the bare CLIP state dict; both load strictly (:func:`read_release`).
 
 The prompts are fixed by the release, so their text embeddings are computed once when the weights
-are loaded (:meth:`LIQENet.refresh_text_features`), L2-normalised, and kept as a buffer:
+are loaded (:meth:`LIQENet.refresh_text_features`), L2-normalised, and kept as a buffer (and in the
+user cache, ``$IQA_CACHE_DIR/liqe``, named by the weights file's sha256, for the next load):
 
 - ``koniq`` (pyiqa's ``liqe``, single task): ``"a photo with {q} quality"`` for the 5 levels;
 - ``mix`` (the authors' multitask model, pyiqa's ``liqe_mix``): ``"a photo of a {scene} with
@@ -162,5 +163,33 @@ def load_liqe(variant: Variant, path: str | Path) -> LIQENet:
         raise WeightsError(f"{path} does not fit LIQE's CLIP ViT-B/32 ({RELEASES[variant]} layout): {e}") from e
     net.clip_model.attn_mask = causal_mask(77)  # open_clip's non-persistent buffer, else left on meta
     net.text_features = torch.empty(0)
-    net.refresh_text_features()
+    cached = _text_cache(variant, Path(path))
+    shape = (len(prompts(variant)), net.clip_model.text_projection.shape[1])
+    features = torch.load(cached, map_location="cpu", weights_only=True) if cached.is_file() else None
+    if isinstance(features, torch.Tensor) and features.shape == shape:
+        net.text_features = features
+    else:
+        net.refresh_text_features()
+        _save_text_features(cached, net.text_features)
     return net.eval()
+
+
+def _text_cache(variant: Variant, path: Path) -> Path:
+    """Where the prompts' embeddings of the file at ``path`` are kept: named by the file's sha256 and
+    the prompts' (the 495 ``mix`` prompts take seconds to encode on a CPU; pyiqa caches them too).
+    """
+    import hashlib
+
+    from iqa.weights.store import cache_dir, sha256_file
+
+    key = hashlib.sha256("\n".join(prompts(variant)).encode()).hexdigest()[:12]
+    return cache_dir().parent / "liqe" / f"text_{variant}_{sha256_file(path)[:16]}_{key}.pt"
+
+
+def _save_text_features(dest: Path, features: torch.Tensor) -> None:
+    from iqa.atomic import atomic_write
+
+    try:
+        atomic_write(dest, lambda f: torch.save(features.clone(), f))
+    except OSError:  # a read-only cache only costs the encoding next time
+        pass
