@@ -27,8 +27,10 @@ Variants where peers differ (each reproduces one reference, checked on the same 
   resized as a float tensor, torchvision bicubic with antialias, no uint8 rounding; differentiable).
 - ``clipscore_torchmetrics``: torchmetrics' ``CLIPScore`` (``100 * cos``, floored at 0, no prefix;
   default tower ``openai/clip-vit-large-patch14`` = OpenAI's ViT-L/14, manifest ``clip_vit_l14_openai``;
-  the HF ``CLIPImageProcessor`` input path of transformers 5: uint8 tensor, torchvision bicubic
-  antialiased resize of the short side to 224, centre crop at ``int((h - 224) / 2)``). torchmetrics
+  the HF ``CLIPImageProcessor`` input path of transformers 5: uint8 tensor, torchvision.transforms.v2
+  bicubic antialiased resize of the short side to 224, centre crop at ``int((h - 224) / 2)``).
+  torchmetrics 1.9 itself fails on transformers 5 (``get_image_features`` now returns an output
+  object, not a tensor); the parity test hands it the projected embedding (``pooler_output``). torchmetrics
   floors the *mean* over its samples at 0; per image, as here, that is each pair's score. Prompts over
   77 tokens differ: torchmetrics slices the token ids to 77, dropping the end token, so the text
   feature is read at another position than an end token; we keep OpenAI's truncation (end token
@@ -108,8 +110,8 @@ def preprocess(x: torch.Tensor, size: int, resize: Resize = "pil") -> torch.Tens
 
     ``"pil"``: Hessel's (OpenAI's) PIL bicubic on uint8 pixels, centre crop at ``round``;
     ``"tensor"``: pyiqa's torchvision bicubic + antialias on the float tensor (differentiable);
-    ``"hf"``: transformers 5's ``CLIPImageProcessor``: torchvision bicubic + antialias on uint8
-    pixels, centre crop at ``int((h - size) / 2)``.
+    ``"hf"``: transformers 5's ``CLIPImageProcessor``: torchvision.transforms.v2 bicubic + antialias
+    on uint8 pixels, centre crop at ``int((h - size) / 2)``.
     """
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms import functional as TF
@@ -122,8 +124,10 @@ def preprocess(x: torch.Tensor, size: int, resize: Resize = "pil") -> torch.Tens
         y = TF.resize(x.float(), new, interpolation=InterpolationMode.BICUBIC, antialias=True)
         return _normalise(TF.center_crop(y, [size, size]))
     if resize == "hf":
+        from torchvision.transforms.v2 import functional as TF2  # its uint8 bicubic differs from v1's by 1-3 levels
+
         u8 = torch.round(x.float().clamp(0, 1) * 255).to(torch.uint8)
-        y = TF.resize(u8, new, interpolation=InterpolationMode.BICUBIC, antialias=True)
+        y = TF2.resize(u8, new, interpolation=InterpolationMode.BICUBIC, antialias=True)
         top, left = int((y.shape[-2] - size) / 2.0), int((y.shape[-1] - size) / 2.0)
         return _normalise(y[..., top : top + size, left : left + size].float() / 255.0)
     raise InputError(f"resize must be one of 'pil', 'tensor', 'hf', got {resize!r}")
@@ -258,7 +262,8 @@ class CLIPScore(_CLIPScoreBase):
         "(torchmetrics' variant: 100 * cos, no prefix, ViT-L/14)",
         reference_impl="torchmetrics.multimodal.CLIPScore (1.9, default openai/clip-vit-large-patch14 through "
         "transformers 5's CLIPProcessor), per image",
-        tolerance="1e-4 absolute (scores of order 10-100) vs torchmetrics on the same random ViT-L/14 weights",
+        tolerance="1e-4 absolute (scores of order 1-100, float32) vs torchmetrics 1.9 on transformers' CLIPModel "
+        "holding the same random ViT-B/32 (openai/clip-vit-base-patch32's architecture; ViT-L/14 differs in size only)",
         weights=("clip_vit_l14_openai",),
         offline=OfflineBuild(stand_ins=(("model", "clip_small_text"),)),
         summary="torchmetrics' CLIPScore: 100 * max(cos, 0) of OpenAI CLIP ViT-L/14 embeddings, no prompt prefix",

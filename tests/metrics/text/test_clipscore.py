@@ -162,3 +162,43 @@ def test_long_prompts_refused_on_request(ours) -> None:  # noqa: ANN001
     with pytest.raises(InputError, match=r"prompt 'word word.*takes 105 tokens.*77"):
         m(x, ["fine", "word " * 100])
     assert m(x, ["fine", "also fine"]).shape == (2,)
+
+
+def test_clipscore_torchmetrics_equals_torchmetrics(ours, vit_b32_state, files, tmp_path) -> None:  # noqa: ANN001
+    """torchmetrics' CLIPScore on transformers' CLIPModel holding the same random ViT-B/32 (a tower
+    torchmetrics offers, openai/clip-vit-base-patch32; its ViT-L/14 default differs only in size)."""
+    clip_score = pytest.importorskip("torchmetrics.multimodal.clip_score")
+    transformers = pytest.importorskip("transformers")
+    from tests.helpers.hf_clip import PooledFeatures, hf_clip_from_openai, hf_tokenizer
+
+    hf = hf_clip_from_openai(vit_b32_state, width_t=512, heads_t=8, layers_t=12, width_v=768, heads_v=12, layers_v=12,
+                             patch=32, size=224, embed=512)  # fmt: skip
+    processor = transformers.CLIPProcessor(
+        image_processor=transformers.CLIPImageProcessor(), tokenizer=hf_tokenizer(tmp_path)
+    )
+    theirs = clip_score.CLIPScore(model_name_or_path=lambda: (PooledFeatures(hf), processor))
+    mine = iqa.create("clipscore_torchmetrics", model=ours)
+    x = read_image(files[1])[None]  # 512x384: resized to 298x224, cropped at int((298 - 224) / 2)
+    u8 = torch.round(x * 255).to(torch.uint8)  # what torchmetrics is given: uint8 pixels
+    got, want = [], []
+    for caption in ["a woman wearing a hat", "two parrots on a branch", "Hello, World! It's 3:45pm"]:
+        with torch.no_grad():
+            want.append(float(theirs(u8, caption)))  # one pair: its score floored at 0, as per image here
+            got.append(float(mine(x, [caption])))
+        theirs.reset()
+    assert any(w > 0 for w in want), want
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)  # scores of order 1-10: float32 summation order
+
+
+def test_hf_tokenizer_differs_from_openai_on_html_entities(tmp_path) -> None:  # noqa: ANN001
+    """A documented difference: transformers' CLIP tokenizer does not unescape HTML (OpenAI's ftfy +
+    html.unescape does), so torchmetrics tokenises "&amp;" otherwise; clipscore_torchmetrics keeps OpenAI's."""
+    pytest.importorskip("transformers")
+    from tests.helpers.hf_clip import hf_tokenizer
+
+    tok = hf_tokenizer(tmp_path)
+    same = ["a dog on the grass", "", "  several   spaces\tand\na newline  ", "Hello, World! It's 3:45pm"]
+    for p in [*same, "fish &amp; chips"]:
+        ours = tokenize([p], prefix="")[0]
+        hf = tok([p])["input_ids"][0]
+        assert (ours[ours != 0].tolist() == hf) == (p in same), p
