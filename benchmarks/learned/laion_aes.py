@@ -32,7 +32,7 @@ def _openai_clip() -> Any:
     """The openai-clip package; its import needs pkg_resources.packaging (gone from setuptools >= 81)."""
     import packaging.version
 
-    if importlib.util.find_spec("pkg_resources") is None:
+    if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
         sys.modules.setdefault("pkg_resources", types.SimpleNamespace(packaging=packaging))  # type: ignore[arg-type]
     import clip
 

@@ -218,6 +218,26 @@ def small_predictor(relu: bool = False, seed: int = 0) -> LAIONAesthetic:
     return LAIONAesthetic(tower, head).eval().requires_grad_(False)
 
 
+def test_class_token_forward_is_the_towers_output() -> None:
+    """cls_embedding (the last block for the class token only, SDPA attention) gives open_clip's output;
+    towers it does not know (a ResNet, attention pooling) run their own forward."""
+    from open_clip.model import ModifiedResNet
+
+    from iqa.models.laion_aes import cls_embedding
+
+    net = small_predictor()
+    assert net.plain_vit
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(cls_embedding(net.visual, x), net.visual(x), atol=1e-5, rtol=1e-5)
+    torch.manual_seed(0)
+    rn = ModifiedResNet(layers=(1, 1, 1, 1), output_dim=768, heads=2, image_size=64, width=8).eval()
+    other = LAIONAesthetic(rn, AestheticMLP(768)).eval()
+    assert not other.plain_vit and other.image_size == 64
+    with torch.no_grad():
+        torch.testing.assert_close(other.embed(x), torch.nn.functional.normalize(rn(x), dim=-1))
+
+
 @pytest.mark.parametrize("h,w", [(300, 420), (421, 299), (224, 224), (500, 180), (233, 231)])
 def test_pyiqa_path_is_torchvisions_resize_and_crop(h: int, w: int) -> None:
     """pyiqa's clip_preprocess_tensor: resize(x, 224, BICUBIC, antialias=True), center_crop, CLIP mean/std."""
