@@ -128,9 +128,28 @@ class LIQENet(nn.Module):
         f = self.encode_text(tokenize(prompts(self.variant)))
         self.text_features = f / f.norm(dim=-1, keepdim=True)
 
+    def encode_image(self, patches: torch.Tensor) -> torch.Tensor:
+        """CLIP's image embeddings (P, D) of (P, 3, 224, 224) normalised patches, as ``encode_image``.
+
+        Only the class token is pooled, so the last block runs its attention for that query alone and
+        its MLP on that token alone (~7 % of the tower's work saved; the same numbers otherwise).
+        """
+        v = self.clip_model.visual
+        blocks = v.transformer.resblocks
+        if not (hasattr(v, "_embeds") and hasattr(v, "_pool") and v.transformer.batch_first and v.pool_type == "tok"):
+            return self.clip_model.encode_image(patches)  # another open_clip layout: its own forward
+        x = v._embeds(patches)
+        for block in blocks[:-1]:
+            x = block(x)
+        last = blocks[-1]
+        h = last.ln_1(x)
+        cls = x[:, :1] + last.ls_1(last.attn(h[:, :1], h, h, need_weights=False)[0])
+        cls = cls + last.ls_2(last.mlp(last.ln_2(cls)))
+        return v._pool(cls)[0] @ v.proj
+
     def patch_logits(self, patches: torch.Tensor) -> torch.Tensor:
         """(P, 3, 224, 224) CLIP-normalised patches -> (P, prompts) scaled cosine similarities."""
-        f = self.clip_model.encode_image(patches.to(self.dtype))
+        f = self.encode_image(patches.to(self.dtype))
         f = f / f.norm(dim=-1, keepdim=True)
         return self.clip_model.logit_scale.exp() * f @ self.text_features.to(f.dtype).T
 
