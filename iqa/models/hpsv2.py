@@ -54,22 +54,47 @@ def _open_clip() -> Any:
     return open_clip
 
 
-def build_hpsv2(state: dict[str, torch.Tensor] | None = None, model_name: str = "ViT-H-14") -> torch.nn.Module:
-    """open_clip's ``model_name`` with ``state`` (an open_clip CLIP state dict) loaded strictly; random init when None.
+def _layers(state: dict[str, torch.Tensor], prefix: str) -> int:
+    return len({k[len(prefix) :].split(".", 1)[0] for k in state if k.startswith(prefix)})
+
+
+def config_from_state(state: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """open_clip ``CLIP`` arguments read off an open_clip state dict's shapes (ViT-H-14's for the release).
+
+    Heads follow from the widths at the release's head widths (80 in the image tower, 64 in the text
+    tower: ViT-H-14's 16 and 16), so a reduced file in the same layout builds too (tests, stand-ins).
+    """
+    try:
+        conv, pos = state["visual.conv1.weight"], state["visual.positional_embedding"]
+        width, patch = conv.shape[0], conv.shape[-1]
+        text_width = state["token_embedding.weight"].shape[1]
+        vision = {"image_size": patch * round((pos.shape[0] - 1) ** 0.5), "layers": _layers(state, "visual.transformer.resblocks."),
+                  "width": width, "head_width": 80, "patch_size": patch,
+                  "mlp_ratio": state["visual.transformer.resblocks.0.mlp.c_fc.weight"].shape[0] / width}  # fmt: skip
+        text = {"context_length": state["positional_embedding"].shape[0], "vocab_size": state["token_embedding.weight"].shape[0],
+                "width": text_width, "heads": max(1, text_width // 64), "layers": _layers(state, "transformer.resblocks."),
+                "mlp_ratio": state["transformer.resblocks.0.mlp.c_fc.weight"].shape[0] / text_width}  # fmt: skip
+        return {"embed_dim": state["visual.proj"].shape[1], "vision_cfg": vision, "text_cfg": text}
+    except KeyError as e:
+        raise WeightsError(f"not HPSv2's released layout (an open_clip ViT CLIP state dict): no {e}") from e
+
+
+def build_hpsv2(state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
+    """open_clip's ``ViT-H-14`` (random init) or, given ``state``, the CLIP of its shapes with it loaded strictly.
 
     With a state dict the model is built on the meta device and takes the tensors (cast to float32), so
     the 4 GB release is not held twice; the causal mask (a non-persistent buffer) is then rebuilt.
     """
     oc = _open_clip()
     if state is None:
-        return oc.create_model(model_name, pretrained=None).eval()
+        return oc.create_model("ViT-H-14", pretrained=None).eval()
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     with torch.device("meta"):
-        model = oc.create_model(model_name, pretrained=None, device="meta")
+        model = oc.CLIP(**config_from_state(state), quick_gelu=False)  # exact GELU, as ViT-H-14
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
-        raise WeightsError(f"not HPSv2's released layout (open_clip {model_name} state dict): {e}") from e
+        raise WeightsError(f"not HPSv2's released layout (open_clip ViT-H-14 state dict): {e}") from e
     n = int(model.context_length)
     model.attn_mask = torch.full((n, n), float("-inf")).triu_(1)  # open_clip's build_causal_mask
     return model.eval()

@@ -67,6 +67,34 @@ class CLIPConfig:
     eps: float = 1e-5
 
 
+def _layers(state: dict[str, torch.Tensor], prefix: str) -> int:
+    return len({k[len(prefix) :].split(".", 1)[0] for k in state if k.startswith(prefix)})
+
+
+def config_from_state(state: dict[str, torch.Tensor]) -> CLIPConfig:
+    """The tower sizes of a state dict in the released layout (ViT-H/14's for PickScore_v1).
+
+    Heads follow from the widths at the release's head widths (80 in the image tower, 64 in the text
+    tower: ViT-H/14's 16 and 16), so a reduced file in the same layout builds too (tests, stand-ins).
+    """
+    try:
+        conv = state["vision_model.embeddings.patch_embedding.weight"]
+        n_pos = state["vision_model.embeddings.position_embedding.weight"].shape[0]
+        tokens = state["text_model.embeddings.token_embedding.weight"]
+        width, text_width = conv.shape[0], tokens.shape[1]
+        return CLIPConfig(
+            image_size=conv.shape[-1] * round((n_pos - 1) ** 0.5), patch_size=conv.shape[-1], vision_width=width,
+            vision_layers=_layers(state, "vision_model.encoder.layers."), vision_heads=max(1, width // 80),
+            vision_mlp=state["vision_model.encoder.layers.0.mlp.fc1.weight"].shape[0],
+            text_width=text_width, text_layers=_layers(state, "text_model.encoder.layers."),
+            text_heads=max(1, text_width // 64), text_mlp=state["text_model.encoder.layers.0.mlp.fc1.weight"].shape[0],
+            vocab_size=tokens.shape[0], context_length=state["text_model.embeddings.position_embedding.weight"].shape[0],
+            embed_dim=state["visual_projection.weight"].shape[0],
+        )  # fmt: skip
+    except KeyError as e:
+        raise WeightsError(f"not PickScore's released layout (transformers CLIPModel): no {e}") from e
+
+
 class _Attention(nn.Module):
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
@@ -213,7 +241,8 @@ def _hf_clean(text: str) -> str:
     # the split pattern drops the spaces, so leading/trailing ones vanish as with open_clip's strip
     import regex  # type: ignore[import-untyped]  # open_clip's dependency; \s as Unicode White_Space, as in tokenizers
 
-    return regex.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).lower()
+    text = regex.sub(r"\s+", " ", unicodedata.normalize("NFC", text))
+    return "".join(c.lower() for c in text)  # char by char, as tokenizers' Lowercase (no final-sigma rule)
 
 
 @functools.cache
@@ -254,6 +283,8 @@ def tokenize(texts: Sequence[str], context_length: int = CONTEXT_LENGTH) -> torc
 def build_pickscore(state: dict[str, torch.Tensor] | None = None, cfg: CLIPConfig | None = None) -> PickScoreCLIP:
     """The network, with ``state`` (the released layout) loaded strictly; random init when None.
 
+    ``cfg``: the tower sizes; None: ViT-H/14 without a state dict, :func:`config_from_state` with one.
+
     With a state dict the module is built on the meta device and takes the tensors themselves (cast to
     float32), so a 4 GB release is not held twice. ``*.embeddings.position_ids`` entries (a buffer older
     transformers saved; transformers drops them on load) are ignored.
@@ -262,7 +293,7 @@ def build_pickscore(state: dict[str, torch.Tensor] | None = None, cfg: CLIPConfi
         return PickScoreCLIP(cfg).eval()
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items() if not k.endswith("position_ids")}
     with torch.device("meta"):
-        model = PickScoreCLIP(cfg)
+        model = PickScoreCLIP(cfg or config_from_state(state))
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
