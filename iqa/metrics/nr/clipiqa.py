@@ -65,7 +65,7 @@ def _column(model: CLIPIQANet, pair: Pair) -> int:
 
 _PAPER = "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023"
 _TOLERANCE = ("1e-5 absolute vs pyiqa's CLIPIQA with the same random RN50 state dict (float32; the attention "
-              "pool reads one query here, all of them there: measured <= 2e-7); OpenAI's weights are not "
+              "pool reads one query here, all of them there: measured <= 3e-7); OpenAI's weights are not "
               "available offline")  # fmt: skip
 
 

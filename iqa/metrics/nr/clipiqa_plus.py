@@ -35,7 +35,7 @@ from iqa.models.clipiqa import PLUS_RELEASES, CLIPIQANet, load_clipiqa_plus
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 _TOLERANCE = ("1e-5 absolute vs pyiqa's CLIPIQA (clipiqa+ model types) with the same random tower and prompt "
-              "file, RN50 (measured <= 2e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's "
+              "file, RN50 (measured <= 8e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's "
               "and the prompt weights are not available offline")  # fmt: skip
 
 

@@ -177,7 +177,7 @@ def test_parity_with_pyiqa_from_an_image_file(tmp_path: Path, rn50, name: str, p
         torch.stack([read_image(f) for f in files])
     )
     # float32 through ResNet-50 and a 12-layer text tower; the attention pool reads one query here, all of
-    # them in pyiqa: measured <= 2e-7 on these scores, 1e-5 leaves room across BLAS builds
+    # them in pyiqa: measured <= 3e-7 on these scores, 1e-5 leaves room across BLAS builds
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=0)
     assert ((ours > 0.02) & (ours < 0.98)).all()  # not saturated: a wrong logit would show
     assert (ours[0] - ours[1]).abs() > 1e-4  # the two images score differently: the comparison can fail

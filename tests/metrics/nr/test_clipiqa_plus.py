@@ -91,7 +91,7 @@ def test_parity_with_pyiqa_from_an_image_file(
         getattr(ref.prompt_learner, k).data = v
     monkeypatch.setattr(clip_features, "load_openai_clip", lambda name, weights=None: tower)
     ours = iqa.create(name, weights=file)(torch.stack([read_image(f) for f in files]))
-    # float32 through ResNet-50 and the 12-layer text tower: measured <= 2e-7, 1e-5 leaves room across BLAS
+    # float32 through ResNet-50 and the 12-layer text tower: measured <= 8e-7, 1e-5 leaves room across BLAS
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=0)
     assert ((ours > 0.02) & (ours < 0.98)).all() and (ours[0] - ours[1]).abs() > 1e-4  # the check can fail
 
