@@ -5,12 +5,12 @@ unused text tower cut to one small block) and the same random head in the releas
 builds its tower as ``load_openai_clip`` does (open_clip's ``build_model_from_openai_state_dict``);
 pyiqa's ``clip.load`` (a download) is replaced by the openai-clip model holding that state. Two
 cases: the release's input path (iqa's default, PIL) and ``preprocess="pyiqa"`` (pyiqa's tensor
-resize; the scores then agree). Networks are built on the first (untimed) call.
+resize; the scores then agree). Both networks are built by ``cases`` (one of each for the two cases)
+and held only by the cases' closures, so --memory measures one side alone.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import sys
 import types
@@ -39,7 +39,6 @@ def _openai_clip() -> Any:
     return clip
 
 
-@functools.cache
 def _state() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Seeded CLIP state (float16-representable, as OpenAI ships) and head state (released layout)."""
     clip = _openai_clip()
@@ -62,14 +61,15 @@ def _state() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     return tower, head
 
 
-@functools.cache
-def _pyiqa() -> torch.nn.Module:
+def _pyiqa(tower: dict[str, torch.Tensor], head: dict[str, torch.Tensor]) -> torch.nn.Module | None:
+    """pyiqa's LAIONAes holding ``tower`` (its clip.load, a download, returns the openai-clip model)."""
+    if importlib.util.find_spec("pyiqa") is None:
+        return None
     from unittest import mock
 
     clip = _openai_clip()
     from pyiqa.archs import laion_aes_arch
 
-    tower, head = _state()
     with torch.device("meta"):
         shell = clip.model.CLIP(**VIT_L14)
     model = shell.to_empty(device="cpu")
@@ -80,29 +80,35 @@ def _pyiqa() -> torch.nn.Module:
     return net
 
 
-@functools.cache
-def _ours(preprocess: str) -> torch.nn.Module:
+def _ours(tower: dict[str, torch.Tensor], head: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """iqa's predictor, its tower built as load_openai_clip builds it (open_clip, from OpenAI's state dict)."""
     import open_clip
 
-    import iqa
     from iqa.models.laion_aes import AestheticMLP, LAIONAesthetic
 
-    tower, head = _state()
     clip_model = open_clip.model.build_model_from_openai_state_dict(dict(tower)).float().eval()
     mlp = AestheticMLP(768)
     mlp.load_state_dict(head)
-    net = LAIONAesthetic(clip_model.visual, mlp).eval().requires_grad_(False)
-    return iqa.create("laion_aes", model=net, preprocess=preprocess)
+    return LAIONAesthetic(clip_model.visual, mlp).eval().requires_grad_(False)
 
 
 def cases(img: torch.Tensor, ref: torch.Tensor) -> list[Case]:
-    have_ref = importlib.util.find_spec("pyiqa") is not None
-    return [
-        Case(
-            name=name,
-            ours=lambda p=preprocess: _ours(p)(img),  # type: ignore[misc]
-            reference=(lambda: _pyiqa()(img).reshape(-1)) if have_ref else None,
-            reference_name=REFERENCE,
+    """Both networks built here (one of each, shared by the two cases); only the closures hold them."""
+    import iqa
+
+    tower, head = _state()
+    net = _ours(tower, head)
+    theirs = _pyiqa(tower, head)  # takes the state's tensors (assign): no second copy
+    del tower
+    out = []
+    for name, preprocess in (("laion_aes", "openai"), ("laion_aes (preprocess=pyiqa)", "pyiqa")):
+        metric = iqa.create("laion_aes", model=net, preprocess=preprocess)
+        out.append(
+            Case(
+                name=name,
+                ours=lambda m=metric: m(img),  # type: ignore[misc]
+                reference=None if theirs is None else lambda: theirs(img).reshape(-1),
+                reference_name=REFERENCE,
+            )
         )
-        for name, preprocess in (("laion_aes", "openai"), ("laion_aes (preprocess=pyiqa)", "pyiqa"))
-    ]
+    return out
