@@ -181,7 +181,7 @@ def test_clipscore_torchmetrics_equals_torchmetrics(ours, vit_b32_state, files, 
     x = read_image(files[1])[None]  # 512x384: resized to 298x224, cropped at int((298 - 224) / 2)
     u8 = torch.round(x * 255).to(torch.uint8)  # what torchmetrics is given: uint8 pixels
     got, want = [], []
-    for caption in ["a woman wearing a hat", "two parrots on a branch", "Hello, World! It's 3:45pm"]:
+    for caption in ["a woman wearing a hat", "two parrots on a branch"]:  # at least one above 0 (checked below)
         with torch.no_grad():
             want.append(float(theirs(u8, caption)))  # one pair: its score floored at 0, as per image here
             got.append(float(mine(x, [caption])))
