@@ -16,10 +16,10 @@ The network, per patch pair (``forward``), inputs BGR in [0, 255] as the authors
 
 1. eleven 3x3 convolutions (padding 1, ReLU) with 2x2 max-pools after conv2, 4, 6, 8 and 10;
    channels 64, 64, 64, 128, 128, 128, 256, 256, 256, 512, 512;
-2. features: conv3, 5, 7, 9 and 11 outputs flattened (C, H, W order) and concatenated (120832 values
-   for a 64x64 patch), plus conv11's alone (2048);
-3. error = ``ref_score_subtract(0.01 * fc2_score(relu(fc1_score(f_ref - f_img))))``;
-   weight = ``fc2_weight(relu(fc1_weight(c_ref - c_img))) + 1e-6``;
+2. differences reference minus image of the conv3, 5, 7, 9 and 11 outputs, flattened (C, H, W order)
+   and concatenated (120832 values for a 64x64 patch), and of conv11's alone (2048);
+3. error = ``ref_score_subtract(0.01 * fc2_score(relu(fc1_score(d_all))))``;
+   weight = ``fc2_weight(relu(fc1_weight(d_conv11))) + 1e-6``;
 4. the image's PieAPP is the weighted mean of the patch errors (:func:`weighted_error`).
 """
 
@@ -40,8 +40,7 @@ WIDTH = 64  # channels of conv1..3; doubled at conv4, 7 and 10 (256 at conv7..9,
 HIDDEN = 512
 WEIGHT_EPS = 1e-6  # added to every patch weight, as released
 WEIGHTS_ID = "pieapp"
-RELEASE_FILE = "PieAPPv0.1-0937b014.pth"
-CHUNK = 64  # patch pairs per network call: bounds memory (a 1024x768 image has ~1000 pairs at stride 27)
+CHUNK = 128  # patch pairs per network call: bounds memory (~1000 pairs in 1024x768 at stride 27), big enough for speed
 
 
 def _channels(width: int) -> list[tuple[int, int]]:
@@ -91,28 +90,28 @@ class PieAPPNet(nn.Module):
     def _conv(self, i: int, x: torch.Tensor) -> torch.Tensor:
         return F.relu(getattr(self, f"conv{i}")(x), inplace=True)  # in place: the conv output is not kept
 
-    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """BGR [0, 255] patches (P, 3, 64, 64) -> (multi-scale features, conv11 features), flattened.
+    def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """BGR [0, 255] patches (P, 3, 64, 64) -> the conv3, 5, 7, 9 and 11 outputs (after ReLU).
 
-        The convolutions run channels-last (oneDNN's layout on CPU: ~25% faster than NCHW here); the
-        flattened features keep the release's (C, H, W) order.
+        The convolutions run channels-last (oneDNN's layout on CPU: ~25% faster than NCHW here).
         """
         x = x.contiguous(memory_format=torch.channels_last)
         x = F.max_pool2d(self._conv(2, self._conv(1, x)), 2)
         kept = []
         for i in (3, 5, 7, 9):  # conv_i -> (kept) -> conv_{i+1} -> pool
             x = self._conv(i, x)
-            kept.append(x.flatten(1))
+            kept.append(x)
             x = F.max_pool2d(self._conv(i + 1, x), 2)
-        coarse = self._conv(11, x).flatten(1)
-        return torch.cat([*kept, coarse], 1), coarse
+        return [*kept, self._conv(11, x)]
 
     def forward(self, img: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Patch pairs (P, 3, 64, 64) each, BGR in [0, 255] -> (errors, weights), each (P,)."""
-        ms, coarse = self.features(torch.cat([img, ref]))  # one pass over both: half the calls
         n = img.shape[0]
-        err = self.ref_score_subtract(0.01 * self.fc2_score(F.relu(self.fc1_score(ms[n:] - ms[:n]))))
-        weight = self.fc2_weight(F.relu(self.fc1_weight(coarse[n:] - coarse[:n]))) + WEIGHT_EPS
+        maps = self.maps(torch.cat([img, ref]))  # one pass over both: half the calls
+        # reference minus image per scale, flattened in the release's (C, H, W) order, then concatenated
+        diffs = [(m[n:] - m[:n]).flatten(1) for m in maps]
+        err = self.ref_score_subtract(0.01 * self.fc2_score(F.relu(self.fc1_score(torch.cat(diffs, 1)))))
+        weight = self.fc2_weight(F.relu(self.fc1_weight(diffs[-1]))) + WEIGHT_EPS
         return err[:, 0], weight[:, 0]
 
     @torch.no_grad()
@@ -186,7 +185,7 @@ def load_pieapp(weights: str | Path | None = None) -> PieAPPNet:
         net.load_state_dict(read_release(path), strict=True, assign=True)
     except RuntimeError as e:
         raise WeightsError(f"{path}: not a PieAPP v0.1 checkpoint in the released layout ({e})") from e
-    return net.to(memory_format=torch.channels_last).eval()  # the layout features() runs in
+    return net.to(memory_format=torch.channels_last).eval()  # the layout maps() runs in
 
 
 def pieapp_for(weights: str | Path | None, model: PieAPPNet | None) -> PieAPPNet:
