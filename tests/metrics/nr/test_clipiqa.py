@@ -184,10 +184,10 @@ def test_parity_with_pyiqa_from_an_image_file(tmp_path: Path, rn50, name: str, p
 
 
 @torch.no_grad()
-def test_attribute_reads_its_pair(tmp_path: Path) -> None:
+def test_attribute_reads_its_pair() -> None:
     # Every released pair in one network (a small tower: the column lookup is what is checked here): the
     # `attribute` option picks the column of its pair, P(first prompt).
-    net = CLIPIQANet(our_clip(tiny_openai_archive(tmp_path / "RN50.pt")), list(ATTRIBUTES.values()))
+    net = CLIPIQANet(our_clip(tiny_state()), list(ATTRIBUTES.values()))
     x = torch.rand(2, 3, 64, 96)
     probs = net(x)
     for i, attribute in enumerate(ATTRIBUTES):
@@ -210,17 +210,23 @@ def test_position_table_resize() -> None:
     torch.testing.assert_close(out[:, 3], col.flatten())
 
 
-def tiny_openai_archive(path: Path, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A small ModifiedResNet CLIP saved as OpenAI ships it (TorchScript, float16 tensors)."""
+def tiny_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A small ModifiedResNet CLIP in OpenAI's layout, float16-representable as OpenAI ships it."""
     torch.manual_seed(seed)
     vision = {"layers": [1, 1, 1, 1], "width": 8, "image_size": 64}
     text = {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 1, "layers": 1}  # OpenAI: width / 64 heads
     model = open_clip.CLIP(embed_dim=32, vision_cfg=vision, text_cfg=text, quick_gelu=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    state["logit_scale"] = torch.tensor(math.log(20.0)).half()  # scores away from 0 and 1
+    state = {k: v.half().float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    state["logit_scale"] = torch.tensor(math.log(20.0))  # scores away from 0 and 1
+    return state
+
+
+def tiny_openai_archive(path: Path, seed: int = 0) -> dict[str, torch.Tensor]:
+    """:func:`tiny_state` saved as OpenAI ships CLIP (TorchScript, float16 tensors)."""
+    state = tiny_state(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_state_as_torchscript(state, path)
-    return {k: v.float() for k, v in state.items()}
+    save_state_as_torchscript({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, path)
+    return state
 
 
 def test_cli_scores_a_folder_with_the_tower_in_iqa_weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
