@@ -46,6 +46,10 @@ def hf_config() -> object:
 
 @pytest.fixture(scope="module")
 def hf_tokenizer() -> object:
+    return make_hf_tokenizer()
+
+
+def make_hf_tokenizer() -> object:
     """transformers' CLIPTokenizer on the CLIP BPE tables (open_clip's copy, special tokens named as HF names them)."""
     simple = open_clip_tokenizer.SimpleTokenizer()
     names = {"<start_of_text>": "<|startoftext|>", "<end_of_text>": "<|endoftext|>"}
