@@ -17,8 +17,12 @@ against its reference checks the folded network.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def _folded(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
@@ -101,7 +105,7 @@ def fold_batchnorm(module: nn.Module) -> int:
     return count
 
 
-def prepare_inference(module: nn.Module) -> nn.Module:
+def prepare_inference(module: M) -> M:
     """Make a loaded convolutional network fast for scoring on CPU and GPU, in place; returns it.
 
     Folds BatchNorm (:func:`fold_batchnorm`) and stores 4-D weights channels-last, so oneDNN/cuDNN

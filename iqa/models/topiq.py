@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iqa.errors import InputError, WeightsError, WeightsNotFoundError
+from iqa.models.fusion import prepare_inference
 from iqa.weights import load_torch_state, resolve_weights
 
 Variant = Literal["nr_koniq", "nr_flive", "nr_spaq", "fr_kadid", "fr_pipal", "iaa_ava_res50", "iaa_ava_swin"]
@@ -331,13 +332,14 @@ def load_topiq(variant: Variant, weights: str | Path | None = None) -> TopIQ:
 
 
 def topiq_for(metric: str, variant: Variant, weights: str | Path | None, model: TopIQ | None) -> TopIQ:
-    """The network a TOPIQ metric runs: ``model`` when given (it must be ``variant``), else the release loaded.
+    """The network a TOPIQ metric runs: ``model`` when given (it must be ``variant``), else the release loaded
+    and prepared for inference (:func:`iqa.models.fusion.prepare_inference`: BatchNorm folded, channels-last).
 
     Raises:
         InputError: ``model`` is another variant (its head and input path would not fit ``metric``).
     """
     if model is None:
-        return load_topiq(variant, weights)
+        return prepare_inference(load_topiq(variant, weights))
     if model.variant != variant:
         raise InputError(f"{metric}: the given model is TOPIQ {model.variant}, this metric needs {variant}")
     return model.eval()
