@@ -20,7 +20,9 @@ NFC, runs of white space to one space, lower case, CLIP's split pattern, byte-le
 from OpenAI's / open_clip's cleaning (``ftfy.fix_text`` and ``html.unescape``, which e.g. uncurl
 quotes and read ``&amp;``), so :func:`tokenize` runs open_clip's BPE tables with transformers'
 normaliser; equality with transformers on long, unicode and empty prompts is tested. The processor
-truncates to 77 tokens keeping the start and end tokens: the first 75 BPE tokens are read.
+truncates to 77 tokens keeping the start and end tokens: the first 75 BPE tokens are read. One known
+difference: transformers reads a literal ``<|endoftext|>`` typed in a prompt as the special token
+(so its text feature is taken there); here it is text like any other.
 
 The released ``logit_scale`` is a weight (CLIP clamps it at ``ln 100`` in training), so scores are
 ``exp(logit_scale) * cos``, at most ``exp(logit_scale)`` in magnitude; released-model scores of
