@@ -30,6 +30,7 @@ from iqa.metrics.fr.mdsi import mdsi
 from iqa.metrics.fr.ms_gmsd import ms_gmsd
 from iqa.metrics.fr.ms_ssim import ms_ssim, ms_ssim_wtd_sum
 from iqa.metrics.fr.nlpd import nlpd
+from iqa.metrics.fr.pieapp import pieapp
 from iqa.metrics.fr.psnr import psnr, psnr_y
 from iqa.metrics.fr.srsim import srsim
 from iqa.metrics.fr.ssim import ssim, ssim_rgb
@@ -42,7 +43,10 @@ from iqa.metrics.nr.arniqa import arniqa
 from iqa.metrics.nr.brisque import brisque
 from iqa.metrics.nr.brisque_opencv import brisque_opencv
 from iqa.metrics.nr.contrique import contrique
+from iqa.metrics.nr.dbcnn import dbcnn
 from iqa.metrics.nr.hyperiqa import hyperiqa
+from iqa.metrics.nr.laion_aes import laion_aes
+from iqa.metrics.nr.liqe import liqe
 from iqa.metrics.nr.maniqa import maniqa
 from iqa.metrics.nr.musiq import musiq
 from iqa.metrics.nr.nima import nima
@@ -52,6 +56,7 @@ from iqa.metrics.nr.qpt import qpt
 from iqa.metrics.nr.topiq_iaa import topiq_iaa
 from iqa.metrics.nr.topiq_nr import topiq_nr
 from iqa.metrics.nr.tunet import tunet
+from iqa.metrics.text.clipscore import clipscore
 from iqa.stats import GaussianStats, frechet_distance, kid, mmd2_rbf
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "contrique",
     "contrique_fr",
     "cw_ssim",
+    "dbcnn",
     "dists",
     "dss",
     "frechet_distance",
@@ -73,6 +79,8 @@ __all__ = [
     "inception_score",
     "iw_ssim",
     "kid",
+    "laion_aes",
+    "liqe",
     "lpips",
     "mad",
     "maniqa",
@@ -86,6 +94,7 @@ __all__ = [
     "niqe",
     "nlpd",
     "paq2piq",
+    "pieapp",
     "psnr",
     "psnr_y",
     "qpt",
@@ -96,6 +105,7 @@ __all__ = [
     "topiq_iaa",
     "topiq_nr",
     "tunet",
+    "clipscore",
     "vif",
     "vifp",
     "vsi",

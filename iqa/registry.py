@@ -24,7 +24,7 @@ from iqa.errors import (
 )
 from iqa.types import ColorHandling, MetricKind
 
-_KINDS = ("fr", "nr", "dist")
+_KINDS = ("fr", "nr", "text", "dist")
 _COLORS = ("y", "rgb", "gray", "any")
 
 #: Networks a metric can be built with when its released weights are not on the machine: the
@@ -45,6 +45,13 @@ StandIn = Literal[
     "maniqa_small_on_noise",
     "topiq_small_on_noise",
     "musiq_small_on_noise",
+    "pieapp_on_noise",
+    "clip_small_text",
+    "pickscore_small_text",
+    "dbcnn_on_noise",
+    "liqe_small_on_noise",
+    "laion_aes_small_on_noise",
+    "clipiqa_small_on_noise",
 ]
 
 
@@ -69,7 +76,8 @@ class MetricSpec:
 
     Attributes:
         name: registry name (lower case, ``[a-z0-9_]``).
-        kind: ``"fr"`` (full-reference), ``"nr"`` (no-reference) or ``"dist"`` (distribution).
+        kind: ``"fr"`` (full-reference), ``"nr"`` (no-reference), ``"text"`` (an image scored
+            against a prompt) or ``"dist"`` (distribution).
         higher_is_better: direction of the score.
         value_range: (low, high) of the score; ``math.inf`` for unbounded.
         differentiable: gradients flow to the inputs (``iqa.as_loss`` accepts it).

@@ -27,6 +27,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "iqa demo" in blocks[0] and "pip install ." in blocks[0]  # first: install and run
     assert install in blocks[1] and blocks[1].strip().endswith(test)  # second: install and test
     assert install in ci and "\npytest" in ci and "IQA_REQUIRE_SHARED=1" in ci
+    beside = "pip install --no-deps hpsv2==1.2.0"  # a reference whose pins would replace torch: both install it alike
+    assert beside in blocks[1] and beside in ci
 
 
 def test_augment_page_is_current() -> None:

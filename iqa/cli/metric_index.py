@@ -24,7 +24,7 @@ from iqa.errors import UnknownMetricError, close_matches
 
 GENERATOR = "python -m iqa.cli.metric_index"
 DATA_MODULE = Path(__file__).with_name("metric_index_data.py")
-KINDS = ("fr", "nr", "dist")
+KINDS = ("fr", "nr", "text", "dist")
 
 
 def option_rows(cls: type[Any]) -> list[dict[str, str]]:

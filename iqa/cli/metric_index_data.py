@@ -849,6 +849,499 @@ INDEX_JSON = r"""{
    }
   ]
  },
+ "clipiqa": {
+  "spec": {
+   "name": "clipiqa",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023",
+   "reference_impl": "IceClear/CLIP-IQA CLIPIQAFixed (RN50, 'Good photo.'/'Bad photo.', no position embedding); pyiqa 0.1.16 CLIPIQA run with that pair (pyiqa/archs/clipiqa_arch.py) as the test-time reference",
+   "tolerance": "1e-5 absolute vs pyiqa's CLIPIQA with the same random RN50 state dict (float32; the attention pool reads one query here, all of them there: measured <= 3e-7); OpenAI's weights are not available offline",
+   "weights": [
+    "clip_rn50_openai"
+   ],
+   "min_size": 32,
+   "summary": "CLIP-IQA: P('Good photo.') vs 'Bad photo.' from OpenAI CLIP RN50 at full resolution, 0-1",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clipiqa_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "CLIP-IQA score per image, (N,), in [0, 1]; higher is better for ``attribute=\"quality\"``.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "attribute",
+    "type": "str",
+    "default": "'quality'",
+    "allowed": "",
+    "doc": "which of the release's prompt pairs (``iqa.models.clipiqa.ATTRIBUTES``): quality"
+   },
+   {
+    "name": "backbone",
+    "type": "str",
+    "default": "'RN50'",
+    "allowed": "",
+    "doc": "OpenAI CLIP tower by open_clip name (RN50 as released)."
+   },
+   {
+    "name": "pos_embedding",
+    "type": "'drop' | 'resize' | None",
+    "default": "None",
+    "allowed": "'drop', 'resize'",
+    "doc": "\"drop\" (the default, the release's: no position embedding at any size) or \"resize\" (the"
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's archive of ``backbone`` (sha256-verified); None: through the weights manager."
+   },
+   {
+    "name": "model",
+    "type": "CLIPIQANet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready :class:`iqa.models.clipiqa.CLIPIQANet` holding the attribute's pair."
+   }
+  ]
+ },
+ "clipiqa_plus": {
+  "spec": {
+   "name": "clipiqa_plus",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023",
+   "reference_impl": "pyiqa 0.1.16 clipiqa+ (pyiqa/archs/clipiqa_arch.py), after IceClear/CLIP-IQA CLIPIQAPredictor; RN50, position embedding dropped",
+   "tolerance": "1e-5 absolute vs pyiqa's CLIPIQA (clipiqa+ model types) with the same random tower and prompt file, RN50 (measured <= 8e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's and the prompt weights are not available offline",
+   "weights": [
+    "clip_rn50_openai",
+    "clipiqa_plus_learned_prompts"
+   ],
+   "min_size": 32,
+   "summary": "CLIP-IQA+: the authors' learned prompts on OpenAI CLIP RN50, full size, 0-1",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clipiqa_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "CLIP-IQA+ score per image, (N,), in [0, 1], higher is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the prompt file in either released layout; None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's archive of the variant's tower (sha256-verified); None: through the weights manager."
+   },
+   {
+    "name": "model",
+    "type": "CLIPIQANet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready :class:`iqa.models.clipiqa.CLIPIQANet` with learned prompts (its weights loaded)."
+   }
+  ]
+ },
+ "clipiqa_plus_rn50_512": {
+  "spec": {
+   "name": "clipiqa_plus_rn50_512",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023",
+   "reference_impl": "pyiqa 0.1.16 clipiqa+_rn50_512 (pyiqa/archs/clipiqa_arch.py), after IceClear/CLIP-IQA CLIPIQAPredictor; RN50, position embedding resized",
+   "tolerance": "1e-5 absolute vs pyiqa's CLIPIQA (clipiqa+ model types) with the same random tower and prompt file, RN50 (measured <= 8e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's and the prompt weights are not available offline",
+   "weights": [
+    "clip_rn50_openai",
+    "clipiqa_plus_rn50_512"
+   ],
+   "min_size": 32,
+   "summary": "CLIP-IQA+ with pyiqa's fine-tuned RN50 prompts, position table resized to the input, 0-1",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clipiqa_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "CLIP-IQA+ with pyiqa's ``CLIPIQA+_RN50_512`` prompts (RN50, position table resized).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the prompt file in either released layout; None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's archive of the variant's tower (sha256-verified); None: through the weights manager."
+   },
+   {
+    "name": "model",
+    "type": "CLIPIQANet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready :class:`iqa.models.clipiqa.CLIPIQANet` with learned prompts (its weights loaded)."
+   }
+  ]
+ },
+ "clipiqa_plus_vitl14_512": {
+  "spec": {
+   "name": "clipiqa_plus_vitl14_512",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023",
+   "reference_impl": "pyiqa 0.1.16 clipiqa+_vitL14_512 (pyiqa/archs/clipiqa_arch.py), after IceClear/CLIP-IQA CLIPIQAPredictor; ViT-L-14, position embedding resized",
+   "tolerance": "1e-5 absolute vs pyiqa's CLIPIQA (clipiqa+ model types) with the same random tower and prompt file, RN50 (measured <= 8e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's and the prompt weights are not available offline",
+   "weights": [
+    "clip_vit_l14_openai",
+    "clipiqa_plus_vitl14_512"
+   ],
+   "min_size": 14,
+   "summary": "CLIP-IQA+ with pyiqa's fine-tuned ViT-L/14 prompts, position table resized to the input, 0-1",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clipiqa_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "CLIP-IQA+ with pyiqa's ``CLIPIQA+_ViTL14_512`` prompts (ViT-L/14, position table resized).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the prompt file in either released layout; None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's archive of the variant's tower (sha256-verified); None: through the weights manager."
+   },
+   {
+    "name": "model",
+    "type": "CLIPIQANet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready :class:`iqa.models.clipiqa.CLIPIQANet` with learned prompts (its weights loaded)."
+   }
+  ]
+ },
+ "clipiqa_pyiqa": {
+  "spec": {
+   "name": "clipiqa_pyiqa",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wang, Chan & Loy, 'Exploring CLIP for Assessing the Look and Feel of Images', AAAI 2023",
+   "reference_impl": "pyiqa 0.1.16 clipiqa (pyiqa/archs/clipiqa_arch.py: RN50, its five prompt pairs averaged, no position embedding)",
+   "tolerance": "1e-5 absolute vs pyiqa's CLIPIQA with the same random RN50 state dict (float32; the attention pool reads one query here, all of them there: measured <= 3e-7); OpenAI's weights are not available offline",
+   "weights": [
+    "clip_rn50_openai"
+   ],
+   "min_size": 32,
+   "summary": "CLIP-IQA as pyiqa computes it: P(first) averaged over pyiqa's five antonym pairs, RN50, 0-1",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clipiqa_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "pyiqa's ``clipiqa`` per image, (N,), in [0, 1], higher is better: its five prompt pairs averaged.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "backbone",
+    "type": "str",
+    "default": "'RN50'",
+    "allowed": "",
+    "doc": "OpenAI CLIP tower by open_clip name (RN50 as pyiqa)."
+   },
+   {
+    "name": "pos_embedding",
+    "type": "'drop' | 'resize' | None",
+    "default": "None",
+    "allowed": "'drop', 'resize'",
+    "doc": "\"drop\" (the default, pyiqa's) or \"resize\"; None: \"drop\", or the given network's own rule."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's archive of ``backbone`` (sha256-verified); None: through the weights manager."
+   },
+   {
+    "name": "model",
+    "type": "CLIPIQANet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready :class:`iqa.models.clipiqa.CLIPIQANet` holding pyiqa's five pairs."
+   }
+  ]
+ },
+ "clipscore": {
+  "spec": {
+   "name": "clipscore",
+   "kind": "text",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    2.5
+   ],
+   "differentiable": false,
+   "color": "rgb",
+   "paper": "Hessel et al., 'CLIPScore: A Reference-free Evaluation Metric for Image Captioning', EMNLP 2021",
+   "reference_impl": "jmhessel/clipscore clipscore.py (ViT-B/32, 'A photo depicts ' prefix, w=2.5, clip.tokenize(truncate=True), PIL bicubic + centre crop); resize='tensor' = pyiqa clipscore",
+   "tolerance": "1e-5 absolute vs the reference formula on openai/CLIP's model and preprocessing, and vs pyiqa (resize='tensor'), same random ViT-B/32 weights (float32 summation order)",
+   "weights": [
+    "clip_vit_b32_openai"
+   ],
+   "min_size": 1,
+   "summary": "image-caption agreement, 2.5 * max(cos, 0) of OpenAI CLIP ViT-B/32 embeddings; RefCLIPScore with refs",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clip_small_text"
+     ]
+    ]
+   }
+  },
+  "doc": "CLIPScore per (image, prompt) pair, (N,), higher is better (0-2.5); RefCLIPScore given ``refs``.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "resize",
+    "type": "'pil' | 'tensor' | 'hf'",
+    "default": "'pil'",
+    "allowed": "'pil', 'tensor', 'hf'",
+    "doc": "image input path: pil (Hessel's release), tensor (pyiqa's float resize), hf (transformers')."
+   },
+   {
+    "name": "long_prompts",
+    "type": "'truncate' | 'refuse'",
+    "default": "'truncate'",
+    "allowed": "'truncate', 'refuse'",
+    "doc": "a prompt over 77 tokens: truncate (as the release, with a warning) or refuse (InputError)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's ViT-B-32.pt (sha256-verified); None: the manifest entry clip_vit_b32_openai."
+   },
+   {
+    "name": "model",
+    "type": "Module | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "an open_clip CLIP model to use instead (both towers); None loads OpenAI's ViT-B/32."
+   }
+  ]
+ },
+ "clipscore_torchmetrics": {
+  "spec": {
+   "name": "clipscore_torchmetrics",
+   "kind": "text",
+   "higher_is_better": true,
+   "value_range": [
+    0.0,
+    100.0
+   ],
+   "differentiable": false,
+   "color": "rgb",
+   "paper": "Hessel et al., 'CLIPScore: A Reference-free Evaluation Metric for Image Captioning', EMNLP 2021 (torchmetrics' variant: 100 * cos, no prefix, ViT-L/14)",
+   "reference_impl": "torchmetrics.multimodal.CLIPScore (1.9, default openai/clip-vit-large-patch14 through transformers 5's CLIPProcessor), per image",
+   "tolerance": "1e-4 absolute (scores of order 1-100, float32) vs torchmetrics 1.9 on transformers' CLIPModel holding the same random ViT-B/32 (openai/clip-vit-base-patch32's architecture; ViT-L/14 differs in size only)",
+   "weights": [
+    "clip_vit_l14_openai"
+   ],
+   "min_size": 1,
+   "summary": "torchmetrics' CLIPScore: 100 * max(cos, 0) of OpenAI CLIP ViT-L/14 embeddings, no prompt prefix",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clip_small_text"
+     ]
+    ]
+   }
+  },
+  "doc": "torchmetrics' CLIPScore per (image, prompt) pair, (N,), higher is better (0-100).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "resize",
+    "type": "'pil' | 'tensor' | 'hf'",
+    "default": "'hf'",
+    "allowed": "'pil', 'tensor', 'hf'",
+    "doc": "image input path: hf (transformers' CLIPImageProcessor, as torchmetrics), pil, tensor."
+   },
+   {
+    "name": "long_prompts",
+    "type": "'truncate' | 'refuse'",
+    "default": "'truncate'",
+    "allowed": "'truncate', 'refuse'",
+    "doc": "a prompt over 77 tokens: truncate (OpenAI's way, with a warning) or refuse (InputError)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's ViT-L-14.pt (sha256-verified); None: the manifest entry clip_vit_l14_openai."
+   },
+   {
+    "name": "model",
+    "type": "Module | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "an open_clip CLIP model to use instead (both towers); None loads OpenAI's ViT-L/14."
+   }
+  ]
+ },
  "cmmd": {
   "spec": {
    "name": "cmmd",
@@ -1778,6 +2271,470 @@ INDEX_JSON = r"""{
     "default": "'rgb2gray_uint8'",
     "allowed": "'rgb2gray_uint8', 'rgb2gray', 'rgb2gray_rounded'",
     "doc": "RGB to grey: \"rgb2gray_uint8\" (MATLAB on 8-bit data), \"rgb2gray\" or \"rgb2gray_rounded\" (float)."
+   }
+  ]
+ },
+ "dbcnn": {
+  "spec": {
+   "name": "dbcnn",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_KonIQ10k-2de81c0a.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_koniq"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on KonIQ-10k, pyiqa's default (MOS ~0-1, higher is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN quality per image, (N,), higher is better (KonIQ-10k file, about 0-1).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_csiq": {
+  "spec": {
+   "name": "dbcnn_csiq",
+   "kind": "nr",
+   "higher_is_better": false,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_CSIQ-8677d071.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_csiq"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on CSIQ (DMOS ~0-1, lower is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the CSIQ file; DMOS, about 0-1, lower is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_koniq": {
+  "spec": {
+   "name": "dbcnn_koniq",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_KonIQ10k-2de81c0a.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_koniq"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on KonIQ-10k (the same model as dbcnn) (MOS ~0-1, higher is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the KonIQ-10k file (the same as ``dbcnn``); higher is better, about 0-1.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_live": {
+  "spec": {
+   "name": "dbcnn_live",
+   "kind": "nr",
+   "higher_is_better": false,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_LIVE-97262bf4.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_live"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on LIVE IQA release 2 (DMOS ~0-100, lower is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the LIVE IQA (release 2) file; DMOS, about 0-100, lower is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_livec": {
+  "spec": {
+   "name": "dbcnn_livec",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_LIVEC-83f6dad3.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_livec"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on LIVE Challenge (CLIVE) (MOS ~0-100, higher is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the LIVE Challenge file; MOS, about 0-100, higher is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_livem": {
+  "spec": {
+   "name": "dbcnn_livem",
+   "kind": "nr",
+   "higher_is_better": false,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_LIVEM-698474e3.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_livem"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on LIVE Multiply Distorted (DMOS ~0-100, lower is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the LIVE Multiply Distorted file; DMOS, about 0-100, lower is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_tid2008": {
+  "spec": {
+   "name": "dbcnn_tid2008",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_TID2008-4b47c5d1.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_tid2008"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on TID2008 (MOS ~0-9, higher is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the TID2008 file; MOS, about 0-9, higher is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
+   }
+  ]
+ },
+ "dbcnn_tid2013": {
+  "spec": {
+   "name": "dbcnn_tid2013",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment Using a Deep Bilinear Convolutional Neural Network', IEEE TCSVT 2020",
+   "reference_impl": "pyiqa 0.1.16 dbcnn_arch.DBCNN with its converted DBCNN_TID2013-485d021d.pth (authors' code: zwx8981/DBCNN-PyTorch)",
+   "tolerance": "1e-5 absolute vs pyiqa, same seeded random file in the released layout, same image file (float32 rounding, channels-last here; measured 0 to 1.2e-6); released weights not offline",
+   "weights": [
+    "dbcnn_tid2013"
+   ],
+   "min_size": 16,
+   "summary": "bilinear VGG-16 x S-CNN features, trained on TID2013 (MOS ~0-9, higher is better)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "dbcnn_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "DBCNN with the TID2013 file; MOS, about 0-9, higher is better.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a file in the released DBCNN layout (e.g. your own training); None: this name's released file."
+   },
+   {
+    "name": "model",
+    "type": "DBCNNNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready DBCNNNet (weights loaded); None loads ``weights``."
    }
   ]
  },
@@ -2868,6 +3825,136 @@ INDEX_JSON = r"""{
    }
   ]
  },
+ "hpsv2": {
+  "spec": {
+   "name": "hpsv2",
+   "kind": "text",
+   "higher_is_better": true,
+   "value_range": [
+    -1.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wu et al., 'Human Preference Score v2: A Solid Benchmark for Evaluating Human Preferences of Text-to-Image Synthesis', arXiv 2306.09341, 2023",
+   "reference_impl": "tgxs002/HPSv2 (PyPI hpsv2 1.2.0) hpsv2.score(hps_version='v2.0'): vendored open_clip ViT-H-14, HPS_v2_compressed.pt, preprocess_val (ResizeMaxSize 224 + zero pad), diagonal of image @ text",
+   "tolerance": "1e-5 absolute (cosines) vs the hpsv2 package's vendored open_clip ViT-H-14, preprocess_val and tokenizer on the same random state dict (float32)",
+   "weights": [
+    "hpsv2_v2.0"
+   ],
+   "min_size": 1,
+   "summary": "Human Preference Score v2.0: cosine of HPS-tuned open_clip ViT-H/14 image and prompt embeddings",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clip_small_text"
+     ]
+    ]
+   }
+  },
+  "doc": "HPS v2.0 per (image, prompt) pair, (N,), higher is better (a cosine; ~0.2-0.3 with the release).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input."
+   },
+   {
+    "name": "long_prompts",
+    "type": "'truncate' | 'refuse'",
+    "default": "'truncate'",
+    "allowed": "'truncate', 'refuse'",
+    "doc": "a prompt over 77 tokens: truncate (as the release, with a warning) or refuse (InputError)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "HPS_v2_compressed.pt; None: the manifest entry hpsv2_v2.0."
+   },
+   {
+    "name": "model",
+    "type": "Module | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "an open_clip CLIP model to use instead (e.g. :func:`iqa.models.hpsv2.build_hpsv2`)."
+   }
+  ]
+ },
+ "hpsv21": {
+  "spec": {
+   "name": "hpsv21",
+   "kind": "text",
+   "higher_is_better": true,
+   "value_range": [
+    -1.0,
+    1.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Wu et al., 'Human Preference Score v2: A Solid Benchmark for Evaluating Human Preferences of Text-to-Image Synthesis', arXiv 2306.09341, 2023",
+   "reference_impl": "tgxs002/HPSv2 (PyPI hpsv2 1.2.0) hpsv2.score(hps_version='v2.1'): vendored open_clip ViT-H-14, HPS_v2.1_compressed.pt, preprocess_val (ResizeMaxSize 224 + zero pad), diagonal of image @ text",
+   "tolerance": "1e-5 absolute (cosines) vs the hpsv2 package's vendored open_clip ViT-H-14, preprocess_val and tokenizer on the same random state dict (float32)",
+   "weights": [
+    "hpsv2_v2.1"
+   ],
+   "min_size": 1,
+   "summary": "Human Preference Score v2.1: cosine of HPS-tuned open_clip ViT-H/14 image and prompt embeddings",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "clip_small_text"
+     ]
+    ]
+   }
+  },
+  "doc": "HPS v2.1 per (image, prompt) pair, (N,), higher is better (a cosine).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input."
+   },
+   {
+    "name": "long_prompts",
+    "type": "'truncate' | 'refuse'",
+    "default": "'truncate'",
+    "allowed": "'truncate', 'refuse'",
+    "doc": "a prompt over 77 tokens: truncate (as the release, with a warning) or refuse (InputError)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "HPS_v2.1_compressed.pt; None: the manifest entry hpsv2_v2.1."
+   },
+   {
+    "name": "model",
+    "type": "Module | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "an open_clip CLIP model to use instead (e.g. :func:`iqa.models.hpsv2.build_hpsv2`)."
+   }
+  ]
+ },
  "hyperiqa": {
   "spec": {
    "name": "hyperiqa",
@@ -3226,6 +4313,369 @@ INDEX_JSON = r"""{
     "default": "1.0",
     "allowed": "> 0.0",
     "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   }
+  ]
+ },
+ "laion_aes": {
+  "spec": {
+   "name": "laion_aes",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Schuhmann et al., 'LAION-5B: An open large-scale dataset for training next generation image-text models', NeurIPS 2022 Datasets and Benchmarks (LAION aesthetic predictor)",
+   "reference_impl": "christophschuhmann/improved-aesthetic-predictor simple_inference.py (OpenAI CLIP ViT-L/14, clip.load preprocess, L2-normalised embedding, MLP); pyiqa 0.1.16 LAIONAes for parity",
+   "tolerance": "1e-4 absolute (measured 1e-6 on a rating of 6) vs pyiqa's LAIONAes with preprocess='pyiqa', and vs the release's clip.load path with the default, on the same random ViT-L/14 and head (float32); the two paths differ by the resize (PIL uint8 vs float); released weights not available offline",
+   "weights": [
+    "laion_aes_sac_logos_ava1",
+    "clip_vit_l14_openai"
+   ],
+   "min_size": 1,
+   "summary": "LAION aesthetic predictor v2: MLP on CLIP ViT-L/14, ~1-10",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "laion_aes_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "LAION aesthetic rating per image, (N,), higher is better (about 1-10, not clamped).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the head file in the release's layout (a bare MLP state dict); None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's ViT-L-14.pt archive (sha256-verified); None: the manifest's clip_vit_l14_openai."
+   },
+   {
+    "name": "preprocess",
+    "type": "'openai' | 'pyiqa'",
+    "default": "'openai'",
+    "allowed": "'openai', 'pyiqa'",
+    "doc": "openai (the release's clip.load preprocess through PIL) or pyiqa (pyiqa's tensor resize)."
+   },
+   {
+    "name": "model",
+    "type": "LAIONAesthetic | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready predictor (tower and head loaded); None loads ``weights`` and ``clip_weights``."
+   }
+  ]
+ },
+ "laion_aes_ava_logos": {
+  "spec": {
+   "name": "laion_aes_ava_logos",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Schuhmann et al., 'LAION-5B: An open large-scale dataset for training next generation image-text models', NeurIPS 2022 Datasets and Benchmarks (LAION aesthetic predictor)",
+   "reference_impl": "christophschuhmann/improved-aesthetic-predictor simple_inference.py (OpenAI CLIP ViT-L/14, clip.load preprocess, L2-normalised embedding, MLP); pyiqa 0.1.16 LAIONAes for parity",
+   "tolerance": "1e-4 absolute (measured 1e-6 on a rating of 6) vs pyiqa's LAIONAes with preprocess='pyiqa', and vs the release's clip.load path with the default, on the same random ViT-L/14 and head (float32); the two paths differ by the resize (PIL uint8 vs float); released weights not available offline",
+   "weights": [
+    "laion_aes_ava_logos",
+    "clip_vit_l14_openai"
+   ],
+   "min_size": 1,
+   "summary": "LAION aesthetic predictor, first linear head (AVA + logos), ~1-10",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "laion_aes_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "The first linear head, ``ava+logos-l14-linearMSE.pth`` (AVA + LAION-Logos).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the head file in the release's layout (a bare MLP state dict); None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's ViT-L-14.pt archive (sha256-verified); None: the manifest's clip_vit_l14_openai."
+   },
+   {
+    "name": "preprocess",
+    "type": "'openai' | 'pyiqa'",
+    "default": "'openai'",
+    "allowed": "'openai', 'pyiqa'",
+    "doc": "openai (the release's clip.load preprocess through PIL) or pyiqa (pyiqa's tensor resize)."
+   },
+   {
+    "name": "model",
+    "type": "LAIONAesthetic | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready predictor (tower and head loaded); None loads ``weights`` and ``clip_weights``."
+   }
+  ]
+ },
+ "laion_aes_ava_logos_relu": {
+  "spec": {
+   "name": "laion_aes_ava_logos_relu",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Schuhmann et al., 'LAION-5B: An open large-scale dataset for training next generation image-text models', NeurIPS 2022 Datasets and Benchmarks (LAION aesthetic predictor)",
+   "reference_impl": "christophschuhmann/improved-aesthetic-predictor simple_inference.py (OpenAI CLIP ViT-L/14, clip.load preprocess, L2-normalised embedding, MLP); pyiqa 0.1.16 LAIONAes for parity",
+   "tolerance": "1e-4 absolute (measured 1e-6 on a rating of 6) vs pyiqa's LAIONAes with preprocess='pyiqa', and vs the release's clip.load path with the default, on the same random ViT-L/14 and head (float32); the two paths differ by the resize (PIL uint8 vs float); released weights not available offline",
+   "weights": [
+    "laion_aes_ava_logos_relu",
+    "clip_vit_l14_openai"
+   ],
+   "min_size": 1,
+   "summary": "LAION aesthetic predictor, ReLU head (AVA + logos), ~1-10",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "laion_aes_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "The ReLU head, ``ava+logos-l14-reluMSE.pth`` (AVA + LAION-Logos).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the head file in the release's layout (a bare MLP state dict); None: the variant's released file."
+   },
+   {
+    "name": "clip_weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "OpenAI's ViT-L-14.pt archive (sha256-verified); None: the manifest's clip_vit_l14_openai."
+   },
+   {
+    "name": "preprocess",
+    "type": "'openai' | 'pyiqa'",
+    "default": "'openai'",
+    "allowed": "'openai', 'pyiqa'",
+    "doc": "openai (the release's clip.load preprocess through PIL) or pyiqa (pyiqa's tensor resize)."
+   },
+   {
+    "name": "model",
+    "type": "LAIONAesthetic | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready predictor (tower and head loaded); None loads ``weights`` and ``clip_weights``."
+   }
+  ]
+ },
+ "liqe": {
+  "spec": {
+   "name": "liqe",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    1.0,
+    5.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment via Vision-Language Correspondence: A Multitask Learning Perspective' (LIQE), CVPR 2023",
+   "reference_impl": "pyiqa liqe_arch.py (its eval-mode patch selection = zwx8981/LIQE ImageDataset2.py test protocol)",
+   "tolerance": "1e-5 vs pyiqa end to end on a seeded random state dict in the released layout (float32 rounding); no released weights offline",
+   "weights": [
+    "liqe_koniq"
+   ],
+   "min_size": 224,
+   "summary": "CLIP ViT-B/32 vs 5 quality prompts, 15 patches (KonIQ-10k, pyiqa's default), 1-5",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "liqe_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "LIQE quality per image, (N,), higher is better (MOS scale 1-5).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "num_patches",
+    "type": "int",
+    "default": "15",
+    "allowed": ">= 1",
+    "doc": "224 px patches per image (15 as released)."
+   },
+   {
+    "name": "stride",
+    "type": "int",
+    "default": "32",
+    "allowed": ">= 1",
+    "doc": "patch grid step in pixels (32 as released)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the released file; None: the manifest entry of the variant (IQA_WEIGHTS_DIR, cache, download)."
+   },
+   {
+    "name": "model",
+    "type": "LIQENet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready LIQE network (weights loaded, prompts encoded); None builds the release's and loads ``weights``."
+   }
+  ]
+ },
+ "liqe_mix": {
+  "spec": {
+   "name": "liqe_mix",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    1.0,
+    5.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Zhang et al., 'Blind Image Quality Assessment via Vision-Language Correspondence: A Multitask Learning Perspective' (LIQE), CVPR 2023",
+   "reference_impl": "pyiqa liqe_arch.py (its eval-mode patch selection = zwx8981/LIQE ImageDataset2.py test protocol)",
+   "tolerance": "1e-5 vs pyiqa end to end on a seeded random state dict in the released layout (float32 rounding); no released weights offline",
+   "weights": [
+    "liqe_mix"
+   ],
+   "min_size": 224,
+   "summary": "LIQE multitask (quality x 9 scenes x 11 distortions, six datasets), CLIP ViT-B/32, 1-5",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "liqe_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "LIQE's multitask release (``liqe_mix.pt``, the authors' LIQE.pt); the options of ``liqe``.",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "num_patches",
+    "type": "int",
+    "default": "15",
+    "allowed": ">= 1",
+    "doc": "224 px patches per image (15 as released)."
+   },
+   {
+    "name": "stride",
+    "type": "int",
+    "default": "32",
+    "allowed": ">= 1",
+    "doc": "patch grid step in pixels (32 as released)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "the released file; None: the manifest entry of the variant (IQA_WEIGHTS_DIR, cache, download)."
+   },
+   {
+    "name": "model",
+    "type": "LIQENet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready LIQE network (weights loaded, prompts encoded); None builds the release's and loads ``weights``."
    }
   ]
  },
@@ -5049,6 +6499,143 @@ INDEX_JSON = r"""{
    }
   ]
  },
+ "pickscore": {
+  "spec": {
+   "name": "pickscore",
+   "kind": "text",
+   "higher_is_better": true,
+   "value_range": [
+    -100.0,
+    100.0
+   ],
+   "differentiable": false,
+   "color": "rgb",
+   "paper": "Kirstain et al., 'Pick-a-Pic: An Open Dataset of User Preferences for Text-to-Image Generation', NeurIPS 2023",
+   "reference_impl": "yuvalkirstain/PickScore README: transformers CLIPModel (yuvalkirstain/PickScore_v1) + CLIPProcessor of laion/CLIP-ViT-H-14-laion2B-s32B-b79K, logit_scale.exp() * cos",
+   "tolerance": "1e-3 absolute (scores of order 1-100) vs transformers 5 CLIPModel + CLIPProcessor on the same random ViT-H/14 state dict (float32 summation order over 32 blocks)",
+   "weights": [
+    "pickscore_v1"
+   ],
+   "min_size": 1,
+   "summary": "human-preference score of an image for its prompt, exp(logit_scale) * cos of PickScore_v1's CLIP-H/14 embeddings",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "pickscore_small_text"
+     ]
+    ]
+   }
+  },
+  "doc": "PickScore per (image, prompt) pair, (N,), higher is better (released scale ~20 for matching pairs).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input."
+   },
+   {
+    "name": "resize",
+    "type": "'pil' | 'tensor' | 'hf'",
+    "default": "'hf'",
+    "allowed": "'pil', 'tensor', 'hf'",
+    "doc": "image input path: hf (transformers 5's CLIPImageProcessor, default), pil, tensor."
+   },
+   {
+    "name": "long_prompts",
+    "type": "'truncate' | 'refuse'",
+    "default": "'truncate'",
+    "allowed": "'truncate', 'refuse'",
+    "doc": "a prompt over 77 tokens: truncate (as the release, with a warning) or refuse (InputError)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "PickScore_v1's model.safetensors; None: the manifest entry pickscore_v1."
+   },
+   {
+    "name": "model",
+    "type": "PickScoreCLIP | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a built network (:class:`iqa.models.pickscore.PickScoreCLIP`) to use instead."
+   }
+  ]
+ },
+ "pieapp": {
+  "spec": {
+   "name": "pieapp",
+   "kind": "fr",
+   "higher_is_better": false,
+   "value_range": [
+    "-inf",
+    "inf"
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Prashnani et al., 'PieAPP: Perceptual Image-Error Assessment through Pairwise Preference', CVPR 2018",
+   "reference_impl": "pyiqa 0.1.16 PieAPP (stride 27, BGR x 255, unfolded grid) = the authors' test_PieAPP_PT.py sparse mode; weights PieAPPv0.1-0937b014.pth",
+   "tolerance": "1e-5 absolute vs pyiqa PieAPP end to end from image files (same seeded random state dict; float32 rounding, measured ~1e-8); no released weights offline",
+   "weights": [
+    "pieapp"
+   ],
+   "min_size": 64,
+   "summary": "PieAPP v0.1 perceptual error (weighted 64x64 patch errors, pairwise-preference trained); lower is better",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": false,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "pieapp_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "PieAPP error per image, (N,), lower is better (the released scale, about 0-5).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "sampling",
+    "type": "'sparse' | 'dense'",
+    "default": "'sparse'",
+    "allowed": "'sparse', 'dense'",
+    "doc": "sparse (64 px patches every 27 px: the authors' sparse mode, pyiqa's and piq's default) or dense (every 6 px: the authors' dense mode)."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a checkpoint in the release's layout (e.g. fine-tuned), loaded as given; None: the release (verified)."
+   },
+   {
+    "name": "model",
+    "type": "PieAPPNet | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready PieAPP network (weights loaded); None loads the release."
+   }
+  ]
+ },
  "precision_clip_vit_l14": {
   "spec": {
    "name": "precision_clip_vit_l14",
@@ -6178,6 +7765,64 @@ INDEX_JSON = r"""{
    }
   ]
  },
+ "topiq_iaa": {
+  "spec": {
+   "name": "topiq_iaa",
+   "kind": "nr",
+   "higher_is_better": true,
+   "value_range": [
+    1.0,
+    10.0
+   ],
+   "differentiable": true,
+   "color": "rgb",
+   "paper": "Chen et al., 'TOPIQ: A Top-down Approach from Semantics to Distortions for Image Quality Assessment', IEEE TIP 2024",
+   "reference_impl": "pyiqa 0.1.16 CFANet, settings of its 'topiq_iaa' (authors' weights cfanet_iaa_ava_swin)",
+   "tolerance": "5e-5 absolute vs pyiqa CFANet (same seeded random state dict, same image file; measured <= 2e-6, float32 through 24 Swin blocks, fused vs explicit attention softmax); no released weights offline",
+   "weights": [
+    "cfanet_iaa_ava_swin"
+   ],
+   "min_size": 8,
+   "summary": "TOPIQ aesthetics, AVA (Swin-B trunk, pyiqa's default; resized to 384x384; mean of the 10-bin rating distribution, 1-10)",
+   "identity_value": null,
+   "identity_is_head_intercept": false,
+   "identity_fixed": true,
+   "noise_monotone_from": 0.01,
+   "offline": {
+    "files": [],
+    "stand_ins": [
+     [
+      "model",
+      "topiq_small_on_noise"
+     ]
+    ]
+   }
+  },
+  "doc": "TOPIQ aesthetic score per image, (N,), higher is better (1-10, AVA, Swin-B trunk: pyiqa's default).",
+  "options": [
+   {
+    "name": "data_range",
+    "type": "float",
+    "default": "1.0",
+    "allowed": "> 0.0",
+    "doc": "value of white in the input (1.0 for images in [0, 1], 255 for [0, 255])."
+   },
+   {
+    "name": "weights",
+    "type": "str | Path | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a checkpoint in the release's layout (e.g. fine-tuned), loaded as given; None: the release (verified)."
+   },
+   {
+    "name": "model",
+    "type": "TopIQ | None",
+    "default": "None",
+    "allowed": "",
+    "doc": "a ready aesthetics TOPIQ network of this variant (weights loaded); None loads the release."
+   }
+  ]
+ },
  "topiq_iaa_res50": {
   "spec": {
    "name": "topiq_iaa_res50",
@@ -6232,7 +7877,7 @@ INDEX_JSON = r"""{
     "type": "TopIQ | None",
     "default": "None",
     "allowed": "",
-    "doc": "a ready aesthetics TOPIQ network (weights loaded); None loads the release."
+    "doc": "a ready aesthetics TOPIQ network of this variant (weights loaded); None loads the release."
    }
   ]
  },

@@ -73,7 +73,7 @@ def _row(spec: dict[str, Any]) -> dict[str, str]:
 
 
 @click.command("list")
-@click.option("--kind", type=click.Choice(["fr", "nr", "dist"]), help="Only this kind of metric.")
+@click.option("--kind", type=click.Choice(["fr", "nr", "text", "dist"]), help="Only this kind of metric.")
 @click.option("--pattern", help="fnmatch pattern on the name, e.g. 'ssim*'.")
 @click.option(
     "--format",

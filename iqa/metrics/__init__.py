@@ -18,6 +18,7 @@ from iqa.metrics.fr import (  # noqa: F401
     ms_gmsd,
     ms_ssim,
     nlpd,
+    pieapp,
     psnr,
     srsim,
     ssim,
@@ -31,8 +32,13 @@ from iqa.metrics.nr import (  # noqa: F401
     arniqa,
     brisque,
     brisque_opencv,
+    clipiqa,
+    clipiqa_plus,
     contrique,
+    dbcnn,
     hyperiqa,
+    laion_aes,
+    liqe,
     maniqa,
     musiq,
     nima,
@@ -43,3 +49,4 @@ from iqa.metrics.nr import (  # noqa: F401
     topiq_nr,
     tunet,
 )
+from iqa.metrics.text import clipscore, hpsv2, pickscore  # noqa: F401

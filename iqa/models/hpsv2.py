@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from iqa.errors import InputError, MissingDependencyError, WeightsError
+from iqa.features.clip_forward import image_embedding, text_embedding
 
 Version = Literal["v2.0", "v2.1"]
 RELEASES: dict[str, tuple[str, str]] = {  # version -> (manifest id, released file name)
@@ -169,6 +170,7 @@ def tokenize(texts: Sequence[str], context_length: int = 77) -> torch.Tensor:
 
 def hpsv2_scores(model: Any, pixels: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """``cos(image_i, text_i)`` per pair, (N,), float32: the diagonal of the release's ``image_features @ text_features.T``."""
-    e_img = F.normalize(model.encode_image(pixels).float(), dim=-1)
-    e_txt = F.normalize(model.encode_text(ids).float(), dim=-1)
+    # = encode_image / encode_text without the work the score never reads (iqa.features.clip_forward)
+    e_img = F.normalize(image_embedding(model.visual, pixels).float(), dim=-1)
+    e_txt = F.normalize(text_embedding(model, ids).float(), dim=-1)
     return (e_img * e_txt).sum(-1)

@@ -31,7 +31,7 @@ Input paths (:func:`preprocess`):
   differ by about one grey level per pixel.
 
 Only the class token's embedding is read, so the tower's last block runs its attention output and MLP
-for that token alone (:func:`cls_embedding`; the same numbers to float rounding, ~10% less CPU time
+for that token alone (:func:`iqa.features.clip_forward.image_embedding`; the same numbers to float rounding, ~10% less CPU time
 than open_clip's forward of ViT-L/14).
 
 The release's script runs the tower in float16 on a GPU (``clip.load`` keeps OpenAI's float16
@@ -50,6 +50,7 @@ from torch import nn
 
 from iqa.errors import InputError
 from iqa.features.clip import CLIP_MEAN, CLIP_STD, clip_preprocess
+from iqa.features.clip_forward import image_embedding, is_plain_vit
 
 Preprocess = Literal["openai", "pyiqa"]
 Variant = Literal["sac_logos_ava1", "ava_logos", "ava_logos_relu"]
@@ -136,49 +137,6 @@ def preprocess(x: torch.Tensor, size: int = 224, path: Preprocess = "openai") ->
     return smooth + (exact - smooth).detach()  # PIL's values, the float resize's gradient
 
 
-def _is_plain_openai_vit(visual: Any) -> bool:
-    """Whether ``visual`` is an open_clip ViT as OpenAI's archives build it (class token, no attention
-    pooling or layer scale, batch-first self-attention): then :func:`cls_embedding` computes its output.
-    """
-    blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
-    if blocks is None or getattr(visual, "attn_pool", 1) is not None or getattr(visual, "proj", None) is None:
-        return False
-    if getattr(visual, "pool_type", "") != "tok" or getattr(visual, "final_ln_after_pool", True):
-        return False
-    if getattr(visual, "output_tokens", True) or not getattr(visual.transformer, "batch_first", False):
-        return False
-    for blk in blocks:
-        attn = getattr(blk, "attn", None)
-        if not (isinstance(attn, nn.MultiheadAttention) and attn.batch_first and attn._qkv_same_embed_dim):
-            return False
-        if hasattr(blk, "ln_1_kv") or not all(isinstance(getattr(blk, n, None), nn.Identity) for n in ("ls_1", "ls_2")):
-            return False
-    return True
-
-
-def cls_embedding(visual: Any, pixels: torch.Tensor) -> torch.Tensor:
-    """``visual(pixels)`` of a plain OpenAI-layout ViT (:func:`_is_plain_openai_vit`), computed for the class
-    token alone where nothing else reads the result: the last block's attention output and MLP run on
-    that token only (its keys and values still come from every token). Same operations otherwise, with
-    ``F.scaled_dot_product_attention`` for the attention (fewer copies than nn.MultiheadAttention's).
-    """
-    x = visual.conv1(pixels).flatten(2).transpose(1, 2)  # (N, grid ** 2, width)
-    cls = visual.class_embedding.to(x.dtype).expand(len(x), 1, -1)
-    x = visual.ln_pre(torch.cat([cls, x], 1) + visual.positional_embedding.to(x.dtype))
-    blocks = visual.transformer.resblocks
-    for i, blk in enumerate(blocks):
-        n, length, width = x.shape
-        heads = blk.attn.num_heads
-        qkv = F.linear(blk.ln_1(x), blk.attn.in_proj_weight, blk.attn.in_proj_bias)
-        q, k, v = qkv.view(n, length, 3, heads, width // heads).permute(2, 0, 3, 1, 4).unbind(0)
-        if i == len(blocks) - 1:  # only the class token leaves the last block
-            q, x = q[:, :, :1], x[:, :1]
-        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, -1, width)
-        x = x + blk.attn.out_proj(a)
-        x = x + blk.mlp(blk.ln_2(x))
-    return visual.ln_post(x[:, 0]) @ visual.proj
-
-
 class LAIONAesthetic(nn.Module):
     """CLIP image tower -> L2 normalisation -> the release's MLP: one rating per image.
 
@@ -197,11 +155,11 @@ class LAIONAesthetic(nn.Module):
         size = tower.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.visual, self.head = visual, head
-        self.plain_vit = _is_plain_openai_vit(visual)
+        self.plain_vit = is_plain_vit(visual)
 
     def embed(self, pixels: torch.Tensor) -> torch.Tensor:
         """CLIP-normalised pixels -> (N, D) unit embeddings (a zero embedding stays zero, as released)."""
-        emb = cls_embedding(self.visual, pixels) if self.plain_vit else self.visual(pixels)
+        emb = image_embedding(self.visual, pixels)
         return F.normalize(emb.float(), dim=-1)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:

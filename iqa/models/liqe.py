@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from iqa.errors import InputError, MissingDependencyError, WeightsError
+from iqa.features.clip_forward import image_embedding, text_embedding
 
 Variant = Literal["koniq", "mix"]
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
@@ -116,12 +117,7 @@ class LIQENet(nn.Module):
     @torch.no_grad()
     def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         """CLIP's text embeddings of ``tokens`` (N, 77), unnormalised, computed up to the last end token."""
-        m = self.clip_model
-        n = int(tokens.argmax(-1).max()) + 1  # the end token has the largest id; causal: later positions are inert
-        tokens = tokens[:, :n].to(m.token_embedding.weight.device)
-        x = m.token_embedding(tokens) + m.positional_embedding[:n]
-        x = m.ln_final(m.transformer(x, attn_mask=causal_mask(n, x.device)))
-        return x[torch.arange(len(x)), tokens.argmax(-1)] @ m.text_projection
+        return text_embedding(self.clip_model, tokens)
 
     def refresh_text_features(self) -> None:
         """Recompute the prompts' normalised embeddings from the text tower (after loading weights)."""
@@ -129,23 +125,10 @@ class LIQENet(nn.Module):
         self.text_features = f / f.norm(dim=-1, keepdim=True)
 
     def encode_image(self, patches: torch.Tensor) -> torch.Tensor:
-        """CLIP's image embeddings (P, D) of (P, 3, 224, 224) normalised patches, as ``encode_image``.
-
-        Only the class token is pooled, so the last block runs its attention for that query alone and
-        its MLP on that token alone (~7 % of the tower's work saved; the same numbers otherwise).
+        """CLIP's image embeddings (P, D) of (P, 3, 224, 224) normalised patches, as ``encode_image``
+        (:func:`iqa.features.clip_forward.image_embedding`: the last block for the class token alone).
         """
-        v = self.clip_model.visual
-        blocks = v.transformer.resblocks
-        if not (hasattr(v, "_embeds") and hasattr(v, "_pool") and v.transformer.batch_first and v.pool_type == "tok"):
-            return self.clip_model.encode_image(patches)  # another open_clip layout: its own forward
-        x = v._embeds(patches)
-        for block in blocks[:-1]:
-            x = block(x)
-        last = blocks[-1]
-        h = last.ln_1(x)
-        cls = x[:, :1] + last.ls_1(last.attn(h[:, :1], h, h, need_weights=False)[0])
-        cls = cls + last.ls_2(last.mlp(last.ln_2(cls)))
-        return v._pool(cls)[0] @ v.proj
+        return image_embedding(self.clip_model.visual, patches)
 
     def patch_logits(self, patches: torch.Tensor) -> torch.Tensor:
         """(P, 3, 224, 224) CLIP-normalised patches -> (P, prompts) scaled cosine similarities."""

@@ -300,6 +300,198 @@ def _hyperiqa_on_noise() -> object:
     return OnNoise()
 
 
+def _dbcnn_on_noise(spec: MetricSpec) -> object:
+    """DBCNNNet's interface (normalised whole images -> (N,)) scoring the images' high-frequency energy,
+    negated where the spec is higher-is-better: two VGG-16 passes per call over the contract's 4 photos
+    ~50 times is too slow on a CPU; the architecture is covered by the parity tests."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    from iqa.models.dbcnn import DBCNNNet
+
+    sign = -1.0 if spec.higher_is_better else 1.0
+
+    class OnNoise(DBCNNNet):
+        def __init__(self) -> None:
+            nn.Module.__init__(self)
+            self.gain = nn.Parameter(torch.tensor(sign), requires_grad=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.gain * (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).abs().mean((1, 2, 3))
+
+    return OnNoise()
+
+
+@functools.cache
+def _liqe_on_noise(variant: str) -> object:
+    """A seeded LIQE on a reduced CLIP (one 64-wide block per tower, 32-d embeddings; the released 224 px
+    patches and 32 px tokens): ViT-B/32 costs ~4.4 GFLOP per patch and the contract runs 4 patches x 4
+    photos ~40 times. Its prompt embeddings are set (not encoded) so the quality falls with noise: t_q =
+    a_q u + b_q v with a_q rising over the 5 levels, u the unit ridge direction from the patch-averaged
+    image embeddings m of noisy photos to minus the noise level, centred (no bias: the logits have none),
+    and v a unit vector orthogonal to those
+    embeddings, so the logits are s a_q (m . u) and the expected level rises with m . u."""
+    from iqa.metrics.nr.liqe import CLIP_MEAN, CLIP_STD, patch_corners
+    from iqa.models.liqe import PATCH, QUALITY_LEVELS, LIQENet, clip_vit_b32, prompts
+    from tests.helpers.distort import noisy
+    from tests.helpers.quality_heads import LEVELS, _photos
+
+    torch.manual_seed(0)
+    sizes = {"layers": 1, "width": 64, "heads_v": 1, "text_layers": 1, "text_width": 64, "text_heads": 1}
+    net, x = LIQENet(variant, clip_vit_b32(**sizes, embed_dim=32)).eval(), _photos()  # type: ignore[arg-type]
+    mean, std = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+    corners = patch_corners(*x.shape[-2:])
+
+    def embedding(y: torch.Tensor) -> torch.Tensor:  # mean over the kept patches of the unit image embeddings
+        z = (y - mean) / std
+        f = net.clip_model.encode_image(torch.cat([z[..., t : t + PATCH, u : u + PATCH] for t, u in corners]))
+        return torch.nn.functional.normalize(f, dim=-1).view(len(corners), len(y), -1).mean(0)
+
+    with torch.no_grad():
+        m = torch.cat([embedding(noisy(x, s)) for s in LEVELS]).double()
+    target = -torch.tensor(LEVELS).repeat_interleave(len(x)).double()
+    tc = target - target.mean()  # no bias term in the logits: fit the centred level (20 points in 32 dimensions)
+    a = m.T @ torch.linalg.solve(m @ m.T + 1e-6 * torch.eye(len(m), dtype=torch.float64), tc)  # dual ridge
+    u = a / a.norm()
+    basis = torch.linalg.svd(m, full_matrices=True).Vh  # rows beyond rank(m) span the orthogonal complement
+    v = basis[len(m)]
+    z = m @ u
+    levels = torch.linspace(-0.8, 0.8, len(QUALITY_LEVELS), dtype=torch.float64)
+    t = levels[:, None] * u + (1 - levels[:, None] ** 2).sqrt() * v  # unit rows
+    repeat = len(prompts(net.variant)) // len(QUALITY_LEVELS)  # mix: every scene x distortion prompt of a level
+    net.text_features = t.repeat_interleave(repeat, 0).float()
+    net.clip_model.logit_scale.data.fill_(float(torch.log(4 / (z.max() - z.min()))))
+    return net
+
+
+def _liqe(spec: MetricSpec, options: dict[str, object]) -> object:
+    return copy.deepcopy(_liqe_on_noise(iqa.registry.get_metric_class(spec.name).variant))  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _clip_small_text() -> object:
+    """A reduced-size CLIP in OpenAI's layout (QuickGELU, 64x64 input, 2+1 layers, the real 49408-token
+    vocabulary and 77-token context), seeded: text-image plumbing; parity tests use ViT-B/32 itself."""
+    import open_clip
+
+    torch.manual_seed(0)
+    vision = {"layers": 2, "width": 64, "patch_size": 16, "image_size": 64}
+    text = {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 1, "layers": 1}
+    return open_clip.CLIP(embed_dim=32, vision_cfg=vision, text_cfg=text, quick_gelu=True).eval()
+
+
+@functools.cache
+def _pickscore_small_text() -> object:
+    """PickScore's network (transformers' CLIPModel layout) at a reduced size (2+1 layers, 64x64 input, the
+    real 49408-token vocabulary and 77-token context), seeded; parity tests use ViT-H/14 itself."""
+    from iqa.models.pickscore import CLIPConfig, PickScoreCLIP
+
+    torch.manual_seed(0)
+    cfg = CLIPConfig(image_size=64, patch_size=16, vision_width=64, vision_layers=2, vision_heads=2, vision_mlp=128,
+                     text_width=64, text_layers=1, text_heads=1, text_mlp=128, embed_dim=32)  # fmt: skip
+    return PickScoreCLIP(cfg).eval()
+
+
+def _pieapp_on_noise() -> object:
+    """PieAPPNet's interface (BGR [0, 255] patch pairs -> per-patch errors and weights): error 0.01 x the mean
+    absolute difference, weight 1 + the reference patch's contrast. The release's layers cost ~1 GMAC per
+    64 px pair and the contract scores ~320 pairs ~40 times; the architecture is covered by the parity tests."""
+    from torch import nn
+
+    from iqa.models.pieapp import PieAPPNet
+
+    class OnNoise(PieAPPNet):
+        def __init__(self) -> None:
+            nn.Module.__init__(self)
+            self.gain = nn.Parameter(torch.full((), 0.01), requires_grad=False)
+
+        def forward(self, img: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.gain * (ref - img).abs().mean((1, 2, 3)), 1 + ref.std((1, 2, 3)) / 255
+
+    return OnNoise()
+
+
+@functools.cache
+def _clipiqa_on_noise(vit: bool, learned: bool, pairs: tuple[tuple[str, str], ...], pos: str) -> object:
+    """CLIP-IQA(+) plumbing on a seeded tiny open_clip CLIP (a 1-block ResNet or ViT, a 1-layer text tower)
+    instead of RN50 / ViT-L/14; every pair's text features set to +u / -u, u fitted so that the cosine
+    with the image features falls with the noise level (the release's prompts carry the meaning there)."""
+    import math
+
+    import open_clip
+
+    from iqa.models.clipiqa import CLIPIQANet
+    from tests.helpers.quality_heads import _photos
+
+    torch.manual_seed(0)
+    vit_cfg = {"layers": 1, "width": 32, "head_width": 32, "patch_size": 14, "image_size": 28}
+    vision = vit_cfg if vit else {"layers": [1, 1, 1, 1], "width": 8, "image_size": 64}
+    text = {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 1, "layers": 1}
+    clip = open_clip.CLIP(embed_dim=32, vision_cfg=vision, text_cfg=text, quick_gelu=True)
+    net = CLIPIQANet(clip, None if learned else pairs, learned=learned, pos_embedding=pos).eval()  # type: ignore[arg-type]
+    w, _ = _fit_to_noise(lambda y: torch.nn.functional.normalize(net.encode_image(y), dim=-1))
+    u = torch.nn.functional.normalize(w, dim=0)
+    net.text_features = torch.stack([u, -u] * len(net.pairs))
+    with torch.no_grad():  # a logit scale that keeps P(first) away from 0 and 1 on the photos
+        spread = (torch.nn.functional.normalize(net.encode_image(_photos()), dim=-1) @ u).abs().max()
+        net.clip.logit_scale.fill_(math.log(2.0 / float(spread)))
+    return net
+
+
+def _clipiqa(spec: MetricSpec, options: dict[str, object]) -> object:
+    from iqa.models.clipiqa import ATTRIBUTES, PLUS_RELEASES, PYIQA_PAIRS
+
+    pairs = PYIQA_PAIRS if spec.name == "clipiqa_pyiqa" else (ATTRIBUTES[str(options.get("attribute", "quality"))],)
+    plus = spec.name in PLUS_RELEASES
+    pos = PLUS_RELEASES[spec.name][2] if plus else str(options.get("pos_embedding", "drop"))
+    return copy.deepcopy(_clipiqa_on_noise(spec.name.endswith("vitl14_512"), plus, () if plus else pairs, pos))
+
+
+@functools.cache
+def _laion_aes_on_noise(relu: bool) -> object:
+    """LAION aesthetic predictor on a reduced CLIP image tower (two 64-wide blocks, 32 px patches at 224 px,
+    768-d output; ViT-L/14 costs ~80 GFLOP per image and the contract runs 4 photos ~40 times; parity tests
+    use the released size). The head, in the released widths, is set to one affine map u . e + 5 of the unit
+    embedding e, u the dual-ridge direction from embeddings of noisy photos to minus the noise level: row 0
+    of layers.0 carries it (offset by c to stay clear of the ReLUs of the ReLU head), the next Linears pass
+    unit 0 on, the last removes the offset."""
+    from open_clip.transformer import QuickGELU, VisionTransformer
+
+    from iqa.models.laion_aes import AestheticMLP, LAIONAesthetic, preprocess
+    from tests.helpers.distort import noisy
+    from tests.helpers.quality_heads import LEVELS, _photos
+
+    torch.manual_seed(0)
+    tower = VisionTransformer(image_size=224, patch_size=32, width=64, layers=2, heads=2, mlp_ratio=4.0,
+                              output_dim=768, act_layer=QuickGELU)  # fmt: skip
+    net, x = LAIONAesthetic(tower, AestheticMLP(768, relu=relu)).eval().requires_grad_(False), _photos()
+    with torch.no_grad():
+        e = torch.cat([net.embed(preprocess(noisy(x, s), net.image_size)) for s in LEVELS]).double()
+    target = -torch.tensor(LEVELS).repeat_interleave(len(x)).double()
+    ec, tc = e - e.mean(0), target - target.mean()
+    u = ec.T @ torch.linalg.solve(ec @ ec.T + 1e-6 * torch.eye(len(e), dtype=torch.float64), tc)  # dual ridge
+    b = float(target.mean() - u @ e.mean(0))
+    c = float(u.norm()) + abs(b) + 1.0  # |u . e| <= |u| for unit e: the first unit stays positive
+    linears = [m for m in net.head.layers if isinstance(m, torch.nn.Linear)]
+    for i, lin in enumerate(linears):
+        weight, bias = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
+        if i == 0:
+            weight[0], bias[0] = u.float(), b + c
+        else:
+            weight[0, 0] = 1.0
+        if i == len(linears) - 1:
+            bias[0] = 5.0 - c
+        lin.load_state_dict({"weight": weight, "bias": bias})
+    return net
+
+
+def _laion_aes(spec: MetricSpec, options: dict[str, object]) -> object:
+    from iqa.models.laion_aes import RELEASES
+
+    variant = iqa.registry.get_metric_class(spec.name).variant  # type: ignore[attr-defined]
+    return copy.deepcopy(_laion_aes_on_noise(RELEASES[variant].relu))
+
+
 BUILDERS: dict[str, Callable[[MetricSpec, dict[str, object]], object]] = {
     "musiq_small_on_noise": _musiq,
     "imagenet_alexnet_trunk": _alexnet_trunk,
@@ -313,6 +505,13 @@ BUILDERS: dict[str, Callable[[MetricSpec, dict[str, object]], object]] = {
     "paq2piq_on_noise": lambda spec, options: _paq2piq_on_noise(),
     "maniqa_small_on_noise": _maniqa,
     "topiq_small_on_noise": _topiq,
+    "clipiqa_small_on_noise": _clipiqa,
+    "pieapp_on_noise": lambda spec, options: _pieapp_on_noise(),
+    "clip_small_text": lambda spec, options: copy.deepcopy(_clip_small_text()),
+    "pickscore_small_text": lambda spec, options: copy.deepcopy(_pickscore_small_text()),
+    "dbcnn_on_noise": lambda spec, options: _dbcnn_on_noise(spec),
+    "liqe_small_on_noise": _liqe,
+    "laion_aes_small_on_noise": _laion_aes,
 }
 assert set(BUILDERS) == set(get_args(StandIn)), "a StandIn kind without a builder (or the reverse)"
 

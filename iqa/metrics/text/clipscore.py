@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from iqa.checks import check_image
 from iqa.errors import InputError, MissingDependencyError
 from iqa.features.clip import CLIP_MEAN, CLIP_STD, clip_preprocess, load_openai_clip
+from iqa.features.clip_forward import image_embedding, text_embedding
 from iqa.metrics.base import DataRange, LongPrompts, TextImageMetric, compute_dtype
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
@@ -140,7 +141,7 @@ def _image_size(model: Any) -> int:
 
 def _embed_text(model: Any, texts: Sequence[str], prefix: str, device: torch.device) -> torch.Tensor:
     ctx = int(getattr(model, "context_length", 77))
-    return F.normalize(model.encode_text(tokenize(texts, prefix, ctx).to(device)).float(), dim=-1)
+    return F.normalize(text_embedding(model, tokenize(texts, prefix, ctx).to(device)).float(), dim=-1)
 
 
 def clipscore(
@@ -175,7 +176,7 @@ def clipscore(
     x = img.to(compute_dtype(img)) / data_range
     dtype = next(model.parameters()).dtype
     pixels = preprocess(x, _image_size(model), resize).to(img.device, dtype)
-    e_img = F.normalize(model.encode_image(pixels).float(), dim=-1)
+    e_img = F.normalize(image_embedding(model.visual, pixels).float(), dim=-1)
     e_txt = _embed_text(model, text, prefix, img.device)
     score = w * (e_img * e_txt).sum(-1).clamp_min(0)
     if refs is not None:

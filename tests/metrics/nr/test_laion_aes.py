@@ -219,17 +219,17 @@ def small_predictor(relu: bool = False, seed: int = 0) -> LAIONAesthetic:
 
 
 def test_class_token_forward_is_the_towers_output() -> None:
-    """cls_embedding (the last block for the class token only, SDPA attention) gives open_clip's output;
+    """image_embedding (the last block for the class token only, SDPA attention) gives open_clip's output;
     towers it does not know (a ResNet, attention pooling) run their own forward."""
     from open_clip.model import ModifiedResNet
 
-    from iqa.models.laion_aes import cls_embedding
+    from iqa.features.clip_forward import image_embedding
 
     net = small_predictor()
     assert net.plain_vit
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(cls_embedding(net.visual, x), net.visual(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(image_embedding(net.visual, x), net.visual(x), atol=1e-5, rtol=1e-5)
     torch.manual_seed(0)
     rn = ModifiedResNet(layers=(1, 1, 1, 1), output_dim=768, heads=2, image_size=64, width=8).eval()
     other = LAIONAesthetic(rn, AestheticMLP(768)).eval()
