@@ -172,3 +172,46 @@ def test_cli_scores_with_weights_in_iqa_weights_dir(tmp_path: Path, monkeypatch:
     rows = list(csv.DictReader(io.StringIO(r.output)))
     assert [(row["file"], float(row["maniqa_koniq"])) for row in rows] == [("a.png", 0.625), ("b.png", 0.625)]
     assert (wdir / "ckpt_koniq10k.pt.sha256").is_file()  # no published hash: the digest was recorded on first use
+
+
+def test_cli_scores_musiq_koniq_and_maniqa_koniq_in_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21's command, `iqa score D -m musiq_koniq -m maniqa_koniq`, with both released files in
+    IQA_WEIGHTS_DIR under their released names. MUSIQ's manifest entry carries the upstream hash prefix,
+    which a random file cannot match, so it is pointed at this file's hash (the store's check is unchanged);
+    MANIQA publishes none (its digest is recorded on first use)."""
+    import dataclasses
+
+    import iqa.weights.store as store
+    from iqa.models.musiq import RELEASES as MUSIQ_RELEASES
+    from tests.metrics.nr.test_musiq import _net, _release_state
+
+    wdir = tmp_path / "weights"
+    wdir.mkdir()
+    _compact_release_file(wdir / "ckpt_koniq10k.pt", 0.625)
+    musiq_state = _release_state("koniq", 5)
+    torch.save(musiq_state, wdir / MUSIQ_RELEASES["koniq"].filename)
+    real = store.get_weight_spec
+
+    def spec_of(weight_id: str) -> object:
+        spec = real(weight_id)
+        if weight_id != "musiq_koniq":
+            return spec
+        return dataclasses.replace(spec, sha256_prefix=store.sha256_file(wdir / spec.filename)[:8])
+
+    monkeypatch.setattr(store, "get_weight_spec", spec_of)
+    monkeypatch.setenv("IQA_WEIGHTS_DIR", str(wdir))
+    _crop_file(tmp_path / "img", "a.png", 0, 0, (64, 96))
+    _crop_file(tmp_path / "img", "b.png", 100, 50, (80, 72))
+    args = ["score", str(tmp_path / "img"), "-m", "musiq_koniq", "-m", "maniqa_koniq",
+            "--opt", "maniqa_koniq.num_crops=1", "-q"]  # fmt: skip
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert [(row["file"], row["error"]) for row in rows] == [("a.png", ""), ("b.png", "")]
+    # the constant head's value, as float32 arithmetic prints it
+    assert [float(row["maniqa_koniq"]) for row in rows] == pytest.approx([0.625, 0.625], abs=1e-6)
+    x = [read_image(tmp_path / "img" / row["file"])[None] for row in rows]
+    with torch.no_grad():
+        want = torch.cat([iqa.create("musiq_koniq", model=_net("koniq", musiq_state))(xi) for xi in x])
+    got = torch.tensor([float(row["musiq_koniq"]) for row in rows])
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-5)  # the CSV's printed digits
