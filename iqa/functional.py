@@ -42,6 +42,7 @@ from iqa.metrics.gen.inception_score import inception_score
 from iqa.metrics.nr.arniqa import arniqa
 from iqa.metrics.nr.brisque import brisque
 from iqa.metrics.nr.brisque_opencv import brisque_opencv
+from iqa.metrics.nr.clipiqa import clipiqa
 from iqa.metrics.nr.contrique import contrique
 from iqa.metrics.nr.dbcnn import dbcnn
 from iqa.metrics.nr.hyperiqa import hyperiqa
@@ -57,6 +58,8 @@ from iqa.metrics.nr.topiq_iaa import topiq_iaa
 from iqa.metrics.nr.topiq_nr import topiq_nr
 from iqa.metrics.nr.tunet import tunet
 from iqa.metrics.text.clipscore import clipscore
+from iqa.metrics.text.hpsv2 import hpsv2
+from iqa.metrics.text.pickscore import pickscore
 from iqa.stats import GaussianStats, frechet_distance, kid, mmd2_rbf
 
 __all__ = [
@@ -64,6 +67,8 @@ __all__ = [
     "arniqa",
     "brisque",
     "brisque_opencv",
+    "clipiqa",
+    "clipscore",
     "contrique",
     "contrique_fr",
     "cw_ssim",
@@ -75,6 +80,7 @@ __all__ = [
     "fsimc",
     "gmsd",
     "haarpsi",
+    "hpsv2",
     "hyperiqa",
     "inception_score",
     "iw_ssim",
@@ -94,6 +100,7 @@ __all__ = [
     "niqe",
     "nlpd",
     "paq2piq",
+    "pickscore",
     "pieapp",
     "psnr",
     "psnr_y",
@@ -105,7 +112,6 @@ __all__ = [
     "topiq_iaa",
     "topiq_nr",
     "tunet",
-    "clipscore",
     "vif",
     "vifp",
     "vsi",

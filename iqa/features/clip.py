@@ -35,6 +35,7 @@ from iqa.features.clip_forward import image_embedding
 from iqa.weights import resolve_weights
 
 Preprocess = Literal["openai", "cmmd"]
+Resize = Literal["pil", "tensor", "hf"]  # input paths of the CLIP scores (clip_pixels)
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -93,16 +94,57 @@ def clip_preprocess(x: torch.Tensor, size: int, path: Preprocess = "openai") -> 
     return ((t - mean) / std).to(x.device)
 
 
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(CLIP_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _short_side(h: int, w: int, size: int) -> list[int]:
+    # torchvision Resize(int) / HF shortest_edge: the short side to size, the long one int(size * long / short)
+    return [size, int(size * w / h)] if h <= w else [int(size * h / w), size]
+
+
+def clip_pixels(x: torch.Tensor, size: int, resize: Resize = "pil") -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> (N, 3, size, size) CLIP-normalised, float32, by the named input path
+    of a CLIP-based score (CLIPScore, PickScore: which reference each reproduces is in their docs).
+
+    ``"pil"``: Hessel's (OpenAI's) PIL bicubic on uint8 pixels, centre crop at ``round``;
+    ``"tensor"``: pyiqa's torchvision bicubic + antialias on the float tensor (differentiable);
+    ``"hf"``: transformers 5's ``CLIPImageProcessor``: torchvision.transforms.v2 bicubic + antialias
+    on uint8 pixels, centre crop at ``int((h - size) / 2)``.
+    """
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    if resize == "pil":
+        return clip_preprocess(x.float(), size, "openai")
+    h, w = x.shape[-2:]
+    new = _short_side(h, w, size)
+    if resize == "tensor":
+        y = TF.resize(x.float(), new, interpolation=InterpolationMode.BICUBIC, antialias=True)
+        return _normalise(TF.center_crop(y, [size, size]))
+    if resize == "hf":
+        from torchvision.transforms.v2 import functional as TF2  # its uint8 bicubic differs from v1's by 1-3 levels
+
+        u8 = torch.round(x.float().clamp(0, 1) * 255).to(torch.uint8)
+        y = TF2.resize(u8, new, interpolation=InterpolationMode.BICUBIC, antialias=True)
+        top, left = int((y.shape[-2] - size) / 2.0), int((y.shape[-1] - size) / 2.0)
+        return _normalise(y[..., top : top + size, left : left + size].float() / 255.0)
+    raise InputError(f"resize must be one of 'pil', 'tensor', 'hf', got {resize!r}")
+
+
 def cmmd_preprocess(x: torch.Tensor, size: int = 336) -> torch.Tensor:
     """CMMD's reference input path (centre square crop, then PIL bicubic to ``size``)."""
     return clip_preprocess(x, size, "cmmd")
 
 
-def _open_clip() -> Any:
+def open_clip_module(user: str = "CLIP features") -> Any:
+    """The ``open_clip`` package, or MissingDependencyError naming ``user`` and the extra to install."""
     try:
         import open_clip
     except ImportError as e:
-        raise MissingDependencyError("CLIP features need open_clip: pip install 'iqa[clip]'") from e
+        raise MissingDependencyError(f"{user} need(s) open_clip: pip install 'iqa[clip]'") from e
     return open_clip
 
 
@@ -113,7 +155,7 @@ def clip_from_openai_archive(path: str | Path) -> torch.nn.Module:
     run in float32 (the fp16 weights are exactly representable, so nothing is lost).
     """
     state = torch.jit.load(str(path), map_location="cpu").state_dict()
-    return _open_clip().model.build_model_from_openai_state_dict(state).float().eval()
+    return open_clip_module().model.build_model_from_openai_state_dict(state).float().eval()
 
 
 def load_openai_clip(model_name: str = "ViT-L-14-336", weights: str | Path | None = None) -> torch.nn.Module:

@@ -33,7 +33,6 @@ from iqa.metrics.nr import (  # noqa: F401
     brisque,
     brisque_opencv,
     clipiqa,
-    clipiqa_plus,
     contrique,
     dbcnn,
     hyperiqa,

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iqa.errors import InputError
-from iqa.features.clip import CLIP_MEAN, CLIP_STD, _open_clip
+from iqa.features.clip import CLIP_MEAN, CLIP_STD, open_clip_module
 
 PosEmbedding = Literal["drop", "resize"]
 Pair = tuple[str, str]
@@ -74,7 +74,7 @@ PLUS_CLASSES: Pair = ("Good photo.", "Bad photo.")
 
 @functools.cache
 def _tokenizer() -> Any:
-    return _open_clip().get_tokenizer("RN50")  # reading the BPE merges takes a while: once
+    return open_clip_module("clipiqa").get_tokenizer("RN50")  # reading the BPE merges takes a while: once
 
 
 def tokenize(texts: Sequence[str]) -> torch.Tensor:

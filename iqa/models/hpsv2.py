@@ -34,7 +34,8 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from iqa.errors import InputError, MissingDependencyError, WeightsError
+from iqa.errors import InputError, WeightsError
+from iqa.features.clip import open_clip_module
 from iqa.features.clip_forward import image_embedding, text_embedding
 
 Version = Literal["v2.0", "v2.1"]
@@ -45,14 +46,6 @@ RELEASES: dict[str, tuple[str, str]] = {  # version -> (manifest id, released fi
 IMAGE_SIZE = 224
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # open_clip OPENAI_DATASET_MEAN (the release's default)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def _open_clip() -> Any:
-    try:
-        import open_clip
-    except ImportError as e:
-        raise MissingDependencyError("hpsv2 needs open_clip: pip install 'iqa[clip]'") from e
-    return open_clip
 
 
 def _layers(state: dict[str, torch.Tensor], prefix: str) -> int:
@@ -86,7 +79,7 @@ def build_hpsv2(state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module
     With a state dict the model is built on the meta device and takes the tensors (cast to float32), so
     the 4 GB release is not held twice; the causal mask (a non-persistent buffer) is then rebuilt.
     """
-    oc = _open_clip()
+    oc = open_clip_module("hpsv2")
     if state is None:
         return oc.create_model("ViT-H-14", pretrained=None).eval()
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
@@ -144,7 +137,7 @@ def letterbox(x: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
 
 @functools.cache
 def _tokenizer() -> Any:
-    return _open_clip().tokenizer.SimpleTokenizer()
+    return open_clip_module("hpsv2").tokenizer.SimpleTokenizer()
 
 
 def token_counts(texts: Sequence[str]) -> list[int]:

@@ -33,7 +33,8 @@ from typing import Any, Literal, get_args
 import torch
 from torch import nn
 
-from iqa.errors import InputError, MissingDependencyError, WeightsError
+from iqa.errors import InputError, WeightsError
+from iqa.features.clip import open_clip_module
 from iqa.features.clip_forward import image_embedding, text_embedding
 
 Variant = Literal["koniq", "mix"]
@@ -59,22 +60,14 @@ def prompts(variant: Variant) -> list[str]:
     return [f"a photo with {q} quality" for q in QUALITY_LEVELS]
 
 
-def open_clip_module() -> Any:
-    try:
-        import open_clip
-    except ImportError as e:
-        raise MissingDependencyError("liqe needs open_clip: pip install 'iqa[clip]'") from e
-    return open_clip
-
-
 def tokenize(texts: list[str]) -> torch.Tensor:
     """CLIP's BPE tokens (N, 77), as openai/CLIP ``clip.tokenize`` gives them for these prompts."""
-    return open_clip_module().tokenize(texts)
+    return open_clip_module("liqe").tokenize(texts)
 
 
 def clip_vit_b32(**sizes: int) -> nn.Module:
     """OpenAI's CLIP ViT-B/32 architecture (open_clip, QuickGELU), float32; ``sizes`` shrink it (stand-ins)."""
-    oc = open_clip_module()
+    oc = open_clip_module("liqe")
     v = {"layers": 12, "width": 768, "patch_size": 32, "heads_v": 12}
     t = {"text_layers": 12, "text_width": 512, "text_heads": 8, "embed_dim": 512}
     v.update({k: sizes[k] for k in v if k in sizes})

@@ -23,6 +23,21 @@ table). Scores lie in [0, 1], one image at a time (no batch coupling).
 Parity: ours and pyiqa's CLIPIQA loaded with the same seeded random RN50 state dict in OpenAI's
 layout, scored end to end from the same PNG through each side's own loading, agree to 1e-5
 (tests/metrics/nr/test_clipiqa.py, for the release's pair and for pyiqa's five).
+
+CLIP-IQA+ (the same file: variants of one metric) learns 16 context vectors around the pair
+(CoOp-style prompts trained on KonIQ-10k); the released prompt files as IQA-PyTorch hosts them
+(https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/):
+
+- ``clipiqa_plus`` = ``CLIP-IQA+_learned_prompts-603f3273.pth`` (the authors' prompts; a bare context
+  tensor): RN50, no position embedding (the release's default);
+- ``clipiqa_plus_rn50_512`` = ``CLIPIQA+_RN50_512-89f5d940.pth`` and ``clipiqa_plus_vitl14_512`` =
+  ``CLIPIQA+_ViTL14_512-e66488f2.pth`` (pyiqa's fine-tuned prompts, ``{"params": prompt_learner.*}``
+  with their own token embeddings): RN50 / ViT-L/14 with the position table resized to the input's
+  token count (``pos_embedding=True`` in pyiqa's configuration).
+
+Reference: the authors' ``CLIPIQAPredictor``/``PromptLearner`` (class words in the middle of the
+context) and pyiqa 0.1.16's ``clipiqa+``, ``clipiqa+_rn50_512``, ``clipiqa+_vitL14_512``; parity to
+1e-5 (RN50, both position rules) and 1e-4 (ViT-L/14) in tests/metrics/nr/test_clipiqa_plus.py.
 """
 
 from __future__ import annotations
@@ -35,7 +50,16 @@ import torch
 from iqa.checks import check_image
 from iqa.errors import InputError
 from iqa.metrics.base import DataRange, NRMetric, compute_dtype
-from iqa.models.clipiqa import ATTRIBUTES, PYIQA_PAIRS, CLIPIQANet, Pair, PosEmbedding, load_clipiqa
+from iqa.models.clipiqa import (
+    ATTRIBUTES,
+    PLUS_RELEASES,
+    PYIQA_PAIRS,
+    CLIPIQANet,
+    Pair,
+    PosEmbedding,
+    load_clipiqa,
+    load_clipiqa_plus,
+)
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
 
@@ -187,3 +211,97 @@ class CLIPIQAPyIQA(_CLIPIQAMetric):
     ) -> None:
         super().__init__(data_range=data_range)
         self._setup(PYIQA_PAIRS, backbone, pos_embedding, weights, model)
+
+
+_PLUS_TOLERANCE = ("1e-5 absolute vs pyiqa's CLIPIQA (clipiqa+ model types) with the same random tower and prompt "
+              "file, RN50 (measured <= 8e-7); 1e-4 for ViT-L/14 (24 blocks, fused attention here); OpenAI's "
+              "and the prompt weights are not available offline")  # fmt: skip
+
+
+def _plus_spec(name: str, pyiqa_name: str, summary: str) -> MetricSpec:
+    backbone, prompt_id, pos = PLUS_RELEASES[name]
+    vit = backbone.startswith("ViT")
+    return MetricSpec(
+        name=name,
+        kind="nr",
+        higher_is_better=True,
+        value_range=(0.0, 1.0),
+        differentiable=True,
+        color="rgb",
+        paper=_PAPER,
+        reference_impl=f"pyiqa 0.1.16 {pyiqa_name} (pyiqa/archs/clipiqa_arch.py), after IceClear/CLIP-IQA "
+        f"CLIPIQAPredictor; {backbone}, position embedding {'resized' if pos == 'resize' else 'dropped'}",
+        tolerance=_PLUS_TOLERANCE,
+        weights=("clip_vit_l14_openai" if vit else "clip_rn50_openai", prompt_id),
+        min_size=14 if vit else 32,
+        offline=OfflineBuild(stand_ins=(("model", "clipiqa_small_on_noise"),)),
+        summary=summary,
+    )
+
+
+@register_metric(
+    _plus_spec(
+        "clipiqa_plus", "clipiqa+", "CLIP-IQA+: the authors' learned prompts on OpenAI CLIP RN50, full size, 0-1"
+    )
+)
+class CLIPIQAPlus(NRMetric):
+    """CLIP-IQA+ score per image, (N,), in [0, 1], higher is better.
+
+    Args:
+        weights: the prompt file in either released layout; None: the variant's released file.
+        clip_weights: OpenAI's archive of the variant's tower (sha256-verified); None: through the weights manager.
+        model: a ready :class:`iqa.models.clipiqa.CLIPIQANet` with learned prompts (its weights loaded).
+    """
+
+    release = "clipiqa_plus"
+
+    def __init__(
+        self,
+        *,
+        data_range: DataRange = 1.0,
+        weights: str | Path | None = None,
+        clip_weights: str | Path | None = None,
+        model: CLIPIQANet | None = None,
+    ) -> None:
+        super().__init__(data_range=data_range)
+        self.weights, self.clip_weights = weights, clip_weights
+        if model is None:
+            model = load_clipiqa_plus(self.release, weights, clip_weights)
+        elif model.prompt_learner is None:
+            raise InputError(f"{self.spec.name}: the given network has fixed prompts (clipiqa); this metric "
+                             "needs learned ones")  # fmt: skip
+        elif model.pos_embedding != PLUS_RELEASES[self.release][2]:
+            raise InputError(f"{self.spec.name}: the release runs pos_embedding={PLUS_RELEASES[self.release][2]!r}, "
+                             f"the given network {model.pos_embedding!r}")  # fmt: skip
+        self.model = model.eval()
+
+    function = staticmethod(clipiqa)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return clipiqa(img, model=self.model, data_range=self.data_range)
+
+
+@register_metric(
+    _plus_spec(
+        "clipiqa_plus_rn50_512",
+        "clipiqa+_rn50_512",
+        "CLIP-IQA+ with pyiqa's fine-tuned RN50 prompts, position table resized to the input, 0-1",
+    )
+)
+class CLIPIQAPlusRN50512(CLIPIQAPlus):
+    """CLIP-IQA+ with pyiqa's ``CLIPIQA+_RN50_512`` prompts (RN50, position table resized)."""
+
+    release = "clipiqa_plus_rn50_512"
+
+
+@register_metric(
+    _plus_spec(
+        "clipiqa_plus_vitl14_512",
+        "clipiqa+_vitL14_512",
+        "CLIP-IQA+ with pyiqa's fine-tuned ViT-L/14 prompts, position table resized to the input, 0-1",
+    )
+)
+class CLIPIQAPlusViTL14512(CLIPIQAPlus):
+    """CLIP-IQA+ with pyiqa's ``CLIPIQA+_ViTL14_512`` prompts (ViT-L/14, position table resized)."""
+
+    release = "clipiqa_plus_vitl14_512"

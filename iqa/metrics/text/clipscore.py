@@ -42,19 +42,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from iqa.checks import check_image
 from iqa.errors import InputError, MissingDependencyError
-from iqa.features.clip import CLIP_MEAN, CLIP_STD, clip_preprocess, load_openai_clip
+from iqa.features.clip import Resize, load_openai_clip
+from iqa.features.clip import clip_pixels as preprocess
 from iqa.features.clip_forward import image_embedding, text_embedding
 from iqa.metrics.base import DataRange, LongPrompts, TextImageMetric, compute_dtype
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 
-Resize = Literal["pil", "tensor", "hf"]
 PREFIX = "A photo depicts"  # jmhessel/clipscore CLIPCapDataset(prefix='A photo depicts')
 
 
@@ -93,45 +93,6 @@ def tokenize(texts: Sequence[str], prefix: str = PREFIX, context_length: int = 7
             ids[-1] = tok.eot_token_id
         out[i, : len(ids)] = torch.tensor(ids)
     return out
-
-
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(CLIP_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def _short_side(h: int, w: int, size: int) -> list[int]:
-    # torchvision Resize(int) / HF shortest_edge: the short side to size, the long one int(size * long / short)
-    return [size, int(size * w / h)] if h <= w else [int(size * h / w), size]
-
-
-def preprocess(x: torch.Tensor, size: int, resize: Resize = "pil") -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> (N, 3, size, size) CLIP-normalised, float32, by the named input path.
-
-    ``"pil"``: Hessel's (OpenAI's) PIL bicubic on uint8 pixels, centre crop at ``round``;
-    ``"tensor"``: pyiqa's torchvision bicubic + antialias on the float tensor (differentiable);
-    ``"hf"``: transformers 5's ``CLIPImageProcessor``: torchvision.transforms.v2 bicubic + antialias
-    on uint8 pixels, centre crop at ``int((h - size) / 2)``.
-    """
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as TF
-
-    if resize == "pil":
-        return clip_preprocess(x.float(), size, "openai")
-    h, w = x.shape[-2:]
-    new = _short_side(h, w, size)
-    if resize == "tensor":
-        y = TF.resize(x.float(), new, interpolation=InterpolationMode.BICUBIC, antialias=True)
-        return _normalise(TF.center_crop(y, [size, size]))
-    if resize == "hf":
-        from torchvision.transforms.v2 import functional as TF2  # its uint8 bicubic differs from v1's by 1-3 levels
-
-        u8 = torch.round(x.float().clamp(0, 1) * 255).to(torch.uint8)
-        y = TF2.resize(u8, new, interpolation=InterpolationMode.BICUBIC, antialias=True)
-        top, left = int((y.shape[-2] - size) / 2.0), int((y.shape[-1] - size) / 2.0)
-        return _normalise(y[..., top : top + size, left : left + size].float() / 255.0)
-    raise InputError(f"resize must be one of 'pil', 'tensor', 'hf', got {resize!r}")
 
 
 def _image_size(model: Any) -> int:

@@ -30,8 +30,9 @@ import torch
 
 from iqa.checks import check_image
 from iqa.errors import InputError
+from iqa.features.clip import Resize
+from iqa.features.clip import clip_pixels as preprocess
 from iqa.metrics.base import DataRange, LongPrompts, TextImageMetric, compute_dtype
-from iqa.metrics.text.clipscore import Resize, preprocess
 from iqa.models.pickscore import PickScoreCLIP, load_pickscore, pickscore_scores, token_counts, tokenize
 from iqa.registry import MetricSpec, OfflineBuild, register_metric
 

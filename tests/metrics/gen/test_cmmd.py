@@ -123,7 +123,9 @@ def test_clip_tower_embeddings_with_random_weights(photo) -> None:  # noqa: ANN0
         e = ext(x)
         manual = model.encode_image(cmmd_preprocess(x, size=224))  # ViT-B-32 takes 224
     assert e.shape == (2, ext.dim) and ext.name == "clip_vit_l14_336_cmmd"
-    assert torch.allclose(e, manual, atol=1e-6)  # raw tower output; cmmd normalises (below)
+    # raw tower output (cmmd normalises, below); the extractor's class-token-only last block and SDPA
+    # attention (iqa.features.clip_forward) round differently from encode_image: ~1e-6 on values ~1
+    torch.testing.assert_close(e, manual, rtol=1e-5, atol=1e-5)
     m = iqa.create("cmmd", extractor=ext)
     m.update(x, real=True)
     m.update(x.flip(-1), real=False)
