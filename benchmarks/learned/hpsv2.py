@@ -47,6 +47,18 @@ def _ours() -> Any:
     return iqa.create("hpsv2", model=build_hpsv2(_state()))
 
 
+class _TorchReadingMemory:
+    """torch as hpsv2.img_score sees it here: its one ``torch.load`` returns the state in memory (patching
+    ``torch.load`` itself would change every later case in this process)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
+
+    @staticmethod
+    def load(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"state_dict": _state()}
+
+
 @functools.cache
 def _score() -> Any:
     model, preprocess_val = _skeleton()
@@ -58,7 +70,7 @@ def _score() -> Any:
     warnings.filters[:] = filters  # the package sets a global "ignore UserWarning" at import
     img_score.model_dict.update(model=model, preprocess_val=preprocess_val)
     img_score.root_path = tempfile.gettempdir()  # score() creates its cache folder; not in the user's home
-    img_score.torch.load = lambda *a, **k: {"state_dict": _state()}  # this process only: no 4 GB file read
+    img_score.torch = _TorchReadingMemory()  # the package's view of torch only: no 4 GB file read
     return img_score.score
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from unittest import mock
 
 import torch
@@ -50,11 +52,11 @@ def _state(trunk: str, outputs: int) -> dict[str, torch.Tensor]:
 @functools.cache
 def _ours(name: str, trunk: str, outputs: int) -> Callable[[torch.Tensor], torch.Tensor]:
     import iqa
-    from iqa.models.nima import NIMA
 
-    net = NIMA(trunk, outputs).eval()
-    net.load_state_dict(_state(trunk, outputs))
-    return iqa.create(name, model=net)
+    # the user's route: a file in the released layout, loaded (and prepared for inference) by the metric
+    path = Path(tempfile.mkdtemp()) / f"{name}.pth"
+    torch.save(_state(trunk, outputs), path)
+    return iqa.create(name, weights=path)
 
 
 def cases(img: torch.Tensor, ref: torch.Tensor) -> list[Case]:

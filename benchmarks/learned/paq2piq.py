@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from unittest import mock
 
 import torch
@@ -30,11 +32,11 @@ def _state() -> dict[str, torch.Tensor]:
 @functools.cache
 def _ours() -> Callable[[torch.Tensor], torch.Tensor]:
     import iqa
-    from iqa.models.paq2piq import PaQ2PiQ
 
-    net = PaQ2PiQ().eval()
-    net.load_state_dict(_state())
-    return iqa.create("paq2piq", model=net)
+    # the user's route: a file in the released layout, loaded (and prepared for inference) by the metric
+    path = Path(tempfile.mkdtemp()) / "paq2piq.pth"
+    torch.save(_state(), path)
+    return iqa.create("paq2piq", weights=path)
 
 
 @functools.cache

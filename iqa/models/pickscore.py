@@ -104,15 +104,17 @@ class _Attention(nn.Module):
         self.k_proj, self.v_proj = nn.Linear(width, width), nn.Linear(width, width)
         self.q_proj, self.out_proj = nn.Linear(width, width), nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor, causal: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, causal: bool, queries: int | None = None) -> torch.Tensor:
+        """Self-attention; ``queries``: only the first that many positions attend (and are returned)."""
         n, t, c = x.shape
+        q_in = x if queries is None else x[:, :queries]
 
         def split(y: torch.Tensor) -> torch.Tensor:
-            return y.view(n, t, self.heads, c // self.heads).transpose(1, 2)
+            return y.view(n, -1, self.heads, c // self.heads).transpose(1, 2)
 
-        y = F.scaled_dot_product_attention(split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x)),
+        y = F.scaled_dot_product_attention(split(self.q_proj(q_in)), split(self.k_proj(x)), split(self.v_proj(x)),
                                            is_causal=causal)  # fmt: skip
-        return self.out_proj(y.transpose(1, 2).reshape(n, t, c))
+        return self.out_proj(y.transpose(1, 2).reshape(n, -1, c))
 
 
 class _MLP(nn.Module):
@@ -132,8 +134,8 @@ class _Layer(nn.Module):
         self.mlp = _MLP(width, hidden)
         self.layer_norm2 = nn.LayerNorm(width, eps=eps)
 
-    def forward(self, x: torch.Tensor, causal: bool) -> torch.Tensor:
-        x = x + self.self_attn(self.layer_norm1(x), causal)
+    def forward(self, x: torch.Tensor, causal: bool, queries: int | None = None) -> torch.Tensor:
+        x = (x if queries is None else x[:, :queries]) + self.self_attn(self.layer_norm1(x), causal, queries)
         return x + self.mlp(self.layer_norm2(x))
 
 
@@ -142,9 +144,10 @@ class _Encoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(_Layer(width, heads, hidden, eps) for _ in range(layers))
 
-    def forward(self, x: torch.Tensor, causal: bool) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x, causal)
+    def forward(self, x: torch.Tensor, causal: bool, last_queries: int | None = None) -> torch.Tensor:
+        """``last_queries``: the last layer computes only the first that many positions (what is read)."""
+        for i, layer in enumerate(self.layers):
+            x = layer(x, causal, last_queries if i == len(self.layers) - 1 else None)
         return x
 
 
@@ -170,7 +173,8 @@ class _VisionModel(nn.Module):
         self.post_layernorm = nn.LayerNorm(cfg.vision_width, eps=cfg.eps)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = self.encoder(self.pre_layrnorm(self.embeddings(pixels)), causal=False)
+        # only the class token is read: the last layer attends and runs its MLP for it alone (same numbers)
+        x = self.encoder(self.pre_layrnorm(self.embeddings(pixels)), causal=False, last_queries=1)
         return self.post_layernorm(x[:, 0])
 
 
