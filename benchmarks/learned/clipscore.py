@@ -59,4 +59,51 @@ def cases(img: torch.Tensor, ref: torch.Tensor) -> list[Case]:
         Case(name="clipscore (resize=tensor)", ours=lambda: _ours("tensor")(img, PROMPT), reference=reference,
              reference_name=name),
         Case(name="clipscore", ours=lambda: _ours("pil")(img, PROMPT), reference=reference, reference_name=name),
+        *torchmetrics_cases(img),
+    ]  # fmt: skip
+
+
+@functools.cache
+def _torchmetrics() -> Any:
+    """torchmetrics 1.9's CLIPScore on transformers' CLIPModel holding the same random ViT-B/32 (the
+    parity test's construction; torchmetrics' ViT-L/14 default differs in size only)."""
+    import tempfile
+    from pathlib import Path
+
+    import transformers
+    from torchmetrics.multimodal import clip_score
+
+    from tests.helpers.hf_clip import PooledFeatures, hf_clip_from_openai, hf_tokenizer
+
+    state = {k: v.float() for k, v in _state().items()}
+    hf = hf_clip_from_openai(state, width_t=512, heads_t=8, layers_t=12, width_v=768, heads_v=12, layers_v=12,
+                             patch=32, size=224, embed=512).eval()  # fmt: skip
+    tok = hf_tokenizer(Path(tempfile.mkdtemp()))
+    processor = transformers.CLIPProcessor(image_processor=transformers.CLIPImageProcessor(), tokenizer=tok)
+    return clip_score.CLIPScore(model_name_or_path=lambda: (PooledFeatures(hf), processor))
+
+
+@functools.cache
+def _ours_torchmetrics() -> Any:
+    import open_clip
+
+    import iqa
+
+    model = open_clip.model.build_model_from_openai_state_dict(dict(_state())).float().eval()
+    return iqa.create("clipscore_torchmetrics", model=model)
+
+
+def torchmetrics_cases(img: torch.Tensor) -> list[Case]:
+    have = importlib.util.find_spec("torchmetrics") is not None and importlib.util.find_spec("transformers") is not None
+    u8 = torch.round(img * 255).to(torch.uint8)  # what torchmetrics is given: uint8 pixels
+
+    def reference() -> torch.Tensor:
+        metric = _torchmetrics()
+        metric.reset()
+        return metric(u8, PROMPT[0]).reshape(-1)
+
+    return [
+        Case(name="clipscore_torchmetrics (ViT-B/32 weights)", ours=lambda: _ours_torchmetrics()(img, PROMPT),
+             reference=reference if have else None,
+             reference_name="torchmetrics 1.9 CLIPScore on transformers' CLIPModel (test-time reference)"),
     ]  # fmt: skip
