@@ -162,6 +162,7 @@ def load_openai_clip(model_name: str = "ViT-L-14-336", weights: str | Path | Non
     """OpenAI's released tower ``model_name`` (see ``OPENAI_TOWERS``), sha256-verified first."""
     if model_name not in OPENAI_TOWERS:
         raise InputError(f"unknown CLIP tower {model_name!r}; OpenAI towers: {', '.join(OPENAI_TOWERS)}")
+    open_clip_module()  # before a download of up to 1.7 GB: a missing extra is said first
     return clip_from_openai_archive(resolve_weights(OPENAI_TOWERS[model_name], weights))
 
 

@@ -288,6 +288,7 @@ def load_clipiqa_plus(
     from iqa.weights import resolve_weights
 
     backbone, prompt_id, pos = PLUS_RELEASES[release]
+    open_clip_module("clipiqa_plus")  # said before any download
     path = Path(prompts) if prompts is not None else resolve_weights(prompt_id)
     if not path.is_file():
         raise InputError(f"{path}: no such CLIP-IQA+ prompt file")

@@ -112,6 +112,7 @@ def load_hpsv2(version: Version = "v2.0", weights: str | Path | None = None) -> 
 
     if version not in RELEASES:
         raise InputError(f"HPSv2 version must be one of {sorted(RELEASES)}, got {version!r}")
+    open_clip_module("hpsv2")  # said before a 4 GB download
     return build_hpsv2(read_release(resolve_weights(RELEASES[version][0], weights)))
 
 

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iqa.errors import InputError
-from iqa.features.clip import CLIP_MEAN, CLIP_STD, clip_preprocess
+from iqa.features.clip import CLIP_MEAN, CLIP_STD, clip_preprocess, open_clip_module
 from iqa.features.clip_forward import image_embedding, is_plain_vit
 
 Preprocess = Literal["openai", "pyiqa"]
@@ -191,6 +191,7 @@ def load_head(variant: Variant, weights: str | Path | None = None) -> AestheticM
     from iqa.weights import resolve_weights
 
     rel = RELEASES[variant]
+    open_clip_module("laion_aes")  # the tower needs it: said before any download
     path = Path(weights) if weights is not None else resolve_weights(rel.weights_id)
     if not path.is_file():
         raise InputError(f"{path}: no such LAION aesthetic head file")

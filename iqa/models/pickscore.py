@@ -322,4 +322,5 @@ def load_pickscore(weights: str | Path | None = None) -> PickScoreCLIP:
     """PickScore_v1 from ``weights`` (a file) or the manifest entry ``pickscore_v1``."""
     from iqa.weights import resolve_weights
 
+    _tokenizer()  # open_clip's BPE tables are needed: a missing extra is said before a 4 GB download
     return build_pickscore(read_release(resolve_weights(WEIGHTS_ID, weights)))

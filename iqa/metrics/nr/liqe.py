@@ -40,6 +40,7 @@ import torch
 
 from iqa.checks import check_image
 from iqa.errors import InputError
+from iqa.features.clip import open_clip_module
 from iqa.metrics.base import DataRange, NRMetric
 from iqa.models.liqe import (
     DISTORTIONS,
@@ -170,6 +171,7 @@ class LIQE(NRMetric):
         super().__init__(data_range=data_range)
         self.num_patches, self.stride, self.weights = num_patches, stride, weights
         if model is None:
+            open_clip_module("liqe")  # said before any download
             model = load_liqe(self.variant, resolve_weights(f"liqe_{self.variant}", weights))
         elif model.variant != self.variant:
             raise InputError(f"{type(self).__name__}: the given model holds the {model.variant} prompts "
