@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from iqa.atomic import atomic_write
-from iqa.errors import DownloadError, WeightsHashError, WeightsNotFoundError
+from iqa.errors import DownloadError, WeightsError, WeightsHashError, WeightsNotFoundError
 from iqa.weights.manifest import WeightSpec, get_weight_spec, load_manifest
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}
@@ -311,7 +311,21 @@ def import_file(file: str | os.PathLike, weight_id: str | None = None) -> tuple[
 
 
 def load_torch_state(path: Path) -> dict[str, Any]:
-    """Load a legacy ``.pth``/``.pt`` state dict safely (``weights_only=True``)."""
+    """Load a legacy ``.pth``/``.pt`` state dict safely (``weights_only=True``).
+
+    Raises:
+        WeightsError: the file is not a readable PyTorch checkpoint (truncated download, another
+            format, or pickled code that ``weights_only`` refuses), naming the file.
+    """
+    import pickle
+    import zipfile
+
     import torch
 
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as e:
+        raise WeightsError(
+            f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}); it may be a truncated "
+            "download or another format: fetch it again (`iqa weights fetch ID`) or pass the right file"
+        ) from e

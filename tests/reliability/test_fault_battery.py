@@ -270,8 +270,9 @@ def test_pickles_carrying_code_are_refused_and_never_run(tmp_path: Path) -> None
         load_checkpoint(ckpt, {}, resume=True)
     weights = tmp_path / "alex.pth"  # a legacy weights file
     torch.save({"w": _Payload(marker)}, weights)
-    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+    with pytest.raises(WeightsError, match="alex.pth: not a readable PyTorch checkpoint") as refused:
         load_torch_state(weights)
+    assert isinstance(refused.value.__cause__, pickle.UnpicklingError)  # weights_only refused the code
     with pytest.raises(WeightsError, match="does not match"):
         import_file(weights)  # `iqa weights import`: an unknown file is refused by its hash, unread
     assert not marker.exists()
