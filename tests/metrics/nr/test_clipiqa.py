@@ -14,8 +14,6 @@ import csv
 import dataclasses
 import functools
 import math
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import iqa
 from iqa.errors import InputError, WeightsNotFoundError
 from iqa.io.images import read_image
 from iqa.models.clipiqa import ATTRIBUTES, PLUS_CLASSES, PYIQA_PAIRS, CLIPIQANet, resize_pos_embedding, tokenize
+from tests.helpers.openai_clip import pkg_resources_stub
 from tests.helpers.torchscript_archive import save_state_as_torchscript
 
 open_clip = pytest.importorskip("open_clip")
@@ -54,11 +53,7 @@ def reference_modules() -> tuple[Any, Any, Any]:
 
 @functools.cache
 def _reference_modules() -> tuple[Any, Any, Any]:
-    import packaging.version
-
-    stub = types.ModuleType("pkg_resources")
-    stub.packaging = packaging  # type: ignore[attr-defined]
-    with mock.patch.dict(sys.modules, {"pkg_resources": stub} if "pkg_resources" not in sys.modules else {}):
+    with pkg_resources_stub():
         import clip
         from pyiqa.archs import clip_model, clipiqa_arch
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import sys
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from iqa.io.images import read_image
 from iqa.metrics.nr.laion_aes import LAIONAes, laion_aes
 from iqa.models.laion_aes import RELEASES, AestheticMLP, LAIONAesthetic, load_head, preprocess, read_head_state
 from tests.conftest import shared_path
+from tests.helpers.openai_clip import pkg_resources_stub
 from tests.helpers.torchscript_archive import save_state_as_torchscript
 
 open_clip = pytest.importorskip("open_clip")
@@ -66,14 +65,8 @@ def random_head(relu: bool, seed: int) -> dict[str, torch.Tensor]:
 def pyiqa_arch() -> Any:
     """pyiqa's laion_aes_arch; openai-clip 1.0.1 imports pkg_resources (gone from setuptools >= 81):
     the one name it takes from there (``packaging``) is supplied for the import."""
-    import packaging.version
-
-    if "pkg_resources" not in sys.modules:
-        try:
-            import pkg_resources  # noqa: F401
-        except ImportError:
-            sys.modules["pkg_resources"] = types.SimpleNamespace(packaging=packaging)  # type: ignore[assignment]
-    return pytest.importorskip("pyiqa.archs.laion_aes_arch")
+    with pkg_resources_stub():
+        return pytest.importorskip("pyiqa.archs.laion_aes_arch")
 
 
 def test_head_layouts_are_the_released_files(pyiqa_arch: Any) -> None:

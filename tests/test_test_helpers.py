@@ -1,0 +1,18 @@
+"""The test-only stand-ins leave no trace: a later test on the same worker sees the interpreter as it was."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.helpers.openai_clip import import_openai_clip, pkg_resources_stub
+
+
+def test_pkg_resources_stand_in_is_removed_after_the_import(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    before = sys.modules.get("pkg_resources")
+    with pkg_resources_stub():
+        assert sys.modules["pkg_resources"].packaging  # what clip.py reads (the real module or the stand-in)
+    import_openai_clip()
+    assert (
+        sys.modules.get("pkg_resources") is before and "clip" in sys.modules
+    )  # clip stays loaded, a stand-in does not
+    monkeypatch.syspath_prepend(str(tmp_path))  # failed with the stand-in left behind (fixup_namespace_packages)
