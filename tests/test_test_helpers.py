@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 
 from tests.helpers.openai_clip import import_openai_clip, pkg_resources_stub
@@ -9,8 +11,12 @@ from tests.helpers.openai_clip import import_openai_clip, pkg_resources_stub
 
 def test_pkg_resources_stand_in_is_removed_after_the_import(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     before = sys.modules.get("pkg_resources")
+    if before is None and importlib.util.find_spec("pkg_resources") is not None:
+        before = importlib.import_module("pkg_resources")  # a real one is imported inside anyway
     with pkg_resources_stub():
-        assert sys.modules["pkg_resources"].packaging  # what clip.py reads (the real module or the stand-in)
+        import pkg_resources
+
+        assert pkg_resources.packaging  # what clip.py reads (the real module or the stand-in)
     import_openai_clip()
     assert (
         sys.modules.get("pkg_resources") is before and "clip" in sys.modules
