@@ -14,7 +14,7 @@ def test_pkg_resources_stand_in_is_removed_after_the_import(tmp_path, monkeypatc
     if before is None and importlib.util.find_spec("pkg_resources") is not None:
         before = importlib.import_module("pkg_resources")  # a real one is imported inside anyway
     with pkg_resources_stub():
-        import pkg_resources
+        import pkg_resources  # type: ignore[import-not-found]
 
         assert pkg_resources.packaging  # what clip.py reads (the real module or the stand-in)
     import_openai_clip()
