@@ -1,6 +1,8 @@
 """Score a folder of images (optionally against a reference folder) in batches.
 
-The item list is fixed by the folder listing (natural order) and the shard; it is cut into
+The images come from a :class:`~iqa.io.sources.Source`: a folder (the default; ``root`` and
+``ref_root``), webdataset tar shards, or a table of paths or bytes. The item list is fixed by the
+source's listing (natural order) and the shard; it is cut into
 chunks of at most ``batch_size`` items whose pixels (width x height of the distorted images, read
 from the file headers) sum to at most ``max_batch_pixels``; an image larger than that budget is a
 chunk of its own. Chunk boundaries never depend on what is already done, so a
@@ -20,7 +22,9 @@ without a prompt gets an ``error``; under ``long_prompts="refuse"`` so does a pr
 
 How the job runs (device, batch size, decoding threads, pixel limit, sub-folders, progress) is one
 :class:`~iqa.api.settings.RunSettings`; :func:`score_job` is the whole run, from the folder to the
-rows (and, given an output file, to a resumable journal and the final table).
+rows (and, given an output file, to a resumable journal and the final table). Other engines (Ray,
+torchrun) run the same chunks: :func:`plan_job_chunks` cuts them and :func:`score_chunk` scores one,
+so every engine gives the numbers of a single process.
 
 Before any image is read, a run checks what it can: :func:`prepare_metrics` builds every metric
 with downloads held back and reports every problem at once (naming the metric and what it needs),
@@ -40,15 +44,17 @@ from typing import Any
 
 import torch
 
+from iqa.api.job_prompts import done_with_same_prompt, warn_truncated, warn_unused_prompts
 from iqa.api.preflight import output_problems, prepare_metrics, writable_problems  # noqa: F401 - re-exported
 from iqa.api.results import ResultStore
 from iqa.api.settings import RunSettings
 from iqa.checks import MIXED_CHANNELS, MixedChannels, mixed_channels
 from iqa.errors import InputError, IQAError
-from iqa.io.folders import Header, Pair, plan_pairs, read_header
+from iqa.io.folders import Header, Pair
 from iqa.io.images import Alpha, array_to_tensor, decode_image
 from iqa.io.prompts import PromptTable, read_prompts
-from iqa.metrics.base import FRMetric, Metric, NRMetric, PromptTruncatedWarning, TextImageMetric
+from iqa.io.sources import FolderSource, ImageRef, Source, shard_items
+from iqa.metrics.base import FRMetric, Metric, NRMetric, TextImageMetric
 from iqa.transforms.color import apply_mixed
 
 Row = dict[str, Any]
@@ -60,7 +66,8 @@ class ScoreJob:
     """One folder-scoring run (see :func:`score_job`).
 
     Attributes:
-        root: folder of the images to score.
+        root: folder of the images to score, or any :class:`~iqa.io.sources.Source` (tar shards, a
+            table); ``ref_root``, ``ref_pattern`` and ``settings.recursive`` apply to a folder only.
         metrics: column name -> per-image metric.
         ref_root: folder of the references (full-reference metrics).
         settings: device, batch size, decoding threads, pixel limit, sub-folders, progress.
@@ -72,7 +79,7 @@ class ScoreJob:
         prompts: the prompts CSV (or its table) of the text-image metrics (:mod:`iqa.io.prompts`).
     """
 
-    root: Path
+    root: Path | Source
     metrics: dict[str, Metric]
     ref_root: Path | None = None
     settings: RunSettings = field(default_factory=RunSettings)
@@ -84,15 +91,26 @@ class ScoreJob:
     _ref_cache: OrderedDict[str, tuple[Future[Decoded], int]] = field(default_factory=OrderedDict, repr=False)
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root)
-        self.ref_root = Path(self.ref_root) if self.ref_root is not None else None
         if not isinstance(self.settings, RunSettings):
             raise InputError(f"settings must be a RunSettings, got {type(self.settings).__name__}")
+        if isinstance(self.root, Source):
+            if self.ref_root is not None:
+                raise InputError("ref_root is for a folder source; the references of this source are in it")
+            self.source: Source = self.root
+        else:
+            self.root = Path(self.root)
+            self.ref_root = Path(self.ref_root) if self.ref_root is not None else None
+            self.source = FolderSource(
+                self.root, self.ref_root, recursive=self.settings.recursive, ref_pattern=self.ref_pattern
+            )
         if self.mixed not in MIXED_CHANNELS:
             raise InputError(f"mixed must be one of {MIXED_CHANNELS}, got {self.mixed!r}")
         for name, m in self.metrics.items():
-            if isinstance(m, FRMetric) and self.ref_root is None:
-                raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
+            if isinstance(m, FRMetric) and not self.source.paired:
+                raise InputError(
+                    f"{name} is a full-reference metric: give the references (--ref DIR for a folder, "
+                    "--ref-key for tar shards and tables)"
+                )
             if not isinstance(m, (FRMetric, NRMetric, TextImageMetric)):
                 raise InputError(f"{name} is a distribution metric; score two folders with `iqa compare`")
         text = [n for n, m in self.metrics.items() if isinstance(m, TextImageMetric)]
@@ -138,9 +156,8 @@ def _jsonable(v: object) -> object:
 
 def plan_items(job: ScoreJob) -> list[Pair]:
     """The job's items in natural order, restricted to its shard."""
-    return plan_pairs(
-        job.root, job.ref_root, recursive=job.settings.recursive, ref_pattern=job.ref_pattern, shard=job.shard
-    )
+    shard_items([], job.shard)  # an invalid shard is refused before the source is listed
+    return shard_items(job.source.plan(), job.shard)
 
 
 def plan_chunks(
@@ -177,13 +194,14 @@ class _Headers:
     @classmethod
     def read(cls, job: ScoreJob, items: list[Pair]) -> _Headers:
         heads = cls()
-        need_img = job.settings.max_batch_pixels is not None or job.ref_root is not None
+        src = job.source
+        need_img = job.settings.max_batch_pixels is not None or src.paired
         for it in items:
             if it.error or not need_img:
                 continue
-            heads.img[it.file] = read_header(job.root / it.file)
-            if it.ref is not None and job.ref_root is not None and it.ref not in heads.ref:
-                heads.ref[it.ref] = read_header(job.ref_root / it.ref)
+            heads.img[it.file] = src.header(it.file)
+            if it.ref is not None and src.paired and it.ref not in heads.ref:
+                heads.ref[it.ref] = src.header(it.ref, ref=True)
         return heads
 
     def pixels(self, it: Pair) -> int:
@@ -191,10 +209,13 @@ class _Headers:
         return h.pixels if h is not None else 0
 
 
-def _decode(path: Path, job: ScoreJob) -> Decoded:
-    """Decode and convert to float32 (3, H, W) in the worker thread, so both run in parallel."""
+def _decode(job: ScoreJob, key: str, ref: bool = False) -> Decoded:
+    """Read (a tar member or table cell is read here too) and decode to float32 (3, H, W) in the
+    worker thread, so reading, decoding and scoring run in parallel.
+    """
     try:
-        return array_to_tensor(decode_image(path, max_pixels=job.settings.max_pixels, alpha=job.alpha))
+        src: ImageRef = job.source.reference(key) if ref else job.source.image(key)
+        return array_to_tensor(decode_image(src, max_pixels=job.settings.max_pixels, alpha=job.alpha))
     except (IQAError, OSError, ValueError, MemoryError) as e:
         return str(e)
 
@@ -205,17 +226,17 @@ class _Decoded:
     def __init__(self, items: list[Pair], job: ScoreJob, pool: ThreadPoolExecutor, heads: _Headers):
         self.items = items
         self.heads = heads
-        self.img: list[Future[Decoded]] = [pool.submit(_decode, job.root / it.file, job) for it in items]
+        self.img: list[Future[Decoded]] = [pool.submit(_decode, job, it.file) for it in items]
         self.ref: list[Future[Decoded] | None] = []
         cache = job._ref_cache
         for it in items:
-            if it.ref is None or job.ref_root is None:
+            if it.ref is None or not job.source.paired:
                 self.ref.append(None)
                 continue
             hit = cache.get(it.ref)
             if hit is None:
                 head = heads.ref.get(it.ref)
-                hit = (pool.submit(_decode, job.ref_root / it.ref, job), head.pixels if head else 0)
+                hit = (pool.submit(_decode, job, it.ref, True), head.pixels if head else 0)
                 cache[it.ref] = hit
                 _trim(cache, job.settings)
             else:
@@ -322,7 +343,7 @@ def _groups(job: ScoreJob, dec: _Decoded, errors: list[list[str]], prompts: list
         if isinstance(a, str):
             errors[i].append(a)
             continue
-        if job.ref_root is not None:
+        if job.source.paired:
             if not isinstance(b, torch.Tensor):
                 errors[i].append(f"reference {it.ref}: {b}")
                 continue
@@ -352,7 +373,7 @@ def _match_channels(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The pair under the mixed-channel rule (files decode to 3 channels; headers say which was grey).
 
-    Accepted pairs were warned about by :func:`_warn_mixed` before decoding started.
+    Accepted pairs were warned about by :func:`warn_mixed` before decoding started.
     """
     ha, hb = heads.img.get(it.file), heads.ref.get(it.ref or "")
     if ha is None or hb is None or ha.gray == hb.gray:
@@ -361,7 +382,7 @@ def _match_channels(
     return apply_mixed(a, b, ha.gray, job.mixed)
 
 
-def _warn_mixed(job: ScoreJob, items: list[Pair], heads: _Headers, limit: int = 10) -> None:
+def warn_mixed(job: ScoreJob, items: list[Pair], heads: _Headers, limit: int = 10) -> None:
     """One warning per accepted mixed pair (the first ``limit``, then a count), before any decoding.
 
     Emitted here, with no decoding thread running, because ``warnings.catch_warnings`` in a decoding
@@ -403,16 +424,42 @@ def _score_chunk(job: ScoreJob, dec: _Decoded, device: torch.device) -> list[Row
     return rows
 
 
-def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[Row]], None]) -> Iterator[int]:
-    """Score every item not in ``done``; call ``on_rows`` per chunk; yield items finished so far."""
+def plan_job_chunks(job: ScoreJob, items: list[Pair]) -> tuple[list[list[Pair]], _Headers]:
+    """``items`` cut into the job's chunks (as every engine runs them), and the headers read for it."""
+    heads = _Headers.read(job, items)
+    pixels = [heads.pixels(it) for it in items]
+    return plan_chunks(items, pixels, job.settings.batch_size, job.settings.max_batch_pixels), heads
+
+
+def score_chunk(
+    job: ScoreJob, chunk: list[Pair], pool: ThreadPoolExecutor | None = None, heads: _Headers | None = None
+) -> list[Row]:
+    """The rows of one chunk (read, decoded and scored here), as :func:`score_job` writes them.
+
+    For engines that hand chunks to other processes (the metrics must already be on the job's
+    device, in eval mode). Headers are read for the chunk when not given.
+    """
+    heads = heads if heads is not None else _Headers.read(job, chunk)
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=max(1, job.settings.workers)) as own:
+            return _score_chunk(job, _Decoded(chunk, job, own, heads), job.settings.torch_device())
+    return _score_chunk(job, _Decoded(chunk, job, pool, heads), job.settings.torch_device())
+
+
+def prepare_job(job: ScoreJob) -> torch.device:
+    """The job's metrics moved to its device in eval mode; the device."""
     device = job.settings.torch_device()
     for m in job.metrics.values():
         m.to(device).eval()
-    heads = _Headers.read(job, items)
-    pixels = [heads.pixels(it) for it in items]
-    chunks = plan_chunks(items, pixels, job.settings.batch_size, job.settings.max_batch_pixels)
+    return device
+
+
+def run_job(job: ScoreJob, items: list[Pair], done: set[str], on_rows: Callable[[list[Row]], None]) -> Iterator[int]:
+    """Score every item not in ``done``; call ``on_rows`` per chunk; yield items finished so far."""
+    device = prepare_job(job)
+    chunks, heads = plan_job_chunks(job, items)
     todo = [c for c in chunks if any(it.file not in done for it in c)]
-    _warn_mixed(job, [it for c in todo for it in c if it.file not in done], heads)
+    warn_mixed(job, [it for c in todo for it in c if it.file not in done], heads)
     finished = sum(len(c) for c in chunks) - sum(len(c) for c in todo)
     yield finished
     with ThreadPoolExecutor(max_workers=max(1, job.settings.workers)) as pool:
@@ -473,68 +520,16 @@ def score_job(
     if problems:  # before any image is read, not after the last one
         raise InputError("; ".join(problems))
     items = plan_items(job) if items is None else items
-    _warn_unused_prompts(job, items)
+    warn_unused_prompts(job.table, job.source.label, items, sharded=job.shard != (1, 1))
     store = ResultStore(Path(output), job.columns, job.meta(), resume=resume, overwrite=overwrite) if output else None
     rows: list[Row] = []
     progress = job.settings.progress
-    done = _done_with_same_prompt(job, store) if store else set()
+    done = done_with_same_prompt(job.table, store) if store else set()
     for n in run_job(job, items, done, store.append if store else rows.extend):
         if progress is not None:
             progress(label, n, len(items))
     if store is not None:
         keys = {it.file for it in items}
         rows = [r for r in store.finalize() if r["file"] in keys]
-    _warn_truncated(job, rows)
+    warn_truncated(job.table, rows)
     return rows
-
-
-def _warn_unused_prompts(job: ScoreJob, items: list[Pair], limit: int = 5) -> None:
-    """Prompts of files that are not among the job's items are reported before the run (not an error)."""
-    table = job.table
-    if table is None:
-        return
-    unused = table.unused([it.file for it in items])
-    if unused:
-        more = f" and {len(unused) - limit} more" if len(unused) > limit else ""
-        warnings.warn(
-            f"{table.path.name} has prompts for {len(unused)} file(s) not in {job.root}"
-            f"{' (this shard)' if job.shard != (1, 1) else ''}: {', '.join(unused[:limit])}{more}",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _done_with_same_prompt(job: ScoreJob, store: ResultStore) -> set[str]:
-    """Rows already written, less those of a text-image job whose prompt has changed since (rescored)."""
-    done = store.done()
-    table = job.table
-    if table is None:
-        return done
-    return {k for k in done if _same_prompt(store.rows[k].get("prompt"), table.lookup(k)[0] or "")}
-
-
-def _same_prompt(stored: object, prompt: str) -> bool:
-    """Whether a stored prompt cell is ``prompt`` (a CSV gives "" back as NaN and "42" as 42.0)."""
-    if isinstance(stored, str):
-        return stored == prompt
-    if isinstance(stored, float):
-        try:
-            again = float(prompt) if prompt else math.nan
-        except ValueError:
-            return False
-        return (math.isnan(stored) and math.isnan(again)) or stored == again
-    return False
-
-
-def _warn_truncated(job: ScoreJob, rows: list[Row]) -> None:
-    """One warning with the count of prompts cut to a text tower's context (each row says which)."""
-    if job.table is None:
-        return
-    cut = [r for r in rows if isinstance(r.get("truncated"), str) and r["truncated"]]
-    if cut:
-        warnings.warn(
-            f"{len(cut)} of {len(rows)} prompts were longer than the text tower's context and were truncated "
-            f"(column 'truncated'), e.g. {cut[0]['file']}; pass --opt long_prompts=refuse to refuse them instead",
-            PromptTruncatedWarning,
-            stacklevel=3,
-        )

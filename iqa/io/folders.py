@@ -9,12 +9,14 @@ Pairing is by relative path without extension (``out/a/x.png`` <-> ``gt/a/x.jpg`
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from iqa.errors import InputError, PairingError
+from iqa.io.images import Blob
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
@@ -146,8 +148,9 @@ class Header:
     gray: bool
 
 
-def read_header(path: str | os.PathLike) -> Header:
-    """Pixel count and whether ``path`` is stored grey (:data:`GRAY_MODES`), from its header only.
+def read_header(path: str | os.PathLike | Blob) -> Header:
+    """Pixel count and whether ``path`` (a file or a :class:`~iqa.io.images.Blob`) is stored grey
+    (:data:`GRAY_MODES`), from its header only.
 
     A file that cannot be opened gets ``Header(0, False)``: decoding reports why, later.
     """
@@ -158,7 +161,7 @@ def read_header(path: str | os.PathLike) -> Header:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decompression-bomb warning is the decoder's business
-            with Image.open(path) as im:
+            with Image.open(io.BytesIO(path.data) if isinstance(path, Blob) else path) as im:
                 return Header(im.size[0] * im.size[1], im.mode in GRAY_MODES)
     except Exception:  # noqa: BLE001 - any unreadable file: the decoder names the problem
         return Header(0, False)

@@ -13,6 +13,8 @@ Rules (also in docs/conventions.md):
 - Images above ``max_pixels`` (default 89,478,485, Pillow's own bomb threshold) are refused
   before decoding; raise the limit with ``max_pixels=`` or ``IQA_MAX_PIXELS``.
 Arrays are HxWx3 uint8 or uint16; :func:`array_to_tensor` makes float32 CHW in [0, 1].
+An image held in memory (a webdataset tar member, a Parquet cell) is a :class:`Blob`: its bytes and
+the name messages give it; it decodes by the same rules as a file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import io as _io
 import os
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +38,27 @@ if TYPE_CHECKING:
 DEFAULT_MAX_PIXELS = 89_478_485
 Alpha = Literal["drop", "white", "black"]
 _PIL_LIMIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Blob:
+    """An encoded image held in memory, and the name that errors give it (``shard-0.tar:x.jpg``)."""
+
+    name: str
+    data: bytes
+
+    def __repr__(self) -> str:  # never print megabytes of bytes
+        return f"Blob({self.name!r}, {len(self.data)} bytes)"
+
+
+ImageInput = str | os.PathLike | Blob  # what decode_image and read_header take
+
+
+def _source(src: ImageInput) -> tuple[Path, Path | _io.BytesIO]:
+    """(the name messages use, what Pillow opens) of a file path or a :class:`Blob`."""
+    if isinstance(src, Blob):
+        return Path(src.name), _io.BytesIO(src.data)
+    return Path(src), Path(src)
 
 
 def max_pixels_limit(max_pixels: int | None = None) -> int:
@@ -53,19 +77,22 @@ def max_pixels_limit(max_pixels: int | None = None) -> int:
     return int(max_pixels)
 
 
-def _open(path: Path, limit: int) -> Image.Image:
+def _open(path: Path, limit: int, fp: Path | _io.BytesIO | None = None) -> Image.Image:
+    fp = path if fp is None else fp
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             try:
-                im = Image.open(path)
+                im = Image.open(fp)
             except Image.DecompressionBombError:
                 # Pillow refuses above 2x its own limit; our limit may be higher by user choice.
                 with _PIL_LIMIT_LOCK:
                     old = Image.MAX_IMAGE_PIXELS
                     Image.MAX_IMAGE_PIXELS = max(limit, old or 0)
                     try:
-                        im = Image.open(path)
+                        if isinstance(fp, _io.BytesIO):
+                            fp.seek(0)
+                        im = Image.open(fp)
                     finally:
                         Image.MAX_IMAGE_PIXELS = old
     except FileNotFoundError:
@@ -182,8 +209,8 @@ def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> np.ndarray:
-    """Decode ``path`` to an HxWx3 ``uint8`` or ``uint16`` array following the module rules.
+def decode_image(path: ImageInput, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> np.ndarray:
+    """Decode ``path`` (a file, or a :class:`Blob`) to an HxWx3 ``uint8`` or ``uint16`` array by the module rules.
 
     Raises:
         ImageReadError: missing, unreadable, truncated or non-image file (message names it).
@@ -191,13 +218,15 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None, alph
     """
     if alpha not in ("drop", "white", "black"):
         raise InputError(f"alpha must be 'drop', 'white' or 'black', got {alpha!r}")
-    path = Path(path)
+    blob = path if isinstance(path, Blob) else None
+    path, fp = _source(path)
     limit = max_pixels_limit(max_pixels)
-    im = _open(path, limit)
+    im = _open(path, limit, fp)
     try:
         fmt = im.format or ""
         if ";16" in _rawmode(im) and im.mode in ("RGB", "RGBA") and fmt in ("PNG", "TIFF"):
-            arr = _decode_16bit_rgb(path, path.read_bytes(), fmt, alpha)
+            data = blob.data if blob is not None else path.read_bytes()
+            arr = _decode_16bit_rgb(path, data, fmt, alpha)
             return _orient(arr, im.getexif().get(0x0112))
         im.load()
         im = ImageOps.exif_transpose(im)
@@ -230,7 +259,7 @@ def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
     return out.mul_(1.0 / scale)
 
 
-def read_image(path: str | os.PathLike, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> torch.Tensor:
+def read_image(path: ImageInput, *, max_pixels: int | None = None, alpha: Alpha = "drop") -> torch.Tensor:
     """Read an image file as a float32 (3, H, W) tensor in [0, 1] (see module rules).
 
     Example:
