@@ -10,24 +10,37 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import torch
 
 from iqa.atomic import atomic_write
-from iqa.errors import InputError
+from iqa.errors import InputError, IQAError
 from iqa.features.base import FeatureExtractor
 from iqa.io.folders import list_images
 from iqa.io.images import array_to_tensor, decode_image
+from iqa.io.sources import FolderSource, Source
 
 Progress = Callable[[str, int, int], None]
+Decoded = torch.Tensor | str  # a (3, H, W) float image, or why it could not be read
 
-__all__ = ["FolderFeatures", "extract_folder", "extract_folder_named", "folder_features", "folder_fingerprint"]
+__all__ = [
+    "ChunkFeatures",
+    "FolderFeatures",
+    "decode_chunk",
+    "extract_chunk",
+    "extract_folder",
+    "extract_folder_named",
+    "extract_source",
+    "feature_chunks",
+    "folder_features",
+    "folder_fingerprint",
+]
 
 
 def folder_fingerprint(root: Path, files: list[str]) -> str:
@@ -66,31 +79,122 @@ def extract_folder(root: Path, extractor: FeatureExtractor, **opts: Any) -> tupl
     return feats, failed
 
 
-def _load(root: Path, rel: str, max_pixels: int | None) -> torch.Tensor | str:
+def feature_chunks(n: int, batch_size: int) -> list[range]:
+    """Indices ``0..n-1`` cut into the consecutive chunks of ``batch_size`` that extraction runs.
+
+    Every engine (one process, torchrun ranks, Ray actors) extracts these same chunks, so a
+    feature's batch, and with it every bit of its value, never depends on how the work was split.
+
+    Raises:
+        InputError: ``batch_size`` below 1.
+    """
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    return [range(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+
+
+def _load(source: Source, key: str, max_pixels: int | None) -> Decoded:
     try:
-        return array_to_tensor(decode_image(root / rel, max_pixels=max_pixels))
-    except (OSError, ValueError) as e:
+        return array_to_tensor(decode_image(source.image(key), max_pixels=max_pixels))
+    except (IQAError, OSError, ValueError, MemoryError) as e:
         return str(e)
 
 
-def _run_chunk(
-    extractor: FeatureExtractor, chunk: list[torch.Tensor | str], device: torch.device | str, failed: list[str]
-) -> dict[int, torch.Tensor]:
+def decode_chunk(
+    source: Source, keys: Sequence[str], pool: ThreadPoolExecutor, max_pixels: int | None = None
+) -> list[Future[Decoded]]:
+    """Start decoding ``keys`` of ``source`` in ``pool``: one future per key, a (3, H, W) float
+    image or the message saying why it could not be read.
+    """
+    return [pool.submit(_load, source, k, max_pixels) for k in keys]
+
+
+@dataclass
+class ChunkFeatures:
+    """Features of one chunk's readable images by position in the chunk, and the failure messages."""
+
+    features: dict[int, torch.Tensor]
+    failed: list[str]
+
+
+def extract_chunk(
+    source: Source,
+    keys: Sequence[str],
+    extractor: FeatureExtractor,
+    *,
+    device: torch.device | str = "cpu",
+    max_pixels: int | None = None,
+    workers: int = 2,
+    decoded: list[Future[Decoded]] | None = None,
+) -> ChunkFeatures:
+    """Features (float64, on the CPU) of the readable images among ``keys`` (one chunk of
+    :func:`feature_chunks`), by position in ``keys``, and why the others failed.
+
+    Images are decoded by ``workers`` threads (or taken from ``decoded``, futures of
+    :func:`decode_chunk` started earlier); images of one size share a forward pass on ``device``.
+    """
+    if decoded is None:
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            images = [f.result() for f in decode_chunk(source, keys, pool, max_pixels)]
+    else:
+        images = [f.result() for f in decoded]
+    failed = [t for t in images if isinstance(t, str)]
+    return ChunkFeatures(_forward(extractor, images, device), failed)
+
+
+def _forward(extractor: FeatureExtractor, chunk: list[Decoded], device: torch.device | str) -> dict[int, torch.Tensor]:
     """Features of the decoded images of one chunk by index (same-size images share a forward pass)."""
     groups: dict[tuple[int, ...], list[int]] = {}
-    images: dict[int, torch.Tensor] = {}
     for i, t in enumerate(chunk):
-        if isinstance(t, str):
-            failed.append(t)
-        else:
-            images[i] = t
+        if not isinstance(t, str):
             groups.setdefault(tuple(t.shape), []).append(i)
     out: dict[int, torch.Tensor] = {}
     for idx in groups.values():
+        batch = torch.stack([cast(torch.Tensor, chunk[i]) for i in idx])
         with torch.inference_mode():
-            f = extractor(torch.stack([images[i] for i in idx]).to(device)).to("cpu", torch.float64)
+            f = extractor(batch.to(device)).to("cpu", torch.float64)
         out.update({i: f[j] for j, i in enumerate(idx)})
     return out
+
+
+def extract_source(
+    source: Source,
+    keys: Sequence[str],
+    extractor: FeatureExtractor,
+    *,
+    batch_size: int = 32,
+    workers: int = 2,
+    device: torch.device | str = "cpu",
+    max_pixels: int | None = None,
+    chunks: Sequence[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[int, torch.Tensor], list[str]]:
+    """Features of ``keys`` of ``source`` by index into ``keys`` (readable ones only), and the failures.
+
+    Runs the chunks of :func:`feature_chunks` (only those numbered in ``chunks`` when given: a
+    rank's or worker's share), decoding the next chunk in ``workers`` threads while the extractor
+    runs on this one. ``progress(done, total)`` counts the items of the chunks run.
+    """
+    cut = feature_chunks(len(keys), batch_size)
+    todo = [cut[i] for i in chunks] if chunks is not None else cut
+    total = sum(len(c) for c in todo)
+    feats: dict[int, torch.Tensor] = {}
+    failed: list[str] = []
+    done = 0
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        # decode the next chunk while the extractor runs on this one
+        pending = decode_chunk(source, [keys[i] for i in todo[0]], pool, max_pixels) if todo else []
+        for n, rng in enumerate(todo):
+            current = pending
+            nxt = todo[n + 1] if n + 1 < len(todo) else None
+            pending = decode_chunk(source, [keys[i] for i in nxt], pool, max_pixels) if nxt is not None else []
+            out = extract_chunk(source, [keys[i] for i in rng], extractor, device=device, decoded=current)
+            feats.update({rng.start + i: f for i, f in out.features.items()})
+            failed += out.failed
+            done += len(rng)
+            if progress:
+                progress(done, total)
+    return feats, failed
 
 
 def extract_folder_named(
@@ -112,23 +216,16 @@ def extract_folder_named(
     files = list_images(root, recursive=recursive)
     if not files:
         raise InputError(f"{root}: no image files found")
-    feats: dict[int, torch.Tensor] = {}
-    failed: list[str] = []
-    starts = list(range(0, len(files), batch_size))
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        # decode the next chunk while the extractor runs on this one
-        pending = [pool.submit(_load, root, f, max_pixels) for f in files[0:batch_size]]
-        for n, start in enumerate(starts):
-            chunk = [p.result() for p in pending]
-            nxt = starts[n + 1] if n + 1 < len(starts) else None
-            pending = (
-                [pool.submit(_load, root, f, max_pixels) for f in files[nxt : nxt + batch_size]]
-                if nxt is not None
-                else []
-            )
-            feats.update({start + i: f for i, f in _run_chunk(extractor, chunk, device, failed).items()})
-            if progress:
-                progress(min(start + batch_size, len(files)), len(files))
+    feats, failed = extract_source(
+        FolderSource(root, recursive=recursive),
+        files,
+        extractor,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        max_pixels=max_pixels,
+        progress=progress,
+    )
     kept = sorted(feats)
     if not kept:
         raise InputError(f"{root}: no readable images ({len(failed)} failed: {failed[:3]})")
