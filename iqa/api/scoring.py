@@ -18,6 +18,7 @@ from iqa.checks import MixedChannels, mixed_channels
 from iqa.errors import InputError, ShapeError
 from iqa.io.folders import GRAY_MODES, read_header
 from iqa.io.images import array_to_tensor, decode_image, pil_to_array
+from iqa.io.sources import Source
 from iqa.metrics.base import FRMetric, Metric, NRMetric, TextImageMetric
 from iqa.transforms.color import apply_mixed
 
@@ -95,7 +96,8 @@ def score(
     Args:
         metric: a registered name (``options`` are passed to :func:`iqa.create`) or a metric.
         img: tensor (N, C, H, W) / (C, H, W) (float in [0, data_range], or uint8), PIL image,
-            file path, a list of those (sizes may differ), or a folder.
+            file path, a list of those (sizes may differ), a folder, or a
+            :class:`~iqa.io.sources.Source` (tar shards or a table: ``iqa.io.sources.open_source``).
         ref: the reference in the same form for full-reference metrics.
         text: the prompt of each image for text-image metrics (kind "text", e.g. clipscore): one
             string per image, in the order of ``img`` (a single image takes a single string).
@@ -138,11 +140,11 @@ def score(
             f"{m.spec.name} is not a text-image metric (kind {m.spec.kind!r}): do not pass text/refs/prompts"
         )
     fr = isinstance(m, FRMetric)
-    if fr and ref is None:
+    if fr and ref is None and not (isinstance(img, Source) and img.paired):
         raise InputError(f"{m.spec.name} is full-reference: pass ref=...")
     if not fr and ref is not None:
         raise InputError(f"{m.spec.name} is no-reference: do not pass ref")
-    if _is_folder(img):
+    if _is_folder(img) or isinstance(img, Source):
         return _score_folder(m, img, ref, run, ref_pattern, mixed)
     imgs = [_one_to_tensor(x, "img", run.max_pixels) for x in _as_list(img)]
     ref_ts = [_one_to_tensor(x, "ref", run.max_pixels) for x in _as_list(ref)] if fr else []
@@ -214,10 +216,14 @@ def _score_folder(
 ) -> Any:
     import pandas as pd
 
-    if ref is not None and not _is_folder(ref):
+    if isinstance(img, Source):
+        if ref is not None:
+            raise InputError("img is a source (tar shards or a table): its references are in it (ref_key=...), "
+                             "do not pass ref")  # fmt: skip
+    elif ref is not None and not _is_folder(ref):
         raise InputError(f"img is a folder, so ref must be a folder too, got {ref!r}")
     job = ScoreJob(
-        root=Path(img),
+        root=img if isinstance(img, Source) else Path(img),
         ref_root=Path(ref) if ref is not None else None,
         metrics={m.spec.name: m},
         settings=settings,

@@ -14,8 +14,8 @@ from iqa.cli.progress import ProgressReporter
 
 
 @click.command()
-@click.argument("a", type=click.Path(exists=True, path_type=Path))
-@click.argument("b", type=click.Path(exists=True, path_type=Path))
+@click.argument("a")  # a path, a shard pattern or a published name: iqa.compare says what is missing
+@click.argument("b")
 @click.option(
     "-m",
     "--metric",
@@ -42,8 +42,8 @@ from iqa.cli.progress import ProgressReporter
 @click.option("--cite", is_flag=True, help="Also print how to report the result (versions, features, weights, sets).")
 @click.option("-q", "--quiet", is_flag=True)
 def compare(
-    a: Path,
-    b: Path,
+    a: str,
+    b: str,
     metrics: tuple[str, ...],
     output: Path | None,
     opts: tuple[str, ...],
@@ -60,7 +60,8 @@ def compare(
 ) -> None:
     """Compare image sets A (the reference, "real") and B (the generated set).
 
-    A side is a folder of images, a statistics/features file (pytorch-fid or clean-fid .npz, ADM
+    A side is a folder of images, webdataset tar shards (a quoted 'shards/*.tar' or
+    'shard-{000..009}.tar'), a .csv/.parquet table of image paths or bytes, a statistics/features file (pytorch-fid or clean-fid .npz, ADM
     reference batch .npz, torch-fidelity cache .pt, .npy features) or published statistics by name
     (cleanfid:cifar10_clean_train_32, adm:imagenet256, ttur:cifar10_train; `iqa weights list`).
     Statistics and feature files need no extractor weights. Every metric is checked before any image

@@ -21,13 +21,23 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True)
 @click.option(
     "--ref",
     "ref",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Reference folder (full-reference metrics); files are paired by name.",
 )
+@click.option(
+    "--image-key",
+    help="Tar shards: the image member's extension(s), e.g. 'jpg;png' (default: any image extension). "
+    "Tables: the image column (default: file, path, image or filepath).",
+)
+@click.option(
+    "--ref-key",
+    help="Tar shards: the reference member's extension, e.g. 'ref.png'. Tables: the reference column.",
+)
+@click.option("--key-column", help="Tables: the column of item names (default: the image path, else key/id).")
 @click.option("-m", "--metric", "metrics", multiple=True, required=True, help="Metric name; repeat for several.")
 @click.option(
     "--prompts",
@@ -80,8 +90,11 @@ if TYPE_CHECKING:
 @keep_going_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def score(
-    folder: Path,
+    inputs: tuple[str, ...],
     ref: Path | None,
+    image_key: str | None,
+    ref_key: str | None,
+    key_column: str | None,
     metrics: tuple[str, ...],
     prompts: Path | None,
     output: Path | None,
@@ -99,7 +112,11 @@ def score(
     keep_going: bool,
     quiet: bool,
 ) -> None:
-    """Score every image in FOLDER with each metric; exit 1 if any file failed or a metric was skipped.
+    """Score every image of INPUTS with each metric; exit 1 if any file failed or a metric was skipped.
+
+    INPUTS is a folder of images, webdataset tar shards (a.tar b.tar, 'shards/*.tar' or
+    'shard-{000..009}.tar'; the reference of a pair is a member of the same sample: --ref-key), or a
+    .csv/.parquet table with a column of image paths or (Parquet) bytes (--image-key, --ref-key).
 
     Every metric is built, its weights found, the prompts file read and the output checked before
     any image is read; all problems are reported at once (see --keep-going). Text-image metrics
@@ -111,8 +128,11 @@ def score(
     from iqa.api.preflight import prompt_usage_problems, read_prompts_problems
     from iqa.cli.runtime import tune_allocator
     from iqa.errors import InputError
+    from iqa.io.sources import open_source
 
     tune_allocator()
+    source = open_source(list(inputs), ref, recursive=recursive, ref_pattern=ref_pattern, image_key=image_key,
+                         ref_key=ref_key, key_column=key_column)  # fmt: skip
     if len(set(metrics)) != len(metrics):
         raise InputError(f"a metric is repeated in {list(metrics)}")
     if output is None and (resume or shard):
@@ -122,7 +142,11 @@ def score(
     table, prompt_problems = read_prompts_problems(prompts)
     prompt_problems += prompt_usage_problems(metrics, prompts)
     ready = prepare_metrics(
-        metrics, per_metric, check=_per_image(ref, prompts), fatal=fatal + prompt_problems, keep_going=keep_going
+        metrics,
+        per_metric,
+        check=_per_image(source.paired, prompts),
+        fatal=fatal + prompt_problems,
+        keep_going=keep_going,
     )
     report_skipped(ready.skipped)
     built = ready.built
@@ -132,8 +156,8 @@ def score(
         run = settings.replace(max_pixels=max_pixels, recursive=recursive, progress=bars)
         if max_batch_pixels is not None:
             run = run.replace(max_batch_pixels=max_batch_pixels or None)
-        job = ScoreJob(root=folder, ref_root=ref, metrics=built, settings=run, ref_pattern=ref_pattern,
-                       shard=parse_shard(shard), alpha=alpha, mixed=mixed, prompts=table)  # fmt: skip
+        job = ScoreJob(root=source, metrics=built, settings=run, shard=parse_shard(shard), alpha=alpha, mixed=mixed,
+                       prompts=table)  # fmt: skip
         rows = score_job(job, output, resume=resume, overwrite=overwrite)
     if output is None:
         write_table_stdout(rows, job.columns)
@@ -143,9 +167,9 @@ def score(
         sys.exit(1)
 
 
-def _per_image(ref: Path | None, prompts: Path | None = None) -> Callable[[str, Metric], None]:
-    """The pre-flight check of `iqa score`: a per-image metric, with --ref when full-reference and
-    --prompts when text-image.
+def _per_image(paired: bool, prompts: Path | None = None) -> Callable[[str, Metric], None]:
+    """The pre-flight check of `iqa score`: a per-image metric, with references (``paired``) when
+    full-reference and --prompts when text-image.
     """
 
     def check(name: str, m: Metric) -> None:
@@ -154,8 +178,11 @@ def _per_image(ref: Path | None, prompts: Path | None = None) -> Callable[[str, 
 
         if not isinstance(m, (FRMetric, NRMetric, TextImageMetric)):
             raise InputError(f"{name} is a distribution metric; score two folders with `iqa compare`")
-        if isinstance(m, FRMetric) and ref is None:
-            raise InputError(f"{name} is a full-reference metric: give the reference folder with --ref DIR")
+        if isinstance(m, FRMetric) and not paired:
+            raise InputError(
+                f"{name} is a full-reference metric: give the references (--ref DIR for a folder, "
+                "--ref-key for tar shards and tables)"
+            )
         if isinstance(m, TextImageMetric) and prompts is None:
             raise InputError(
                 f"{name} scores images against prompts: give them with --prompts prompts.csv "

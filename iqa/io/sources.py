@@ -118,13 +118,14 @@ def open_source(
     ref_pattern: str | None = None,
     image_key: str | None = None,
     ref_key: str | None = None,
+    key_column: str | None = None,
 ) -> Source:
     """The source a user means by ``spec``: a folder, ``.tar`` shards (a list, a glob or
     ``shard-{000..009}.tar``), or a ``.csv`` / ``.parquet`` table.
 
     ``ref`` is the reference folder of a folder source; ``image_key`` / ``ref_key`` name the image
     and reference of a tar sample (member extensions, e.g. ``png`` and ``ref.png``) or of a table
-    row (column names).
+    row (column names); ``key_column`` names a table's column of item keys.
 
     Raises:
         InputError: nothing at ``spec``, or options that do not apply to its kind (named).
@@ -133,7 +134,10 @@ def open_source(
         return spec
     from iqa.io.webdataset import WebDatasetSource, expand_shards
 
+    if isinstance(spec, (list, tuple)) and len(spec) == 1:
+        spec = spec[0]
     if isinstance(spec, (list, tuple)) or _looks_like_shards(str(spec)):
+        _refuse(key_column is not None, "--key-column is for tables; a tar sample's key is its member name")
         shards = expand_shards(spec if isinstance(spec, (list, tuple)) else [spec])
         _refuse(ref is not None, "--ref DIR is for folders; in tar shards the reference is a member: --ref-key")
         return WebDatasetSource(shards, image_key=image_key, ref_key=ref_key)
@@ -142,13 +146,16 @@ def open_source(
         from iqa.io.tables import TableSource
 
         _refuse(ref is not None, "--ref DIR is for folders; in a table the reference is a column: --ref-key")
-        return TableSource(path, image_column=image_key, ref_column=ref_key)
+        return TableSource(path, image_column=image_key, ref_column=ref_key, key_column=key_column)
     if not path.is_dir():
         raise InputError(
             f"{path}: not a folder, .tar shard(s) or .csv/.parquet table (nothing to score there); "
             "give a folder of images, webdataset shards (a.tar b.tar or 'shard-{000..009}.tar') or a table"
         )
-    _refuse(image_key is not None or ref_key is not None, "--image-key/--ref-key are for tar shards and tables")
+    _refuse(
+        image_key is not None or ref_key is not None or key_column is not None,
+        "--image-key, --ref-key and --key-column are for tar shards and tables, not folders",
+    )
     return FolderSource(path, ref, recursive=recursive, ref_pattern=ref_pattern)
 
 

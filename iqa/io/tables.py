@@ -100,8 +100,8 @@ class TableSource(Source):
         if row is None:
             raise InputError(f"{key}: no such row in {self.path}")
         value = self._value(column, row)
-        where = f"{self.path.name} row {row + 2} ({column})" if self._cols.parquet is None else (
-            f"{self.path.name} row {row} ({column})")  # fmt: skip
+        # CSV rows as a spreadsheet numbers them (the header is row 1); Parquet rows from 0
+        where = f"{self.path.name} row {row + 2 if not self._cols.is_parquet else row} ({column})"
         if isinstance(value, dict):  # Hugging Face datasets' Image struct
             if value.get("bytes"):
                 return Blob(f"{where}: {value.get('path') or key}", bytes(value["bytes"]))
@@ -114,7 +114,7 @@ class TableSource(Source):
         return p if p.is_absolute() else self.root / p
 
     def _value(self, column: str, row: int) -> Any:
-        if self._cols.parquet is None:
+        if not self._cols.is_parquet:
             return self._cols.csv_rows[row][column]
         group, offset = self._cols.locate(row)
         with self._lock:
@@ -129,12 +129,12 @@ class _Columns:
 
     def __init__(self, path: Path, image: str | None, ref: str | None, key: str | None):
         self.path = path
-        self.parquet: Any = None
+        self._pf: Any = None  # the open ParquetFile (reopened after unpickling)
+        self.is_parquet = path.suffix.lower() in (".parquet", ".pq")
         self.csv_rows: list[dict[str, str]] = []
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
+        if self.is_parquet:
             names = self._open_parquet()
-        elif suffix == ".csv":
+        elif path.suffix.lower() == ".csv":
             names = self._read_csv()
         else:
             raise InputError(f"{path}: a table must be .csv or .parquet")
@@ -148,15 +148,24 @@ class _Columns:
             if col is not None and col not in names:
                 raise InputError(f"{path}: no {what} column {col!r} (columns: {', '.join(names)})")
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pf": None}  # an open ParquetFile does not pickle
+
+    @property
+    def parquet(self) -> Any:
+        """The open ``pyarrow.parquet.ParquetFile``."""
+        if self._pf is None:
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise InputError("reading a Parquet table needs pyarrow: pip install 'iqa[parquet]'") from None
+            try:
+                self._pf = pq.ParquetFile(self.path)
+            except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
+                raise InputError(f"{self.path}: not a readable Parquet file ({e})") from None
+        return self._pf
+
     def _open_parquet(self) -> list[str]:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InputError("reading a Parquet table needs pyarrow: pip install 'iqa[parquet]'") from None
-        try:
-            self.parquet = pq.ParquetFile(self.path)
-        except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
-            raise InputError(f"{self.path}: not a readable Parquet file ({e})") from None
         md = self.parquet.metadata
         self.starts = [0]
         for g in range(md.num_row_groups):
@@ -190,7 +199,7 @@ class _Columns:
         return [v if isinstance(v, str) and v else f"row{i}" for i, v in enumerate(values)]
 
     def _column(self, name: str, paths_only: bool = False) -> list[Any]:
-        if self.parquet is None:
+        if not self.is_parquet:
             return [r[name] for r in self.csv_rows]
         import pyarrow as pa
 
@@ -198,8 +207,8 @@ class _Columns:
         if paths_only and pa.types.is_struct(field.type):
             if field.type.get_field_index("path") < 0:
                 return [None] * self.parquet.metadata.num_rows
-            col = self.parquet.read(columns=[name]).column(0)
-            return [v.get("path") if v else None for v in col.to_pylist()]  # bytes are read, then dropped
+            col = self.parquet.read(columns=[f"{name}.path"]).column(0)  # the nested field only, not the bytes
+            return [v.get("path") if v else None for v in col.to_pylist()]
         if paths_only and not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
             return [None] * self.parquet.metadata.num_rows
         return self.parquet.read(columns=[name]).column(0).to_pylist()
