@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 import iqa
-from iqa.api import jobs
+from iqa.api import job_chunks
 from iqa.api.jobs import ScoreJob, plan_chunks, score_job
 from iqa.api.settings import DEFAULT_MAX_BATCH_PIXELS, RunSettings
 from iqa.errors import InputError
@@ -109,13 +109,13 @@ def test_bounded_batches_give_the_same_scores_and_respect_the_budget(
     dist, ref = _folder(tmp_path)
     unbounded = _run(dist, ref, None)
     shapes: list[tuple[int, ...]] = []
-    real = jobs._run_metric
+    real = job_chunks._run_metric
 
     def spy(m: object, img: torch.Tensor, r: torch.Tensor | None) -> torch.Tensor:
         shapes.append(tuple(img.shape))
         return real(m, img, r)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(jobs, "_run_metric", spy)
+    monkeypatch.setattr(job_chunks, "_run_metric", spy)
     budget = 2 * 64 * 48  # two of the larger images, or three of the smaller
     bounded = _run(dist, ref, budget)
     assert shapes, "the spy saw no batch"
@@ -136,10 +136,10 @@ def test_reference_cache_is_bounded_by_pixels() -> None:
     settings = RunSettings(batch_size=16, max_batch_pixels=2 * MP24)
     for i in range(5):
         cache[f"r{i}"] = (Future(), MP24)
-        jobs._trim(cache, settings)
+        job_chunks._trim(cache, settings)
     assert list(cache) == ["r3", "r4"]  # the newest two fit the budget; count alone kept all five
     cache = OrderedDict([("big", (Future(), 10 * MP24))])
-    jobs._trim(cache, settings)
+    job_chunks._trim(cache, settings)
     assert list(cache) == ["big"]  # the one in use is kept even above the budget
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 import iqa
 from iqa.api import comparison as compare_mod
-from iqa.api import jobs
+from iqa.api import job_chunks
 from iqa.api.jobs import ScoreJob, output_problems, prepare_metrics, score_job
 from iqa.errors import DownloadError
 
@@ -94,8 +94,8 @@ def test_score_job_refuses_an_unwritable_format_before_decoding(tmp_path: Path, 
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "fastparquet", None)
     decoded: list[Path] = []
-    real = jobs._decode
-    monkeypatch.setattr(jobs, "_decode", lambda p, j: decoded.append(p) or real(p, j))
+    real = job_chunks._decode
+    monkeypatch.setattr(job_chunks, "_decode", lambda j, k, r=False: decoded.append(k) or real(j, k, r))
     job = ScoreJob(root=d, ref_root=r, metrics={"psnr": iqa.create("psnr")})
     with pytest.raises(ValueError, match="pyarrow"):
         score_job(job, tmp_path / "o.parquet")

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from iqa.api import jobs
+from iqa.api import job_chunks
 from iqa.cli.main import cli
 
 
@@ -82,8 +82,8 @@ def test_score_parquet_without_pyarrow_fails_at_once(pairs, tmp_path: Path, monk
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # importing it now fails, as if not installed
     monkeypatch.setitem(sys.modules, "fastparquet", None)
     decoded: list[Path] = []
-    real = jobs._decode
-    monkeypatch.setattr(jobs, "_decode", lambda p, j: decoded.append(p) or real(p, j))
+    real = job_chunks._decode
+    monkeypatch.setattr(job_chunks, "_decode", lambda j, k, r=False: decoded.append(k) or real(j, k, r))
     r = CliRunner().invoke(cli, _score(*pairs, tmp_path / "o.parquet", "psnr", "lpips"))
     assert r.exit_code == 2 and "writing .parquet needs pyarrow: pip install pyarrow" in r.output
     assert "lpips: cannot be built" in r.output  # reported together
