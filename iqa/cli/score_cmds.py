@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from iqa.api.settings import RunSettings
     from iqa.checks import MixedChannels
     from iqa.io.images import Alpha
+    from iqa.io.sources import Source
     from iqa.metrics.base import Metric
 
 
@@ -138,7 +139,7 @@ def score(
     if output is None and (resume or shard):
         raise InputError("--resume and --shard need an output file (-o out.csv)")
     per_metric = parse_metric_options(opts, list(metrics))
-    fatal = output_problems(output, resume=resume, overwrite=overwrite)
+    fatal = output_problems(output, resume=resume, overwrite=overwrite) + _source_problems(source)
     table, prompt_problems = read_prompts_problems(prompts)
     prompt_problems += prompt_usage_problems(metrics, prompts)
     ready = prepare_metrics(
@@ -165,6 +166,20 @@ def score(
     report_skipped(ready.skipped, again=True)
     if ready.skipped or any(r["error"] for r in rows):
         sys.exit(1)
+
+
+def _source_problems(source: Source) -> list[str]:
+    """Listing the source (a folder, the shards' member index, a table's keys) before any metric is
+    built: an empty folder, a compressed shard or a table without its column is said with the rest.
+    The listing is kept by tar and table sources, so the run does not list them again.
+    """
+    from iqa.errors import InputError
+
+    try:
+        source.plan()
+    except InputError as e:
+        return [str(e)]
+    return []
 
 
 def _per_image(paired: bool, prompts: Path | None = None) -> Callable[[str, Metric], None]:
