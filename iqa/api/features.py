@@ -9,8 +9,9 @@ Mixed image sizes are batched by size (the extractors resize internally).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ __all__ = [
     "feature_chunks",
     "folder_features",
     "folder_fingerprint",
+    "iter_chunk_features",
+    "source_fingerprint",
 ]
 
 
@@ -52,6 +55,34 @@ def folder_fingerprint(root: Path, files: list[str]) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
+
+
+def source_fingerprint(source: Source, keys: Sequence[str]) -> str:
+    """sha256 over a source's description, the size and mtime of the files it reads (its tar shards
+    or table), and every item's key; for a table of image paths, each image file's size and mtime too.
+
+    Unlike :func:`folder_fingerprint` no image bytes are read: shards and tables are rewritten, not
+    edited in place, so a changed sample changes its file's size or mtime.
+    """
+    h = hashlib.sha256(json.dumps(source.describe(), sort_keys=True, default=str).encode("utf-8"))
+    for f in _described_files(source.describe()):
+        st = f.stat()
+        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\0".encode())
+    paths = bool(keys) and isinstance(source.image(keys[0]), Path)  # a table of paths, not of bytes
+    for k in keys:
+        h.update(k.encode("utf-8") + b"\0")
+        img = source.image(k) if paths else None
+        if isinstance(img, Path):
+            h.update(f"{img.stat().st_size}|{img.stat().st_mtime_ns}\0".encode() if img.exists() else b"missing\0")
+    return h.hexdigest()
+
+
+def _described_files(described: dict[str, object]) -> list[Path]:
+    """The existing files named in a source's ``describe()`` (its shards, its table)."""
+    names: list[object] = []
+    for v in described.values():
+        names += v if isinstance(v, (list, tuple)) else [v]
+    return [Path(n) for n in names if isinstance(n, str) and n and Path(n).is_file()]
 
 
 def cache_entry(
@@ -157,6 +188,36 @@ def _forward(extractor: FeatureExtractor, chunk: list[Decoded], device: torch.de
     return out
 
 
+def iter_chunk_features(
+    source: Source,
+    keys: Sequence[str],
+    extractor: FeatureExtractor,
+    *,
+    batch_size: int = 32,
+    workers: int = 2,
+    device: torch.device | str = "cpu",
+    max_pixels: int | None = None,
+    chunks: Sequence[int] | None = None,
+) -> Iterator[tuple[int, ChunkFeatures]]:
+    """(chunk number, its features by index into ``keys``) for the chunks of :func:`feature_chunks`
+    (only those numbered in ``chunks`` when given: a rank's or worker's share), in that order.
+
+    The next chunk is decoded in ``workers`` threads while the extractor runs on this one.
+    """
+    cut = feature_chunks(len(keys), batch_size)
+    todo = list(chunks) if chunks is not None else list(range(len(cut)))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+
+        def start(n: int) -> list[Future[Decoded]]:
+            return decode_chunk(source, [keys[i] for i in cut[todo[n]]], pool, max_pixels) if n < len(todo) else []
+
+        pending = start(0)
+        for n, c in enumerate(todo):
+            current, pending = pending, start(n + 1)  # decode the next chunk while this one runs
+            out = extract_chunk(source, [keys[i] for i in cut[c]], extractor, device=device, decoded=current)
+            yield c, ChunkFeatures({cut[c].start + i: f for i, f in out.features.items()}, out.failed)
+
+
 def extract_source(
     source: Source,
     keys: Sequence[str],
@@ -171,29 +232,24 @@ def extract_source(
 ) -> tuple[dict[int, torch.Tensor], list[str]]:
     """Features of ``keys`` of ``source`` by index into ``keys`` (readable ones only), and the failures.
 
-    Runs the chunks of :func:`feature_chunks` (only those numbered in ``chunks`` when given: a
-    rank's or worker's share), decoding the next chunk in ``workers`` threads while the extractor
-    runs on this one. ``progress(done, total)`` counts the items of the chunks run.
+    Runs the chunks of :func:`feature_chunks` (only those numbered in ``chunks`` when given), as
+    :func:`iter_chunk_features`. ``progress(done, total)`` counts the items of the chunks run.
     """
     cut = feature_chunks(len(keys), batch_size)
-    todo = [cut[i] for i in chunks] if chunks is not None else cut
-    total = sum(len(c) for c in todo)
+    total = sum(len(cut[c]) for c in chunks) if chunks is not None else len(keys)
     feats: dict[int, torch.Tensor] = {}
     failed: list[str] = []
     done = 0
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        # decode the next chunk while the extractor runs on this one
-        pending = decode_chunk(source, [keys[i] for i in todo[0]], pool, max_pixels) if todo else []
-        for n, rng in enumerate(todo):
-            current = pending
-            nxt = todo[n + 1] if n + 1 < len(todo) else None
-            pending = decode_chunk(source, [keys[i] for i in nxt], pool, max_pixels) if nxt is not None else []
-            out = extract_chunk(source, [keys[i] for i in rng], extractor, device=device, decoded=current)
-            feats.update({rng.start + i: f for i, f in out.features.items()})
-            failed += out.failed
-            done += len(rng)
-            if progress:
-                progress(done, total)
+    runs = iter_chunk_features(
+        source, keys, extractor, batch_size=batch_size, workers=workers, device=device, max_pixels=max_pixels,
+        chunks=chunks,
+    )  # fmt: skip
+    for c, out in runs:
+        feats.update(out.features)
+        failed += out.failed
+        done += len(cut[c])
+        if progress:
+            progress(done, total)
     return feats, failed
 
 
