@@ -1,9 +1,15 @@
-"""Features of a folder's images: batched extraction with threaded decoding, and on-disk caches.
+"""Features of a folder's (or any source's) images: batched extraction with threaded decoding, and on-disk caches.
 
 Used by ``iqa.compare`` (features only) and by explanations and attacks (features with the names
-of the images they belong to). A cache entry is keyed by the extractor's ``cache_key()`` and the
-sha256 of every file's relative path and bytes, so a changed, added or removed file invalidates it.
+of the images they belong to). A folder's cache entry is keyed by the extractor's ``cache_key()``
+and the sha256 of every file's relative path and bytes, so a changed, added or removed file
+invalidates it; tar shards and tables are keyed by :func:`source_fingerprint`.
 Mixed image sizes are batched by size (the extractors resize internally).
+
+Extraction runs in fixed chunks (:func:`feature_chunks`: consecutive runs of ``batch_size``
+items). Every engine runs these same chunks (:func:`extract_chunk` for one,
+:func:`iter_chunk_features` for a share of them), so a feature never depends on how the work was
+split between processes.
 """
 
 from __future__ import annotations

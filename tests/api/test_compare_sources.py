@@ -148,6 +148,24 @@ def test_source_features_are_cached_by_source(sets: dict, tmp_path: Path, monkey
     assert len(calls) == 2
 
 
+def test_csv_of_paths_is_cached_by_its_image_files(sets: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table naming image files: the folder's values; its cache entry follows the files it names."""
+    images = _images(5, broken=False)
+    folder = _folder(tmp_path / "imgs", images)
+    (tmp_path / "t.csv").write_text("path\n" + "".join(f"imgs/{s}.png\n" for s in reversed(list(images))))
+    calls: list[object] = []
+    real = compare_mod.extract_source
+    monkeypatch.setattr(compare_mod, "extract_source", lambda *x, **k: calls.append(x[0]) or real(*x, **k))
+    want = _compare(folder, sets["a"])
+    first = _compare(tmp_path / "t.csv", sets["a"], cache_dir=tmp_path / "cache")
+    assert _values(first) == _values(want) and len(calls) == 1
+    _compare(tmp_path / "t.csv", sets["a"], cache_dir=tmp_path / "cache")
+    assert len(calls) == 1  # from the cache
+    (folder / "07.png").write_bytes(images["08"] + b"\0" * 10)  # the table is unchanged, a file it names is not
+    changed = _compare(tmp_path / "t.csv", sets["a"], cache_dir=tmp_path / "cache")
+    assert len(calls) == 2 and _values(changed) != _values(first)
+
+
 def test_cli_compare_reads_a_shard_pattern(tmp_path: Path) -> None:
     """`iqa compare A 'shards/*.tar'` (a quoted glob) gives what iqa.compare gives for the folder."""
     real, fake = dict(list(_images(3, broken=False).items())[:6]), dict(list(_images(4).items())[:7])
