@@ -16,6 +16,7 @@ import iqa
 
 # Highest first. Names in one row are siblings: they must not import each other.
 LAYERS: list[tuple[str, ...]] = [
+    ("iqa.__main__",),  # `python -m iqa` / `torchrun -m iqa`: runs the CLI
     ("iqa.cli",),
     ("iqa.pipelines",),  # train -> evaluate -> report chains the CLI calls; they compute nothing themselves
     ("iqa.reports",),

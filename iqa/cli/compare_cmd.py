@@ -74,6 +74,9 @@ def compare(
     from iqa.cli.runtime import tune_allocator
 
     tune_allocator()
+    from iqa.api.distributed import torchrun_ranks
+
+    ranks = torchrun_ranks()  # under torchrun: each rank extracts a share of the features, rank 0 reports
     if cache_dir is None and not no_cache:
         from iqa.weights import cache_dir as weights_cache
 
@@ -93,8 +96,13 @@ def compare(
         max_pixels=max_pixels,
         progress=progress,
     )
+    from functools import partial
+
+    from iqa.api.comparison import compare_ranks
+
+    run_compare = iqa.compare if ranks is None else partial(compare_ranks, ranks=ranks)
     try:
-        result = iqa.compare(
+        result = run_compare(
             a,
             b,
             list(metrics),
@@ -105,6 +113,8 @@ def compare(
     finally:
         for bar in bars.values():
             bar.close()
+    if result is None:  # a torchrun rank other than 0: rank 0 writes and prints the result
+        return
     text = json.dumps(result, indent=1)
     if output is not None:
         if output.suffix.lower() == ".csv":

@@ -132,6 +132,9 @@ def score(
     from iqa.io.sources import open_source
 
     tune_allocator()
+    from iqa.api.distributed import torchrun_ranks
+
+    ranks = torchrun_ranks(shard=shard)  # under torchrun: this rank's share (refuses --shard)
     source = open_source(list(inputs), ref, recursive=recursive, ref_pattern=ref_pattern, image_key=image_key,
                          ref_key=ref_key, key_column=key_column)  # fmt: skip
     if len(set(metrics)) != len(metrics):
@@ -159,7 +162,15 @@ def score(
             run = run.replace(max_batch_pixels=max_batch_pixels or None)
         job = ScoreJob(root=source, metrics=built, settings=run, shard=parse_shard(shard), alpha=alpha, mixed=mixed,
                        prompts=table)  # fmt: skip
-        rows = score_job(job, output, resume=resume, overwrite=overwrite)
+        if ranks is None:
+            rows = score_job(job, output, resume=resume, overwrite=overwrite)
+        else:  # torchrun: rank 0 gathers the rows and writes or prints them; the other ranks print nothing
+            from iqa.api.distributed import score_job_ranks
+
+            gathered, failed = score_job_ranks(job, output, ranks, resume=resume, overwrite=overwrite)
+            if gathered is None:
+                sys.exit(1 if failed or ready.skipped else 0)
+            rows = gathered
     if output is None:
         write_table_stdout(rows, job.columns)
     _summary(rows, output, quiet)
