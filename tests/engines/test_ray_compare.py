@@ -1,0 +1,61 @@
+"""``compare_on_ray``: features extracted by Ray actors give the values of ``iqa.compare`` on the same
+folders (issue 24). One local Ray instance (2 CPUs) serves the module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import iqa
+from iqa.api import ray_engine
+from iqa.api.ray_engine import RayOptions, compare_on_ray
+from iqa.api.settings import RunSettings
+from tests.engines import local_ray
+from tests.helpers.fake_extractor import TinyExtractor
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Any:
+    yield from local_ray()
+
+
+def _folder(root: Path, n: int, shift: float, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    root.mkdir()
+    for i in range(n):
+        size = (32, 32) if i % 3 else (40, 36)  # mixed sizes: batches group by size
+        x = np.clip(rng.random((*size, 3)) * (1 - shift) + shift * 0.5, 0, 1)
+        Image.fromarray((x * 255).astype(np.uint8)).save(root / f"img{i}.png")
+    return root
+
+
+def test_compare_equals_one_process(ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = _folder(tmp_path / "a", 30, 0.0, 1)
+    b = _folder(tmp_path / "b", 26, 0.3, 2)
+    (b / "img7.png").write_bytes(b"broken")  # a failure is reported, not fatal, in chunk order
+    names = ["fid", "kid", "cmmd"]
+    opts: dict[str, dict[str, Any]] = {n: {"extractor": TinyExtractor()} for n in names}
+    opts["kid"].update(subsets=4, subset_size=10)
+    run = RunSettings(batch_size=8)
+    want = iqa.compare(a, b, names, options=opts, settings=run)
+    extracted: list[int] = []
+    real = ray_engine.features_on_ray
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        extracted.extend(len(f) for f, _ in out)
+        return out
+
+    monkeypatch.setattr(ray_engine, "features_on_ray", spy)
+    got = compare_on_ray(a, b, names, options=opts, settings=run, ray_options=RayOptions(workers=2))
+    assert extracted == [30, 25]  # both sides' features came from the actors, in one pass for the shared extractor
+    assert got["fid"] == pytest.approx(want["fid"], rel=1e-9)
+    for key in ("kid", "kid_std", "cmmd", "n_a", "n_b", "failed"):  # gathered features: exact
+        assert got[key] == want[key], key
+    assert got["n_b"] == 25 and len(got["failed"]) == 1
+    assert list(got) == list(want)
