@@ -166,3 +166,17 @@ def test_resume_skips_the_chunks_already_done(ray_local: Any, tmp_path: Path, mo
     assert sorted(first + second) == list(range(3))  # 9 items in chunks of 3
     assert_same_rows(got, want)
     assert_same_rows(read_table(out)[0], want)
+
+
+def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    from iqa.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    dist, ref = image_pairs(tmp_path, n=2, broken=False)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'iqa\[ray\]'"):
+        score_on_ray(_job(dist, ref, names=("psnr",)), tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists() and not journal_path(tmp_path / "out.csv").exists()  # no work done
+    r = CliRunner().invoke(cli, ["score", str(dist), "-m", "psnr", "--ref", str(ref), "--engine", "ray"])
+    assert r.exit_code != 0 and "pip install 'iqa[ray]'" in (r.output + str(r.exception))
