@@ -93,28 +93,11 @@ def test_webdataset_shards(ray_local: Any, tmp_path: Path, monkeypatch: pytest.M
     assert [bool(r["error"]) for r in got] == [False] * 5 + [True]
 
 
-def test_parquet_table_of_bytes(ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pandas as pd
-
-    weights_dir(monkeypatch)
-    pairs = _pairs()
-    table = tmp_path / "images.parquet"
-    pd.DataFrame(
-        {"key": list(pairs), "image": [p[0] for p in pairs.values()], "ref": [p[1] for p in pairs.values()]}
-    ).to_parquet(table)
-    source = TableSource(table, image_column="image", ref_column="ref", key_column="key")
-    names = ("ssim", "brisque")
-    want = score_job(_job(source, names=names, batch=2))
-    got = score_on_ray(_job(source, names=names, batch=2), tmp_path / "out.csv", ray_options=RayOptions(workers=1))
-    assert_same_rows(got, want)
-    assert got[-1]["error"] and not any(r["error"] for r in got[:-1])
-
-
 def test_a_killed_worker_loses_and_duplicates_no_row(
     ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     weights_dir(monkeypatch)
-    dist, ref = image_pairs(tmp_path, n=10)
+    dist, ref = image_pairs(tmp_path, n=6)
     want = score_job(_job(dist, ref, batch=1))
     out = tmp_path / "out.json"
     seen: list[tuple[int, str]] = []
@@ -145,27 +128,44 @@ class _Stop(Exception):
     pass
 
 
-def test_resume_skips_the_chunks_already_done(ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parquet_table_of_bytes_resumes_skipping_the_chunks_done(
+    ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
     weights_dir(monkeypatch)
-    dist, ref = image_pairs(tmp_path)
-    want = score_job(_job(dist, ref))
+    pairs = _pairs()
+    table = tmp_path / "images.parquet"
+    pd.DataFrame(
+        {"key": list(pairs), "image": [p[0] for p in pairs.values()], "ref": [p[1] for p in pairs.values()]}
+    ).to_parquet(table)
+    source = TableSource(table, image_column="image", ref_column="ref", key_column="key")
+    names = ("ssim", "brisque")
+    want = score_job(_job(source, names=names, batch=2))
     out = tmp_path / "out.csv"
     first: list[int] = []
 
-    def stop_after_two(c: ChunkDone) -> None:
+    def stop_after_one(c: ChunkDone) -> None:
         first.append(c.index)
-        if len(first) == 2:
-            raise _Stop  # the driver dies mid-run: the journal keeps two chunks
+        raise _Stop  # the driver dies mid-run: the journal keeps one chunk
 
     with pytest.raises(_Stop):
-        score_on_ray(_job(dist, ref), out, on_chunk=stop_after_two)
-    assert not out.exists() and len(json_lines(out)) == 1 + 6  # meta + two chunks of three
+        score_on_ray(_job(source, names=names, batch=2), out, on_chunk=stop_after_one)
+    assert not out.exists() and len(json_lines(out)) == 1 + 2  # meta + one chunk of two
     second: list[int] = []
-    got = score_on_ray(_job(dist, ref), out, resume=True, on_chunk=lambda c: second.append(c.index))
-    assert not set(first) & set(second)
-    assert sorted(first + second) == list(range(3))  # 9 items in chunks of 3
+    opts = RayOptions(workers=1)
+    got = score_on_ray(
+        _job(source, names=names, batch=2),
+        out,
+        resume=True,
+        ray_options=opts,
+        on_chunk=lambda c: second.append(c.index),
+    )
+    assert first[0] not in second
+    assert sorted(first + second) == list(range(3))  # 6 items in chunks of 2
     assert_same_rows(got, want)
     assert_same_rows(read_table(out)[0], want)
+    assert got[-1]["error"] and not any(r["error"] for r in got[:-1])  # the truncated image: its row only
 
 
 def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
