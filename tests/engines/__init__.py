@@ -1,4 +1,4 @@
-"""Engines (Ray) against the single-process run: shared data, the local Ray instance, table equality.
+"""Helpers of the Ray engine tests: shared data, the local Ray instance, table equality.
 
 Each test module starts one local Ray instance (2 CPUs, a small object store, no dashboard) and
 shuts it down at its end; expected values always come from the single-process run of the same job.
