@@ -41,6 +41,16 @@ from iqa.cli.progress import ProgressReporter
 @keep_going_option
 @click.option("--cite", is_flag=True, help="Also print how to report the result (versions, features, weights, sets).")
 @click.option("-q", "--quiet", is_flag=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: features extracted on a Ray cluster (pip install 'iqa[ray]'), same values.",
+)
+@click.option("--address", help="--engine ray: the cluster to connect to (default: start a local one).")
+@click.option("--ray-workers", type=int, default=2, show_default=True, help="--engine ray: actors (extractor copies).")
+@click.option("--gpus-per-worker", type=float, default=0.0, show_default=True, help="--engine ray: GPUs per actor.")
 def compare(
     a: str,
     b: str,
@@ -57,6 +67,10 @@ def compare(
     keep_going: bool,
     cite: bool,
     quiet: bool,
+    engine: str,
+    address: str | None,
+    ray_workers: int,
+    gpus_per_worker: float,
 ) -> None:
     """Compare image sets A (the reference, "real") and B (the generated set).
 
@@ -74,9 +88,15 @@ def compare(
     from iqa.cli.runtime import tune_allocator
 
     tune_allocator()
+    if engine == "ray":
+        from iqa.api.ray_engine import require_ray
+
+        require_ray()  # before any work
+    elif address is not None:
+        raise click.UsageError("--address is for --engine ray")
     from iqa.api.distributed import torchrun_ranks
 
-    ranks = torchrun_ranks()  # under torchrun: each rank extracts a share of the features, rank 0 reports
+    ranks = torchrun_ranks(engine=engine)  # under torchrun: each rank extracts a share of the features, rank 0 reports
     if cache_dir is None and not no_cache:
         from iqa.weights import cache_dir as weights_cache
 
@@ -101,6 +121,11 @@ def compare(
     from iqa.api.comparison import compare_ranks
 
     run_compare = iqa.compare if ranks is None else partial(compare_ranks, ranks=ranks)
+    if engine == "ray":
+        from iqa.api.ray_engine import RayOptions, compare_on_ray
+
+        ray_opts = RayOptions(address=address, workers=ray_workers, gpus_per_worker=gpus_per_worker)
+        run_compare = partial(compare_on_ray, ray_options=ray_opts)
     try:
         result = run_compare(
             a,

@@ -90,6 +90,16 @@ if TYPE_CHECKING:
 )
 @keep_going_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: a Ray cluster (pip install 'iqa[ray]'), the same values and table.",
+)
+@click.option("--address", help="--engine ray: the cluster to connect to (default: start a local one).")
+@click.option("--ray-workers", type=int, default=2, show_default=True, help="--engine ray: actors (metric copies).")
+@click.option("--gpus-per-worker", type=float, default=0.0, show_default=True, help="--engine ray: GPUs per actor.")
 def score(
     inputs: tuple[str, ...],
     ref: Path | None,
@@ -112,6 +122,10 @@ def score(
     alpha: Alpha,
     keep_going: bool,
     quiet: bool,
+    engine: str,
+    address: str | None,
+    ray_workers: int,
+    gpus_per_worker: float,
 ) -> None:
     """Score every image of INPUTS with each metric; exit 1 if any file failed or a metric was skipped.
 
@@ -132,9 +146,16 @@ def score(
     from iqa.io.sources import open_source
 
     tune_allocator()
+    if engine == "ray":
+        from iqa.api.ray_engine import RayOptions, require_ray
+
+        require_ray()  # before any work
+        ray_opts = RayOptions(address=address, workers=ray_workers, gpus_per_worker=gpus_per_worker)
+    elif address is not None:
+        raise InputError("--address is for --engine ray")
     from iqa.api.distributed import torchrun_ranks
 
-    ranks = torchrun_ranks(shard=shard)  # under torchrun: this rank's share (refuses --shard)
+    ranks = torchrun_ranks(shard=shard, engine=engine)  # under torchrun: this rank's share (refuses --shard)
     source = open_source(list(inputs), ref, recursive=recursive, ref_pattern=ref_pattern, image_key=image_key,
                          ref_key=ref_key, key_column=key_column)  # fmt: skip
     if len(set(metrics)) != len(metrics):
@@ -162,7 +183,12 @@ def score(
             run = run.replace(max_batch_pixels=max_batch_pixels or None)
         job = ScoreJob(root=source, metrics=built, settings=run, shard=parse_shard(shard), alpha=alpha, mixed=mixed,
                        prompts=table)  # fmt: skip
-        if ranks is None:
+        if engine == "ray":
+            from iqa.api.ray_engine import score_on_ray
+
+            used = {n: o for n, o in per_metric.items() if n in built}
+            rows = score_on_ray(job, output, resume=resume, overwrite=overwrite, options=used, ray_options=ray_opts)
+        elif ranks is None:
             rows = score_job(job, output, resume=resume, overwrite=overwrite)
         else:  # torchrun: rank 0 gathers the rows and writes or prints them; the other ranks print nothing
             from iqa.api.distributed import score_job_ranks
