@@ -21,7 +21,6 @@ keeps the first copy of each file's row, so a retried chunk can neither lose nor
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import socket
@@ -31,13 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
-
-import numpy as np
-import torch
+from typing import Any
 
 from iqa.api.core import create
-from iqa.api.features import extract_chunk, feature_chunks
 from iqa.api.job_prompts import done_with_same_prompt, warn_truncated, warn_unused_prompts
 from iqa.api.jobs import Row, ScoreJob, plan_items, plan_job_chunks, prepare_job, score_chunk, warn_mixed
 from iqa.api.preflight import writable_problems
@@ -49,7 +44,6 @@ from iqa.io.folders import Pair
 from iqa.io.images import Alpha
 from iqa.io.prompts import PromptTable
 from iqa.io.sources import FolderSource, Source
-from iqa.metrics.base import DistributionMetric
 
 RAY_HINT = "pip install 'iqa[ray]'"
 # Environment the workers need to find weights and caches as the driver does (a remote node does
@@ -365,188 +359,3 @@ def _drive(
             ) from e
     order = {it.file: i for i, it in enumerate(items)}
     return sorted(rows, key=lambda r: order[r["file"]])
-
-
-# --- distribution metrics: features extracted by actors, metrics computed on the driver ---------
-
-
-@dataclass(frozen=True)
-class SideImages:
-    """The images of one side of a comparison: where they are read and their keys in order."""
-
-    source: Source
-    keys: list[str]
-    failed: list[str]  # items of the listing that cannot be read (as the single process reports them)
-
-
-def side_images(spec: Any, recursive: bool = False) -> SideImages | None:
-    """A folder, tar shards or a table as :class:`SideImages`; None for statistics, features or tensors."""
-    from iqa.api.comparison import is_source_spec
-    from iqa.io.folders import list_images
-    from iqa.io.sources import open_source
-
-    if isinstance(spec, (str, os.PathLike)) and Path(spec).is_dir():
-        root = Path(spec).resolve()
-        keys = list_images(root, recursive=recursive)
-        if not keys:
-            raise InputError(f"{spec}: no image files found")
-        return SideImages(FolderSource(root, recursive=recursive), keys, [])
-    if not is_source_spec(spec):
-        return None
-    src = open_source(spec)
-    items = src.plan()
-    return SideImages(
-        src, [it.file for it in items if not it.error], [f"{it.file}: {it.error}" for it in items if it.error]
-    )
-
-
-class FeatureChunks:
-    """A Ray Data actor: builds one metric's feature extractor once, then extracts fixed chunks of the sides."""
-
-    def __init__(self, metric: str, options: dict[str, Any], sides: list[SideImages], settings: RunSettings):
-        self.sides, self.settings = sides, settings
-        m = cast(DistributionMetric, create(metric, **options))
-        self.extractor = m.to(settings.torch_device()).eval().extractor
-        self.cuts = [feature_chunks(len(side.keys), settings.batch_size) for side in sides]
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        meta, feats = [], []
-        for s, c in zip(batch["side"], batch["chunk"]):
-            side, span = self.sides[int(s)], self.cuts[int(s)][int(c)]
-            out = extract_chunk(
-                side.source,
-                [side.keys[i] for i in span],
-                self.extractor,
-                device=self.settings.device,
-                max_pixels=self.settings.max_pixels,
-                workers=self.settings.workers,
-            )
-            pos = sorted(out.features)
-            arr = np.stack([out.features[i].numpy() for i in pos]) if pos else np.zeros((0, 0))
-            buf = io.BytesIO()
-            np.save(buf, arr.astype(np.float64))  # bit-exact float64, no Arrow cast
-            meta.append(json.dumps({"pos": [span.start + i for i in pos], "failed": out.failed}))
-            feats.append(buf.getvalue())
-        return {"side": batch["side"], "chunk": batch["chunk"], "meta": meta, "features": feats}
-
-
-def features_on_ray(
-    ray: ModuleType, metric: str, options: dict[str, Any], sides: list[SideImages], run: RunSettings, opts: RayOptions
-) -> list[tuple[torch.Tensor, list[str]]]:
-    """Per side: features (N, dim) float64 of its readable images in key order, and the failures in
-    chunk order (as one process meets them). One pool of actors extracts the chunks of
-    :func:`~iqa.api.features.feature_chunks` of every side.
-    """
-    from ray.data import ActorPoolStrategy, DataContext
-
-    todo = [
-        {"side": s, "chunk": c}
-        for s, side in enumerate(sides)
-        for c in range(len(feature_chunks(len(side.keys), run.batch_size)))
-    ]
-    ctx = DataContext.get_current()
-    bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False
-    try:
-        ds = ray.data.from_items(todo, override_num_blocks=len(todo))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")  # see stream_chunks
-            out = ds.map_batches(
-                FeatureChunks,
-                fn_constructor_kwargs={"metric": metric, "options": options, "sides": sides, "settings": run},
-                batch_size=1,
-                batch_format="numpy",
-                compute=ActorPoolStrategy(size=opts.workers),
-                num_cpus=opts.cpus_per_worker,
-                num_gpus=opts.gpus_per_worker or None,
-                runtime_env=opts.runtime_env() or None,
-                max_restarts=-1,
-                max_task_retries=opts.max_chunk_retries,
-            )
-            got = {
-                (int(r["side"]), int(r["chunk"])): (json.loads(str(r["meta"])), bytes(r["features"]))
-                for r in out.iter_rows()
-            }
-    finally:
-        ctx.enable_progress_bars = bars
-    return [_assemble(side, {c: v for (s, c), v in got.items() if s == i}) for i, side in enumerate(sides)]
-
-
-def _assemble(side: SideImages, by_chunk: dict[int, tuple[dict[str, Any], bytes]]) -> tuple[torch.Tensor, list[str]]:
-    feats: dict[int, torch.Tensor] = {}
-    failed = list(side.failed)
-    for c in sorted(by_chunk):
-        meta, raw = by_chunk[c]
-        arr = torch.from_numpy(np.load(io.BytesIO(raw)))
-        feats.update({p: arr[j] for j, p in enumerate(meta["pos"])})
-        failed += meta["failed"]
-    if not feats:
-        raise InputError(f"{side.source.label}: no readable images ({len(failed)} failed: {failed[:3]})")
-    return torch.stack([feats[i] for i in sorted(feats)]), failed
-
-
-def compare_on_ray(
-    a: Any,
-    b: Any,
-    metrics: list[str] | tuple[str, ...] = ("fid",),
-    *,
-    options: dict[str, dict[str, Any]] | None = None,
-    settings: RunSettings | None = None,
-    ray_options: RayOptions | None = None,
-    keep_going: bool = False,
-) -> dict[str, Any]:
-    """:func:`iqa.compare` with the features of image sides (folders, tar shards, tables) extracted on Ray.
-
-    Actors build each extractor once and extract the fixed chunks of each side (the chunks one
-    process runs, so every feature is bit-identical); the driver gathers them in key order and
-    computes every metric from them with :func:`iqa.compare`, so the values equal a single-process
-    comparison (gathered features: exactly). Statistics, feature files and tensors are used as
-    given. Metrics sharing an extractor share one extraction.
-
-    Returns:
-        As :func:`iqa.compare`; ``n_a``, ``n_b`` and ``failed`` describe the images read.
-
-    Raises:
-        MissingDependencyError: Ray Data is not installed (before any work).
-        InputError: as :func:`iqa.compare`.
-
-    ``keep_going`` is :func:`iqa.compare`'s. The feature cache (``settings.cache_dir``) is not used.
-    """
-    from iqa.api.comparison import compare
-    from iqa.api.preflight import prepare_metrics
-
-    ray = require_ray()
-    opts = ray_options or RayOptions()
-    run = (settings or RunSettings(batch_size=32)).replace(progress=None)
-    options = options or {}
-    ready = prepare_metrics(metrics, options, keep_going=keep_going)
-    built, skipped = ready.built, dict(ready.skipped)
-    groups: dict[str, list[str]] = {}
-    for name, m in built.items():
-        groups.setdefault(cast(DistributionMetric, m).extractor.cache_key(), []).append(name)
-    sides = [side_images(s, run.recursive) for s in (a, b)]
-    result: dict[str, Any] = {}
-    counts: list[int | None] = [None, None]
-    failed: list[list[str]] = [[], []]
-    with ray_session(ray, opts.address):
-        for names in groups.values():
-            given: list[Any] = [a, b]
-            images = [i for i, side in enumerate(sides) if side is not None]
-            chosen = [side for side in sides if side is not None]
-            extracted = features_on_ray(ray, names[0], options.get(names[0], {}), chosen, run, opts) if chosen else []
-            for i, (f, why) in zip(images, extracted):
-                given[i], failed[i], counts[i] = f, why, len(f)
-            part = compare(
-                given[0], given[1], names, options={n: options.get(n, {}) for n in names}, settings=run,
-                keep_going=keep_going,
-            )  # fmt: skip
-            skipped.update(part.pop("skipped", {}))
-            result.update({k: v for k, v in part.items() if k not in ("n_a", "n_b", "failed", "provenance")})
-            result.setdefault("provenance", part["provenance"])
-            for i, key in enumerate(("n_a", "n_b")):
-                counts[i] = counts[i] if sides[i] is not None else part[key]
-    provenance = result.pop("provenance", {})
-    result.update({"n_a": counts[0], "n_b": counts[1], "failed": failed[0] + failed[1]})
-    if skipped:
-        result["skipped"] = skipped
-    result["provenance"] = provenance
-    return result

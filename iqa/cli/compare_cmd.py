@@ -122,7 +122,8 @@ def compare(
 
     run_compare = iqa.compare if ranks is None else partial(compare_ranks, ranks=ranks)
     if engine == "ray":
-        from iqa.api.ray_engine import RayOptions, compare_on_ray
+        from iqa.api.ray_compare import compare_on_ray
+        from iqa.api.ray_engine import RayOptions
 
         ray_opts = RayOptions(address=address, workers=ray_workers, gpus_per_worker=gpus_per_worker)
         run_compare = partial(compare_on_ray, ray_options=ray_opts)

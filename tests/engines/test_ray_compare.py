@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 import iqa
-from iqa.api import ray_engine
-from iqa.api.ray_engine import RayOptions, compare_on_ray
+from iqa.api import ray_compare
+from iqa.api.ray_compare import compare_on_ray
+from iqa.api.ray_engine import RayOptions
 from iqa.api.settings import RunSettings
 from tests.engines import local_ray
 from tests.helpers.fake_extractor import TinyExtractor
@@ -44,14 +45,14 @@ def test_compare_equals_one_process(ray_local: Any, tmp_path: Path, monkeypatch:
     run = RunSettings(batch_size=8)
     want = iqa.compare(a, b, names, options=opts, settings=run)
     extracted: list[int] = []
-    real = ray_engine.features_on_ray
+    real = ray_compare.features_on_ray
 
-    def spy(*args: Any) -> Any:
-        out = real(*args)
-        extracted.extend(len(f) for f, _ in out)
+    def spy(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        extracted.extend(side.n for side in out)
         return out
 
-    monkeypatch.setattr(ray_engine, "features_on_ray", spy)
+    monkeypatch.setattr(ray_compare, "features_on_ray", spy)
     got = compare_on_ray(a, b, names, options=opts, settings=run, ray_options=RayOptions(workers=2))
     assert extracted == [30, 25]  # both sides' features came from the actors, in one pass for the shared extractor
     assert got["fid"] == pytest.approx(want["fid"], rel=1e-9)
@@ -59,3 +60,17 @@ def test_compare_equals_one_process(ray_local: Any, tmp_path: Path, monkeypatch:
         assert got[key] == want[key], key
     assert got["n_b"] == 25 and len(got["failed"]) == 1
     assert list(got) == list(want)
+
+
+def test_frechet_alone_merges_statistics_on_the_driver(ray_local: Any, tmp_path: Path) -> None:
+    """FID needs only Gaussian statistics: chunks are folded in with Chan's merge and dropped, and the
+    value equals one process (up to float64 rounding of a different summation order)."""
+    a = _folder(tmp_path / "a", 20, 0.0, 3)
+    b = _folder(tmp_path / "b", 17, 0.3, 4)
+    opts: dict[str, dict[str, Any]] = {"fid": {"extractor": TinyExtractor()}}
+    run = RunSettings(batch_size=4)  # 5 and 5 chunks: the merge really merges
+    want = iqa.compare(a, b, ["fid"], options=opts, settings=run)
+    got = compare_on_ray(a, b, ["fid"], options=opts, settings=run, ray_options=RayOptions(workers=2))
+    assert got["provenance"]["engine"]["statistics_merged"] == ["fid"]
+    assert got["fid"] == pytest.approx(want["fid"], rel=1e-9)
+    assert (got["n_a"], got["n_b"], got["failed"]) == (want["n_a"], want["n_b"], want["failed"])
