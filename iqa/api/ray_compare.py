@@ -22,7 +22,6 @@ import io
 import json
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,7 +32,7 @@ import torch
 
 from iqa.api.core import create
 from iqa.api.features import extract_chunk, feature_chunks
-from iqa.api.ray_engine import RayOptions, ray_session, require_ray
+from iqa.api.ray_engine import RayOptions, map_on_pool, ray_session, require_ray
 from iqa.api.settings import RunSettings
 from iqa.errors import InputError
 from iqa.io.sources import FolderSource, Source
@@ -116,7 +115,7 @@ def features_on_ray(
     chunk order (as one process meets them). One pool of actors extracts the chunks of
     :func:`~iqa.api.features.feature_chunks` of every side.
     """
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import DataContext
 
     todo = [
         {"side": s, "chunk": c}
@@ -128,23 +127,11 @@ def features_on_ray(
     bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False
     try:
         ds = ray.data.from_items(todo, override_num_blocks=len(todo))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")  # see stream_chunks
-            out = ds.map_batches(
-                FeatureChunks,
-                fn_constructor_kwargs={"metric": metric, "options": options, "sides": sides, "settings": run},
-                batch_size=1,
-                batch_format="numpy",
-                compute=ActorPoolStrategy(size=opts.workers),
-                num_cpus=opts.cpus_per_worker,
-                num_gpus=opts.gpus_per_worker or None,
-                runtime_env=opts.runtime_env() or None,
-                max_restarts=-1,
-                max_task_retries=opts.max_chunk_retries,
-            )
-            for r in out.iter_rows():  # streamed: a sink keeps what it needs of each chunk
-                arr = torch.from_numpy(np.load(io.BytesIO(bytes(r["features"]))))
-                sinks[int(r["side"])].add(int(r["chunk"]), json.loads(str(r["meta"])), arr)
+        settings = {"metric": metric, "options": options, "sides": sides, "settings": run}
+        out = map_on_pool(ds, FeatureChunks, settings, opts)
+        for r in out.iter_rows():  # streamed: a sink keeps what it needs of each chunk
+            arr = torch.from_numpy(np.load(io.BytesIO(bytes(r["features"]))))
+            sinks[int(r["side"])].add(int(r["chunk"]), json.loads(str(r["meta"])), arr)
     finally:
         ctx.enable_progress_bars = bars
     return [sink.result() for sink in sinks]

@@ -226,13 +226,38 @@ def ray_session(ray: ModuleType, address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
+def map_on_pool(ds: Any, actor: type, kwargs: dict[str, Any], opts: RayOptions) -> Any:
+    """``ds.map_batches(actor)`` on an actor pool, one row per task, with the engine's fault settings:
+    a killed actor is restarted (its metrics or extractor rebuilt) and its task retried, at most
+    ``opts.max_chunk_retries`` times (a task that kills its actor every time fails the run).
+    """
+    from ray.data import ActorPoolStrategy
+
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates these keywords (its defaults, -1 and -1, already restart and retry
+        # forever); they are set to bound the retries of a chunk that kills its actor every time.
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return ds.map_batches(
+            actor,
+            fn_constructor_kwargs=kwargs,
+            batch_size=1,
+            batch_format="numpy",
+            compute=ActorPoolStrategy(size=opts.workers),
+            num_cpus=opts.cpus_per_worker,
+            num_gpus=opts.gpus_per_worker or None,
+            runtime_env=opts.runtime_env() or None,
+            max_restarts=-1,
+            max_task_retries=opts.max_chunk_retries,
+        )
+
+
 def stream_chunks(
     ray: ModuleType, recipe: JobRecipe, todo: list[tuple[int, list[Pair]]], opts: RayOptions
 ) -> Iterator[ChunkDone]:
     """Score ``todo`` (chunk index, pairs) on an actor pool; yield each chunk as it arrives (any order)."""
     if not todo:
         return
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import DataContext
 
     ctx = DataContext.get_current()
     bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False  # progress is the job's own
@@ -240,22 +265,7 @@ def stream_chunks(
         ds = ray.data.from_items(
             [{"chunk": i, "items": _encode_chunk(c)} for i, c in todo], override_num_blocks=len(todo)
         )
-        with warnings.catch_warnings():
-            # Ray 2.60 deprecates these keywords (its defaults, -1 and -1, already restart and retry
-            # forever); they are set to bound the retries of a chunk that kills its actor every time.
-            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
-            scored = ds.map_batches(
-                ChunkScorer,
-                fn_constructor_kwargs={"recipe": recipe},
-                batch_size=1,
-                batch_format="numpy",
-                compute=ActorPoolStrategy(size=opts.workers),
-                num_cpus=opts.cpus_per_worker,
-                num_gpus=opts.gpus_per_worker or None,
-                runtime_env=opts.runtime_env() or None,
-                max_restarts=-1,  # a killed actor is restarted (its metrics rebuilt)
-                max_task_retries=opts.max_chunk_retries,  # and its chunks retried
-            )
+        scored = map_on_pool(ds, ChunkScorer, {"recipe": recipe}, opts)
         for r in scored.iter_rows():
             yield ChunkDone(int(r["chunk"]), json.loads(str(r["rows"])), str(r["worker"]))
     finally:

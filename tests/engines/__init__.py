@@ -1,7 +1,8 @@
 """Helpers of the Ray engine tests: shared data, the local Ray instance, table equality.
 
-Each test module starts one local Ray instance (2 CPUs, a small object store, no dashboard) and
-shuts it down at its end; expected values always come from the single-process run of the same job.
+The Ray tests share one local Ray instance per session (2 CPUs, a small object store, no
+dashboard; tests/engines/conftest.py); expected values always come from the single-process run of
+the same job.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ FR_NR = ("psnr", "ssim", "niqe", "brisque")
 
 
 def local_ray() -> Iterator[Any]:
-    """A local Ray instance for one test module (2 CPUs), shut down afterwards."""
+    """A local Ray instance (2 CPUs), shut down afterwards."""
     import ray
 
     ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)

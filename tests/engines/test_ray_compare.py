@@ -16,13 +16,11 @@ from iqa.api import ray_compare
 from iqa.api.ray_compare import compare_on_ray
 from iqa.api.ray_engine import RayOptions
 from iqa.api.settings import RunSettings
-from tests.engines import local_ray
 from tests.helpers.fake_extractor import TinyExtractor
 
-
-@pytest.fixture(scope="module")
-def ray_local() -> Any:
-    yield from local_ray()
+# Every Ray test runs on one xdist worker (--dist loadgroup), sharing the session's Ray instance
+# (tests/engines/conftest.py): one start instead of one per module, and no two Rays on 2 cores.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def _folder(root: Path, n: int, shift: float, seed: int) -> Path:

@@ -15,12 +15,11 @@ from iqa.api.jobs import ScoreJob, score_job
 from iqa.api.ray_engine import worker_env
 from iqa.api.ray_scorer import Scorer
 from iqa.errors import InputError
-from tests.engines import assert_same_rows, image_pairs, local_ray, weights_dir
+from tests.engines import assert_same_rows, image_pairs, weights_dir
 
-
-@pytest.fixture(scope="module")
-def ray_local() -> Any:
-    yield from local_ray()
+# Every Ray test runs on one xdist worker (--dist loadgroup), sharing the session's Ray instance
+# (tests/engines/conftest.py): one start instead of one per module, and no two Rays on 2 cores.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def _want(dist: Path, ref: Path | None, names: tuple[str, ...]) -> dict[str, dict]:

@@ -12,7 +12,6 @@ the module makes three: score to stdout, score resumed into a file, compare.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from iqa.cli.main import cli
 from iqa.errors import InputError
 from iqa.io.sources import FolderSource
 from tests.conftest import shared_path
+from tests.engines import assert_same_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ["psnr", "ssim", "niqe"]  # FR and NR; niqe's pristine model is in ../shared/weights
@@ -82,20 +82,6 @@ def one_thread() -> Iterator[None]:
 def torchrun(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "iqa"]
     return subprocess.run(cmd + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
-
-
-def same_cell(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    return a == b
-
-
-def assert_same_rows(got: list[dict], want: list[dict]) -> None:
-    assert [r["file"] for r in got] == [r["file"] for r in want]
-    for g, w in zip(got, want):
-        assert g.keys() == w.keys()
-        bad = [c for c in w if not same_cell(g[c], w[c])]
-        assert not bad, (g, w)
 
 
 def test_score_to_stdout_equals_one_process(folders: tuple[Path, Path], weights_env: dict, tmp_path: Path) -> None:
