@@ -1,7 +1,7 @@
 """Helpers of the Ray engine tests: shared data, the local Ray instance, table equality.
 
-The Ray tests share one local Ray instance per session (2 CPUs, a small object store, no
-dashboard; tests/engines/conftest.py); expected values always come from the single-process run of
+Each Ray test module starts one local Ray instance (2 CPUs, a small object store, no dashboard;
+tests/engines/conftest.py) and shuts it down at its end; expected values always come from the single-process run of
 the same job.
 """
 

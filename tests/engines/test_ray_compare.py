@@ -18,10 +18,6 @@ from iqa.api.ray_engine import RayOptions
 from iqa.api.settings import RunSettings
 from tests.helpers.fake_extractor import TinyExtractor
 
-# Every Ray test runs on one xdist worker (--dist loadgroup), sharing the session's Ray instance
-# (tests/engines/conftest.py): one start instead of one per module, and no two Rays on 2 cores.
-pytestmark = pytest.mark.xdist_group("ray")
-
 
 def _folder(root: Path, n: int, shift: float, seed: int) -> Path:
     rng = np.random.default_rng(seed)

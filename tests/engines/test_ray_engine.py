@@ -26,10 +26,6 @@ from iqa.io.tables import TableSource
 from iqa.io.webdataset import WebDatasetSource
 from tests.engines import FR_NR, assert_same_rows, image_pairs, weights_dir
 
-# Every Ray test runs on one xdist worker (--dist loadgroup), sharing the session's Ray instance
-# (tests/engines/conftest.py): one start instead of one per module, and no two Rays on 2 cores.
-pytestmark = pytest.mark.xdist_group("ray")
-
 
 def _job(root: Path | Source, ref: Path | None = None, names: tuple[str, ...] = FR_NR, batch: int = 3) -> ScoreJob:
     return ScoreJob(

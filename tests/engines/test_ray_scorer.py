@@ -17,10 +17,6 @@ from iqa.api.ray_scorer import Scorer
 from iqa.errors import InputError
 from tests.engines import assert_same_rows, image_pairs, weights_dir
 
-# Every Ray test runs on one xdist worker (--dist loadgroup), sharing the session's Ray instance
-# (tests/engines/conftest.py): one start instead of one per module, and no two Rays on 2 cores.
-pytestmark = pytest.mark.xdist_group("ray")
-
 
 def _want(dist: Path, ref: Path | None, names: tuple[str, ...]) -> dict[str, dict]:
     job = ScoreJob(root=dist, ref_root=ref, metrics={n: iqa.create(n) for n in names})
